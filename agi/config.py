@@ -1,0 +1,369 @@
+"""Settings: one frozen object read once at start-up from a TOML file plus environment.
+
+Each component receives its own slice (``settings.speech``, ``settings.store``...) through
+its constructor; nothing reads the environment later. Every validation error names the
+key and says how to fix it (:class:`agi.errors.ConfigError`).
+
+Environment overrides: ``PERMANENCE_<SECTION>_<KEY>`` for scalar keys of the
+``server``, ``speech``, ``dialogue``, ``store`` and ``logging`` sections, and
+``PERMANENCE_CONFIG`` for the file itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from importlib import resources
+from pathlib import Path
+from typing import Any, get_type_hints
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from agi.errors import ConfigError, UnknownTenant
+
+ENV_PREFIX = "PERMANENCE_"
+LANGUAGES = ("fr", "en")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Keys that would word away or remove the automated-assistant statement. The statement is
+# required by the EU AI Act (Art. 50) and is not configurable; only the privacy notice is.
+FORBIDDEN_DISCLOSURE_KEYS = re.compile(r"disclos|ai_statement|ai_notice|announce", re.I)
+_HOURS = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+
+DEFAULT_PRIVACY_NOTICE = {
+    "fr": (
+        "{name} traite votre appel pour répondre à votre demande. Vous pouvez accéder à vos "
+        "données, les faire rectifier ou effacer en contactant {name}."
+    ),
+    "en": (
+        "{name} processes this call to handle your request. You may access, correct or "
+        "erase your data by contacting {name}."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    agi_host: str = "127.0.0.1"
+    agi_port: int = 4573
+    audiosocket_host: str = "127.0.0.1"
+    audiosocket_port: int = 4574
+    audiosocket_advertise: str = ""
+    health_host: str = "127.0.0.1"
+    health_port: int = 8089
+    unknown_tenant_extension: str = ""
+
+    @property
+    def audiosocket_address(self) -> str:
+        """The ``host:port`` Asterisk must dial for AudioSocket."""
+        return self.audiosocket_advertise or f"{self.audiosocket_host}:{self.audiosocket_port}"
+
+
+@dataclass(frozen=True)
+class SpeechSettings:
+    model_path: str = ""
+    endpoint_silence_ms: int = 500
+    dictation_silence_ms: int = 1200
+    no_input_timeout_s: float = 8.0
+    max_turn_s: float = 30.0
+    vad_aggressiveness: int = 2
+    tts_rate: int = 165
+
+
+@dataclass(frozen=True)
+class DialogueSettings:
+    backend: str = "builtin"
+    nlu_path: str = ""
+
+    @property
+    def project_dir(self) -> Path:
+        """The Rasa project directory (nlu/ beside the package when not configured)."""
+        if self.nlu_path:
+            return Path(self.nlu_path)
+        return Path(__file__).resolve().parent.parent / "nlu"
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    backend: str = "sqlite"
+    sqlite_path: str = "var/permanence.sqlite3"
+    postgres_dsn: str = ""
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    duration_min: int
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """One business served by Permanence."""
+
+    id: str
+    name: str
+    language: str = "fr"
+    timezone: str = "Europe/Paris"
+    greeting: str = ""
+    privacy_notice: str = ""
+    transfer_target: str = ""
+    dids: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ("default",)
+    # weekday index (0 = Monday) -> ((open, close), ...)
+    opening_hours: Mapping[int, tuple[tuple[time, time], ...]] = field(default_factory=dict)
+    services: tuple[Service, ...] = ()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def service(self, name: str | None) -> Service:
+        """The service called ``name`` (or one of its aliases); the first one by default."""
+        if name:
+            wanted = name.strip().lower()
+            for svc in self.services:
+                if wanted == svc.name.lower() or wanted in (a.lower() for a in svc.aliases):
+                    return svc
+        return self.services[0]
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: ServerSettings = ServerSettings()
+    speech: SpeechSettings = SpeechSettings()
+    dialogue: DialogueSettings = DialogueSettings()
+    store: StoreSettings = StoreSettings()
+    logging: LoggingSettings = LoggingSettings()
+    tenants: tuple[Tenant, ...] = ()
+
+    def tenant(self, path: str = "", dialled: str = "") -> Tenant:
+        """The tenant named by the FastAGI path, else the one owning the dialled number."""
+        key = path.strip("/").split("?", 1)[0]
+        for tenant in self.tenants:
+            if key and tenant.id == key:
+                return tenant
+        digits = _digits(dialled)
+        if digits:
+            for tenant in self.tenants:
+                if any(_digits(did) == digits for did in tenant.dids):
+                    return tenant
+        raise UnknownTenant(f"no tenant for path {key!r} or dialled number {dialled!r}")
+
+
+def _digits(number: str) -> str:
+    return re.sub(r"\D", "", number or "")
+
+
+_SECTIONS: dict[str, type] = {
+    "server": ServerSettings,
+    "speech": SpeechSettings,
+    "dialogue": DialogueSettings,
+    "store": StoreSettings,
+    "logging": LoggingSettings,
+}
+
+
+def load_settings(path: str | os.PathLike[str] | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the file (or the embedded defaults), apply environment overrides, validate."""
+    env = os.environ if environ is None else environ
+    path = path or env.get(ENV_PREFIX + "CONFIG") or None
+    if path is None:
+        text = resources.files("agi").joinpath("defaults.toml").read_text("utf-8")
+        origin = "embedded defaults"
+    else:
+        try:
+            text = Path(path).read_text("utf-8")
+        except OSError as exc:
+            raise ConfigError("config", f"cannot read {path}: {exc.strerror}",
+                              "give an existing TOML file with --config") from exc
+        origin = str(path)
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("config", f"{origin} is not valid TOML: {exc}") from exc
+    return settings_from_dict(raw, env)
+
+
+def settings_from_dict(raw: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
+    """Build and validate :class:`Settings` from parsed TOML plus environment overrides."""
+    raw = dict(raw)
+    unknown = set(raw) - set(_SECTIONS) - {"tenants"}
+    if unknown:
+        raise ConfigError(sorted(unknown)[0], "unknown section",
+                          f"known sections: {', '.join(sorted(_SECTIONS))}, tenants")
+    sections: dict[str, Any] = {}
+    for name, cls in _SECTIONS.items():
+        values = dict(raw.get(name, {}))
+        values.update(_env_overrides(name, cls, environ or {}))
+        sections[name] = _build(name, cls, values)
+    _validate_sections(sections)
+    tenants_raw = raw.get("tenants", [])
+    if not isinstance(tenants_raw, list) or not tenants_raw:
+        raise ConfigError("tenants", "at least one [[tenants]] table is required",
+                          "see agi/defaults.toml for an example")
+    tenants = tuple(_tenant(i, t) for i, t in enumerate(tenants_raw))
+    ids = [t.id for t in tenants]
+    dupes = {i for i in ids if ids.count(i) > 1}
+    if dupes:
+        raise ConfigError("tenants.id", f"duplicate tenant id {sorted(dupes)[0]!r}",
+                          "each tenant needs its own id")
+    return Settings(tenants=tenants, **sections)
+
+
+def _env_overrides(section: str, cls: type, environ: Mapping[str, str]) -> dict[str, str]:
+    prefix = f"{ENV_PREFIX}{section.upper()}_"
+    names = {f.name for f in dataclasses.fields(cls)}
+    out = {}
+    for key, value in environ.items():
+        if key.startswith(prefix):
+            name = key[len(prefix):].lower()
+            if name not in names:
+                raise ConfigError(key, "unknown setting", f"known: {', '.join(sorted(names))}")
+            out[name] = value
+    return out
+
+
+def _build(section: str, cls: type, values: Mapping[str, Any]) -> Any:
+    hints = get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"{section}.{key}", "unknown setting",
+                              f"known: {', '.join(sorted(known))}")
+        kwargs[key] = _cast(f"{section}.{key}", hints[key], value)
+    return cls(**kwargs)
+
+
+def _cast(key: str, kind: Any, value: Any) -> Any:
+    try:
+        if kind is int and not isinstance(value, bool):
+            return int(value)
+        if kind is float and not isinstance(value, bool):
+            return float(value)
+        if kind is str:
+            if not isinstance(value, str):
+                raise TypeError
+            return value
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(key, f"expected {kind.__name__}, got {value!r}") from exc
+    raise ConfigError(key, f"expected {getattr(kind, '__name__', kind)}, got {value!r}")
+
+
+def _validate_sections(s: Mapping[str, Any]) -> None:
+    for key in ("agi_port", "audiosocket_port", "health_port"):
+        port = getattr(s["server"], key)
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"server.{key}", f"port {port} out of range", "use 1-65535")
+    sp = s["speech"]
+    if not 0 <= sp.vad_aggressiveness <= 3:
+        raise ConfigError("speech.vad_aggressiveness", "must be 0, 1, 2 or 3")
+    if not 100 <= sp.endpoint_silence_ms <= 5000:
+        raise ConfigError("speech.endpoint_silence_ms", "must be between 100 and 5000")
+    if sp.dictation_silence_ms < sp.endpoint_silence_ms:
+        raise ConfigError("speech.dictation_silence_ms", "must not be shorter than endpoint_silence_ms")
+    if sp.model_path and not Path(sp.model_path).is_dir():
+        raise ConfigError("speech.model_path", f"{sp.model_path} is not a directory",
+                          "point it at an unpacked Vosk model, or leave it empty to download by language")
+    if s["dialogue"].backend not in ("builtin", "rasa"):
+        raise ConfigError("dialogue.backend", f"unknown backend {s['dialogue'].backend!r}",
+                          "use 'builtin' or 'rasa'")
+    st = s["store"]
+    if st.backend not in ("sqlite", "postgres"):
+        raise ConfigError("store.backend", f"unknown backend {st.backend!r}", "use 'sqlite' or 'postgres'")
+    if st.backend == "postgres" and not st.postgres_dsn:
+        raise ConfigError("store.postgres_dsn", "required when store.backend = 'postgres'",
+                          "e.g. postgresql://permanence@localhost/permanence")
+    if s["logging"].level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError("logging.level", f"unknown level {s['logging'].level!r}",
+                          "use DEBUG, INFO, WARNING or ERROR")
+
+
+_TENANT_KEYS = {"id", "name", "language", "timezone", "greeting", "privacy_notice",
+                "transfer_target", "dids", "resources", "opening_hours", "services"}
+
+
+def _tenant(index: int, raw: Mapping[str, Any]) -> Tenant:
+    where = f"tenants[{index}]"
+    for key in raw:
+        if FORBIDDEN_DISCLOSURE_KEYS.search(key):
+            raise ConfigError(f"{where}.{key}",
+                              "the automated-assistant statement cannot be changed or switched off",
+                              "EU AI Act Art. 50 requires it on every call; only privacy_notice is worded by tenants")
+        if key not in _TENANT_KEYS:
+            raise ConfigError(f"{where}.{key}", "unknown tenant setting",
+                              f"known: {', '.join(sorted(_TENANT_KEYS))}")
+    tid = raw.get("id")
+    if not isinstance(tid, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", tid):
+        raise ConfigError(f"{where}.id", "missing or invalid", "letters, digits, '-', '_' or '.'")
+    where = f"tenants.{tid}"
+    language = raw.get("language", "fr")
+    if language not in LANGUAGES:
+        raise ConfigError(f"{where}.language", f"unsupported language {language!r}", "use 'fr' or 'en'")
+    tz = raw.get("timezone", "Europe/Paris")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"{where}.timezone", f"unknown time zone {tz!r}", "e.g. Europe/Paris") from exc
+    name = raw.get("name") or tid
+    notice = raw.get("privacy_notice", DEFAULT_PRIVACY_NOTICE[language].format(name=name))
+    if not isinstance(notice, str) or not notice.strip():
+        raise ConfigError(f"{where}.privacy_notice", "must not be empty",
+                          "word the notice (controller, purpose, rights) or remove the key for the default")
+    services = tuple(_service(f"{where}.services[{i}]", s) for i, s in enumerate(raw.get("services", [])))
+    if not services:
+        raise ConfigError(f"{where}.services", "at least one service is required",
+                          'add [[tenants.services]] with name and duration_min')
+    resources_ = tuple(raw.get("resources", ["default"]))
+    if not resources_:
+        raise ConfigError(f"{where}.resources", "at least one resource is required")
+    return Tenant(
+        id=tid, name=name, language=language, timezone=tz,
+        greeting=raw.get("greeting", ""), privacy_notice=notice.strip(),
+        transfer_target=raw.get("transfer_target", ""),
+        dids=tuple(raw.get("dids", [])), resources=resources_,
+        opening_hours=_hours(f"{where}.opening_hours", raw.get("opening_hours", {})),
+        services=services,
+    )
+
+
+def _service(where: str, raw: Mapping[str, Any]) -> Service:
+    name = raw.get("name")
+    duration = raw.get("duration_min")
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{where}.name", "missing")
+    if not isinstance(duration, int) or not 5 <= duration <= 480:
+        raise ConfigError(f"{where}.duration_min", f"invalid duration {duration!r}", "minutes, 5 to 480")
+    return Service(name=name, duration_min=duration, aliases=tuple(raw.get("aliases", ())))
+
+
+def _hours(where: str, raw: Mapping[str, Any]) -> dict[int, tuple[tuple[time, time], ...]]:
+    out: dict[int, tuple[tuple[time, time], ...]] = {}
+    for day, spans in raw.items():
+        if day not in WEEKDAYS:
+            raise ConfigError(f"{where}.{day}", "unknown day", f"use {', '.join(WEEKDAYS)}")
+        parsed = []
+        for span in spans:
+            m = _HOURS.match(span)
+            if not m:
+                raise ConfigError(f"{where}.{day}", f"bad span {span!r}", 'write "09:00-12:00"')
+            h1, m1, h2, m2 = map(int, m.groups())
+            try:
+                start, end = time(h1, m1), time(h2, m2)
+            except ValueError as exc:
+                raise ConfigError(f"{where}.{day}", f"bad time in {span!r}") from exc
+            if end <= start:
+                raise ConfigError(f"{where}.{day}", f"span {span!r} ends before it starts")
+            parsed.append((start, end))
+        out[WEEKDAYS.index(day)] = tuple(sorted(parsed))
+    return out

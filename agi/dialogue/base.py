@@ -1,0 +1,71 @@
+"""The dialogue interface the call session depends on.
+
+A :class:`DialogueEngine` (builtin, or Rasa over HTTP) opens one :class:`Conversation`
+per call. The session feeds it what the caller said and executes the :class:`BotReply`:
+speak ``say``, then transfer or hang up, and dictation mode while ``expecting`` a slot.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from agi.booking.store import Store
+from agi.config import Tenant
+
+# Slots whose answers are dictated (numbers, dates, names): the endpointer waits longer.
+DICTATION_SLOTS = frozenset({"date", "time", "phone", "name", "message"})
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """What the dialogue knows about the call it serves."""
+
+    call_id: str
+    tenant: Tenant
+    store: Store
+    caller: str = ""  # E.164, or "" when withheld
+    now: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
+
+
+@dataclass(frozen=True)
+class BotReply:
+    """What the agent does after one caller turn."""
+
+    say: tuple[str, ...] = ()
+    transfer: str | None = None  # a transfer target: hand the caller to a human
+    hangup: bool = False  # say goodbye then end the call
+    expecting: str | None = None  # slot being asked for (dictation mode when in DICTATION_SLOTS)
+    outcome: str | None = None  # booked, cancelled, message, transfer, ... once reached
+    data: Mapping[str, Any] = field(default_factory=dict)  # everything collected so far
+
+    @property
+    def dictation(self) -> bool:
+        return self.expecting in DICTATION_SLOTS
+
+
+class Conversation(abc.ABC):
+    """One call's dialogue state."""
+
+    @abc.abstractmethod
+    def respond(self, text: str) -> BotReply:
+        """Answer one caller turn (``text`` as recognised, possibly empty)."""
+
+    @abc.abstractmethod
+    def no_input(self) -> BotReply:
+        """The caller said nothing for the no-input timeout: re-prompt or give up."""
+
+    @property
+    @abc.abstractmethod
+    def data(self) -> Mapping[str, Any]:
+        """Everything collected so far (slots), for the call record."""
+
+
+class DialogueEngine(abc.ABC):
+    """A dialogue backend reading the Rasa project in nlu/."""
+
+    @abc.abstractmethod
+    def conversation(self, ctx: CallContext) -> Conversation: ...

@@ -1,0 +1,160 @@
+"""The exception tree of Permanence.
+
+Every error the controller raises on purpose is one of these; vendor exceptions
+(vosk, pyttsx3, sqlite3, psycopg, HTTP) are converted at the adapter boundary with
+``raise ... from exc`` so callers never depend on a vendor's types::
+
+    PermanenceError
+    ├── ConfigError                 bad or missing setting; message names the key and the fix
+    ├── ProtocolError               bytes on a wire that break the protocol
+    │   ├── LocalProtocolError      we were about to send something illegal
+    │   └── RemoteProtocolError     the peer sent something illegal
+    │       ├── AgiEnvironmentError malformed FastAGI request environment
+    │       └── AudioSocketFrameError  malformed AudioSocket frame
+    ├── AgiError                    an AGI command failed (Asterisk answered non-200)
+    │   ├── AgiInvalidCommand       510
+    │   ├── AgiDeadChannel          511: the channel is gone
+    │   ├── AgiUsageError           520 (carries the multi-line usage text)
+    │   └── AgiHangup               the caller hung up while a command ran
+    ├── CallEnded                   the call is over (hang-up on any leg); not a fault
+    ├── SpeechError                 recognition or synthesis cannot run
+    │   └── ModelNotFound           no Vosk model; message says how to get one
+    ├── DialogueError               the dialogue engine cannot run or answer
+    │   └── NluProjectError         nlu/ files are invalid (file and line in message)
+    ├── StoreError                  the database failed
+    │   └── SlotTaken               the appointment overlaps another one
+    │       └── SlotUnavailable     closed then, in the past, too soon or too far ahead
+    └── UnknownTenant               no tenant for this path or dialled number
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only for the annotation: errors.py imports nothing at run time
+    from agi.booking.store import Appointment
+
+
+class PermanenceError(Exception):
+    """Base class of every error Permanence raises on purpose."""
+
+
+class ConfigError(PermanenceError):
+    """A setting is missing or invalid; the message names the key and the fix."""
+
+    def __init__(self, key: str, problem: str, fix: str = "") -> None:
+        self.key = key
+        self.problem = problem
+        self.fix = fix
+        text = f"{key}: {problem}"
+        if fix:
+            text += f" ({fix})"
+        super().__init__(text)
+
+
+class ProtocolError(PermanenceError):
+    """Bytes on a wire that break a protocol."""
+
+
+class LocalProtocolError(ProtocolError):
+    """We were about to send something the protocol forbids."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The peer sent something the protocol forbids."""
+
+
+class AgiEnvironmentError(RemoteProtocolError):
+    """The FastAGI request environment is malformed."""
+
+
+class AudioSocketFrameError(RemoteProtocolError):
+    """An AudioSocket frame is malformed (bad kind, bad length, truncated)."""
+
+
+class AgiError(PermanenceError):
+    """An AGI command did not succeed; ``code`` is Asterisk's status code."""
+
+    code: int = 0
+
+    def __init__(self, message: str, *, command: str = "") -> None:
+        self.command = command
+        super().__init__(message)
+
+
+class AgiInvalidCommand(AgiError):
+    """510 Invalid or unknown command."""
+
+    code = 510
+
+
+class AgiDeadChannel(AgiError):
+    """511 Command Not Permitted on a dead channel."""
+
+    code = 511
+
+
+class AgiUsageError(AgiError):
+    """520 Invalid command syntax; ``usage`` holds Asterisk's usage text."""
+
+    code = 520
+
+    def __init__(self, message: str, *, command: str = "", usage: str = "") -> None:
+        self.usage = usage
+        super().__init__(message, command=command)
+
+
+class AgiHangup(AgiError):
+    """The caller hung up (``HANGUP`` line, or ``result=-1`` on a dead channel)."""
+
+
+class CallEnded(PermanenceError):
+    """The call is over; raised to unwind a session, not a fault."""
+
+
+class SpeechError(PermanenceError):
+    """Speech recognition or synthesis cannot run."""
+
+
+class ModelNotFound(SpeechError):
+    """No Vosk model is available; the message says how to get one."""
+
+
+class DialogueError(PermanenceError):
+    """The dialogue engine cannot run or answer."""
+
+
+class NluProjectError(DialogueError):
+    """The nlu/ project is invalid; the message points at file and line."""
+
+
+class StoreError(PermanenceError):
+    """The database failed."""
+
+
+class SlotTaken(StoreError):
+    """The appointment would overlap an existing one for the same resource.
+
+    ``conflict`` is the appointment in the way (an ``agi.booking.Appointment``) when known.
+    """
+
+    def __init__(self, message: str, *, conflict: Appointment | None = None) -> None:
+        self.conflict = conflict
+        super().__init__(message)
+
+
+class SlotUnavailable(SlotTaken):
+    """The slot cannot be booked whatever the calendar holds.
+
+    ``reason`` is one of ``"closed"`` (outside opening hours), ``"past"``, ``"too_soon"``
+    (inside the minimum notice) or ``"too_far"`` (beyond the booking horizon), so the
+    dialogue can word its answer.
+    """
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
+class UnknownTenant(PermanenceError):
+    """No tenant matches the FastAGI path or the dialled number."""

@@ -1,0 +1,50 @@
+# Permanence — the two set-up commands for a fresh Debian 12 machine (as root):
+#   make run    install what is missing, then serve calls on the embedded defaults
+#   make test   install what is missing, then run the whole test suite
+# Other targets: make bench · make lint · make clean
+
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+# The controller runs on Python 3.11 (Debian 12's python3 is 3.11).
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+# Debian packages: eSpeak NG (pyttsx3's driver), sox (audio conversion for the emulator),
+# python3-venv (Debian splits venv out of python3).
+SYSTEM_PACKAGES := espeak-ng libespeak-ng1 sox python3-venv
+
+.PHONY: run test bench lint system-deps clean
+
+run: $(VENV)/.installed
+	mkdir -p var
+	$(BIN)/permanence serve
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.installed
+	$(BIN)/python -m bench
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check agi tests bench
+	$(BIN)/mypy agi
+
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "missing Debian packages:$$missing — run 'apt-get install$$missing' as root" >&2; exit 1; fi; \
+	  echo "installing Debian packages:$$missing"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(VENV)/.installed: setup.cfg pyproject.toml | system-deps
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11+ is required for the controller (found " + sys.version.split()[0] + ")")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test,dev]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) var build *.egg-info .pytest_cache .mypy_cache .ruff_cache

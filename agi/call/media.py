@@ -1,0 +1,307 @@
+"""The call's media: paced playback, caller audio, endpointing, recognition, barge-in.
+
+One :class:`MediaSession` per call sits on an AudioSocket stream. It
+
+- sends exactly one 20 ms frame every 20 ms (agent speech, else silence): Asterisk's
+  AudioSocket application drops a call after ~2 s with no audio in either direction, so
+  silence keeps the stream alive while the agent thinks;
+- feeds caller audio to the endpointer (VAD) and, while the caller speaks, to the
+  recogniser, in a per-call worker thread so decoding never blocks the event loop;
+- ticks the endpointer by the clock, so missing audio counts as silence (Asterisk sends no
+  frames on some channels while the caller is silent);
+- cuts playback as soon as the caller speaks over an interruptible prompt (barge-in).
+
+Everything the session needs comes out of :meth:`next_event` as small frozen events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from collections.abc import AsyncIterator, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from agi.errors import CallEnded
+from agi.protocols.audiosocket import (
+    AudioReceived,
+    DtmfReceived,
+    ErrorReceived,
+    HangupReceived,
+)
+from agi.speech.asr import Recognizer
+from agi.speech.audio import FRAME_BYTES, FRAME_MS
+from agi.speech.endpoint import Endpointer, MaxTurn, NoInput, SpeechEnded, SpeechStarted
+
+log = logging.getLogger(__name__)
+
+FRAME_S = FRAME_MS / 1000
+SILENCE = bytes(FRAME_BYTES)
+# Pacing falls behind when the loop is starved; beyond this we resynchronise instead of
+# bursting frames, which Asterisk would queue as latency.
+MAX_PACING_LAG_S = 0.2
+
+
+@dataclass(frozen=True)
+class CallerTurn:
+    """The caller finished a turn; ``text`` is the recogniser's final result."""
+
+    text: str
+    confidence: float | None
+    speech_ended_at: float  # monotonic time the caller stopped speaking
+    endpoint_wait_ms: float  # silence the endpointer waited for
+    final_ms: float  # time the recogniser took to produce the final result
+    barged_in: bool
+
+
+@dataclass(frozen=True)
+class CallerSilent:
+    """Nothing was said for the no-input timeout."""
+
+
+@dataclass(frozen=True)
+class DigitPressed:
+    digit: str
+
+
+@dataclass(frozen=True)
+class CallerHungUp:
+    """The caller (or Asterisk) ended the media stream."""
+
+
+MediaEvent = CallerTurn | CallerSilent | DigitPressed | CallerHungUp
+
+
+class _Playback:
+    """Frames queued for one prompt, and whether it ran to the end."""
+
+    def __init__(self, interruptible: bool) -> None:
+        self.frames: collections.deque[bytes] = collections.deque()
+        self.interruptible = interruptible
+        self.feeding = True  # synthesis still producing frames
+        self.done = asyncio.Event()
+        self.interrupted = False
+        self.first_frame_at: float | None = None
+
+    def finish_if_drained(self) -> None:
+        if not self.frames and not self.feeding:
+            self.done.set()
+
+
+class MediaSession:
+    """Both directions of one call's audio over an AudioSocket stream."""
+
+    def __init__(self, stream: object, endpointer: Endpointer, recognizer: Recognizer | None,
+                 call_id: str) -> None:
+        self._stream = stream
+        self._endpointer = endpointer
+        self._recognizer = recognizer
+        self._call_id = call_id
+        self._events: asyncio.Queue[MediaEvent] = asyncio.Queue()
+        self._playback: _Playback | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._asr = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"asr-{call_id}")
+        self._listening = False
+        self._in_turn = False
+        self._barged = False
+        self._pending_final: asyncio.Future[object] | None = None
+        self.ended = asyncio.Event()
+        self.frames_sent = 0
+        self.speech_frames_sent = 0
+        self.frames_received = 0
+        self.last_first_frame_at: float | None = None  # when the last prompt began to sound
+
+    # lifecycle -----------------------------------------------------------
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._send_loop(), name=f"send-{self._call_id}"),
+                       asyncio.create_task(self._receive_loop(), name=f"recv-{self._call_id}")]
+
+    async def close(self) -> None:
+        """Stop both loops, hang up the stream, release the recogniser thread."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        try:
+            await self._stream.hangup()  # type: ignore[attr-defined]
+        except (OSError, CallEnded):
+            pass  # already closed by the other side: nothing left to release
+        self._asr.shutdown(wait=False, cancel_futures=True)
+        self.ended.set()
+
+    # playback ------------------------------------------------------------
+    async def play(self, chunks: Iterable[bytes] | AsyncIterator[bytes], *,
+                   interruptible: bool = True) -> bool:
+        """Speak ``chunks`` of PCM; return False when the caller barged in or hung up."""
+        if self.ended.is_set():
+            return False
+        playback = _Playback(interruptible)
+        self._playback = playback
+        self._barged = False
+        rest = b""
+        try:
+            if isinstance(chunks, AsyncIterator):
+                async for chunk in chunks:
+                    rest = self._queue(playback, rest + chunk)
+                    if playback.interrupted or self.ended.is_set():
+                        break
+            else:
+                for chunk in chunks:
+                    rest = self._queue(playback, rest + chunk)
+            if rest:
+                playback.frames.append(rest.ljust(FRAME_BYTES, b"\0"))
+        finally:
+            playback.feeding = False
+            playback.finish_if_drained()
+        ended = asyncio.create_task(self.ended.wait())
+        done = asyncio.create_task(playback.done.wait())
+        await asyncio.wait({ended, done}, return_when=asyncio.FIRST_COMPLETED)
+        ended.cancel()
+        done.cancel()
+        if self._playback is playback:
+            self._playback = None
+        self.last_first_frame_at = playback.first_frame_at
+        return not playback.interrupted and not self.ended.is_set()
+
+    @staticmethod
+    def _queue(playback: _Playback, pcm: bytes) -> bytes:
+        if playback.interrupted:
+            return b""
+        whole = len(pcm) - len(pcm) % FRAME_BYTES
+        for i in range(0, whole, FRAME_BYTES):
+            playback.frames.append(pcm[i:i + FRAME_BYTES])
+        return pcm[whole:]
+
+    def _interrupt(self) -> None:
+        playback = self._playback
+        if playback is not None and playback.interruptible and not playback.interrupted:
+            playback.interrupted = True
+            playback.frames.clear()
+            playback.done.set()
+            self._barged = True
+            log.info("call %s: barge-in, prompt cut", self._call_id)
+
+    # listening -----------------------------------------------------------
+    def listen(self, *, dictation: bool = False) -> None:
+        """Open a caller turn: endpointing restarts with the right silence window."""
+        self._endpointer.dictation = dictation
+        if not self._in_turn:
+            self._endpointer.reset(time.monotonic())
+        self._listening = True
+
+    async def next_event(self) -> MediaEvent:
+        return await self._events.get()
+
+    # loops ---------------------------------------------------------------
+    async def _send_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time()
+        try:
+            while True:
+                frame = self._next_frame()
+                await self._stream.send_audio(frame)  # type: ignore[attr-defined]
+                self.frames_sent += 1
+                self._handle(self._endpointer.tick(time.monotonic()))
+                deadline += FRAME_S
+                delay = deadline - loop.time()
+                if delay < -MAX_PACING_LAG_S:
+                    deadline = loop.time()
+                    delay = 0
+                await asyncio.sleep(max(delay, 0))
+        except (CallEnded, OSError, ConnectionError):
+            self._hung_up()
+
+    def _next_frame(self) -> bytes:
+        playback = self._playback
+        if playback is None or not playback.frames:
+            if playback is not None:
+                playback.finish_if_drained()
+            return SILENCE
+        frame = playback.frames.popleft()
+        if playback.first_frame_at is None:
+            playback.first_frame_at = time.monotonic()
+        self.speech_frames_sent += 1
+        playback.finish_if_drained()
+        return frame
+
+    async def _receive_loop(self) -> None:
+        try:
+            while True:
+                event = await self._stream.receive()  # type: ignore[attr-defined]
+                if isinstance(event, AudioReceived):
+                    self.frames_received += 1
+                    self._on_audio(event.pcm)
+                elif isinstance(event, DtmfReceived):
+                    self._events.put_nowait(DigitPressed(event.digit))
+                elif isinstance(event, HangupReceived):
+                    break
+                elif isinstance(event, ErrorReceived):
+                    log.warning("call %s: AudioSocket error frame code %s", self._call_id, event.code)
+        except CallEnded:
+            pass
+        self._hung_up()
+
+    def _hung_up(self) -> None:
+        if not self.ended.is_set():
+            self.ended.set()
+            if self._playback is not None:
+                self._playback.done.set()
+            self._events.put_nowait(CallerHungUp())
+
+    def _on_audio(self, pcm: bytes) -> None:
+        events = self._endpointer.feed(pcm, time.monotonic())
+        started = any(isinstance(e, SpeechStarted) for e in events)
+        if started:
+            self._begin_turn()
+        elif self._in_turn and self._recognizer is not None:
+            self._submit_audio(pcm)
+        self._handle([e for e in events if not isinstance(e, SpeechStarted)])
+
+    def _begin_turn(self) -> None:
+        self._in_turn = True
+        self._interrupt()
+        if self._recognizer is not None:
+            self._submit_audio(self._endpointer.preroll())
+
+    def _submit_audio(self, pcm: bytes) -> None:
+        assert self._recognizer is not None
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._asr, self._recognizer.accept, pcm)
+        future.add_done_callback(self._on_partial)
+
+    def _on_partial(self, future: asyncio.Future[str | None]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            return
+        if future.result():
+            self._interrupt()  # words recognised: certainly the caller, not line noise
+
+    def _handle(self, events: Iterable[object]) -> None:
+        for event in events:
+            if isinstance(event, SpeechStarted):
+                self._begin_turn()
+            elif isinstance(event, (SpeechEnded, MaxTurn)) and self._in_turn:
+                self._in_turn = False
+                waited = getattr(event, "silence_waited_ms", 0.0)
+                asyncio.get_running_loop().create_task(self._finish_turn(event.at, waited))
+            elif isinstance(event, NoInput) and self._listening and not self._in_turn:
+                self._listening = False
+                self._events.put_nowait(CallerSilent())
+
+    async def _finish_turn(self, at: float, waited_ms: float) -> None:
+        barged = self._barged
+        self._barged = False
+        started = time.monotonic()
+        text, confidence = "", None
+        if self._recognizer is not None:
+            loop = asyncio.get_running_loop()
+            try:
+                transcript = await loop.run_in_executor(self._asr, self._recognizer.final)
+            except RuntimeError:
+                return  # executor shut down: the call is closing
+            text, confidence = transcript.text, transcript.confidence
+        self._listening = False
+        self._events.put_nowait(CallerTurn(
+            text=text, confidence=confidence, speech_ended_at=at - waited_ms / 1000,
+            endpoint_wait_ms=waited_ms, final_ms=(time.monotonic() - started) * 1000,
+            barged_in=barged))

@@ -1,0 +1,401 @@
+"""One inbound call, from the FastAGI request to the last AGI command.
+
+:func:`handle_call` is the FastAGI handler. It picks the tenant, answers, starts media
+with ``EXEC AudioSocket``, plays the automated-assistant statement and the privacy notice
+before anything from the caller is stored, then runs the turn loop (listen → understand →
+answer) until the dialogue hangs up or hands over. Control then returns to AGI: variables
+for the dialplan (``PERMANENCE_RESULT``, ``PERMANENCE_TRANSFER``, ``PERMANENCE_OUTCOME``,
+``PERMANENCE_CALL_ID``; see dialplans/asterisk/) and a hang-up, or a return to the
+dialplan for a transfer. Every call leaves a record, including calls that end early.
+Logs carry call ids, never phone numbers or what was said.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import phonenumbers
+
+from agi.booking.store import CallRecord, Store
+from agi.call.media import CallerHungUp, CallerSilent, CallerTurn, DigitPressed, MediaSession
+from agi.call.state import CallState, CallStateMachine
+from agi.config import Settings, Tenant
+from agi.dialogue import phrases
+from agi.dialogue.base import BotReply, CallContext, Conversation, DialogueEngine
+from agi.errors import AgiError, CallEnded, PermanenceError, StoreError, UnknownTenant
+from agi.pbx.asterisk import AgiChannel, AudioSocketServer
+from agi.speech.asr import RecognizerFactory
+from agi.speech.endpoint import Endpointer
+from agi.speech.tts import Synthesizer
+
+log = logging.getLogger(__name__)
+
+# Asterisk connects the AudioSocket within milliseconds of EXEC; past this the media
+# path is broken (firewall, wrong audiosocket_advertise) and the caller goes to a human.
+MEDIA_CONNECT_TIMEOUT_S = 5.0
+# A caller who stays silent this many times in a row is told goodbye.
+MAX_SILENCES = 2
+HUMAN_DIGIT = "0"
+
+
+@dataclass(frozen=True)
+class TurnTiming:
+    """Where the voice-to-voice time of one turn went (for the bench)."""
+
+    call_id: str
+    turn: int
+    speech_ended_at: float  # monotonic
+    endpoint_wait_ms: float
+    final_ms: float
+    dialogue_ms: float
+    store_ms: float
+    tts_first_ms: float
+    first_frame_at: float | None  # monotonic time the first answer frame left
+
+
+@dataclass
+class CallServices:
+    """What every call shares, built once by ``permanence serve``."""
+
+    settings: Settings
+    store: Store
+    dialogue: DialogueEngine
+    synthesizer: Synthesizer
+    audiosocket: AudioSocketServer
+    recognizers: RecognizerFactory | None  # None: no speech model (see speech_problem)
+    speech_problem: str = ""
+    on_turn: Callable[[TurnTiming], None] | None = None
+    active_calls: set[str] = field(default_factory=set)
+
+
+async def handle_call(channel: AgiChannel, services: CallServices) -> tuple[str, str]:
+    """The FastAGI handler: one inbound call, start to end; returns (tenant id, outcome)."""
+    session = CallSession(channel, services)
+    await session.run()
+    return session.tenant_id, session.outcome
+
+
+def caller_e164(callerid: str, tenant: Tenant) -> str:
+    """The caller number in E.164, read in the tenant's own numbering plan; "" if withheld."""
+    raw = (callerid or "").strip()
+    if not raw or raw.lower() in ("unknown", "anonymous", "restricted"):
+        return ""
+    region = "FR" if tenant.language == "fr" else "GB"
+    for did in tenant.dids:
+        try:
+            region = phonenumbers.region_code_for_number(phonenumbers.parse(did)) or region
+            break
+        except phonenumbers.NumberParseException:
+            continue
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return raw
+    if not phonenumbers.is_possible_number(number):
+        return raw
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class CallSession:
+    """The state and turn loop of one call."""
+
+    def __init__(self, channel: AgiChannel, services: CallServices) -> None:
+        self.channel = channel
+        self.services = services
+        self.settings = services.settings
+        env = channel.env
+        self.call_id = env.uniqueid or uuid.uuid4().hex
+        self.sm = CallStateMachine()
+        self.outcome = "hangup"
+        self.transfer_to: str | None = None
+        self.data: dict[str, Any] = {}
+        self.media: MediaSession | None = None
+        self._turn = 0
+        self._recorded = False
+        self.tenant_id = ""
+
+    # the whole call --------------------------------------------------------
+    async def run(self) -> None:
+        env = self.channel.env
+        try:
+            tenant = self.settings.tenant(env.network_script, env.dnid)
+        except UnknownTenant:
+            await self._unknown_tenant()
+            return
+        self.tenant = tenant
+        self.tenant_id = tenant.id
+        self.services.active_calls.add(self.call_id)
+        log.info("call %s: start tenant=%s", self.call_id, tenant.id)
+        await self._store(self.services.store.start_call, CallRecord(
+            call_id=self.call_id, tenant_id=tenant.id, caller="", started_at=_utcnow(),
+            language=tenant.language, channel=env.channel))
+        self._recorded = True
+        exec_task: asyncio.Task[Any] | None = None
+        try:
+            await self.channel.answer()
+            exec_task = await self._start_media()
+            await self._converse()
+        except (CallEnded, AgiError) as exc:
+            log.info("call %s: ended by the other side (%s)", self.call_id, type(exc).__name__)
+        except PermanenceError as exc:
+            log.error("call %s: %s", self.call_id, exc)
+            self.outcome = "error"
+        finally:
+            await self._finish(exec_task)
+
+    async def _start_media(self) -> asyncio.Task[Any]:
+        media_id = uuid.uuid4()
+        stream = self.services.audiosocket.expect(media_id)
+        address = self.settings.server.audiosocket_address
+        exec_task = asyncio.create_task(self.channel.exec("AudioSocket", f"{media_id},{address}"))
+        connected = asyncio.create_task(stream.wait_connected(MEDIA_CONNECT_TIMEOUT_S))
+        await asyncio.wait({exec_task, connected}, return_when=asyncio.FIRST_COMPLETED)
+        if not connected.done() or connected.exception() is not None:
+            connected.cancel()
+            if exec_task.done() and exec_task.exception() is not None:
+                raise exec_task.exception()  # type: ignore[misc]
+            raise CallEnded("AudioSocket never connected")
+        endpointer = Endpointer(self.settings.speech)
+        recognizer = None
+        if self.services.recognizers is not None:
+            recognizer = self.services.recognizers.new(self.tenant.language)
+        self.media = MediaSession(stream, endpointer, recognizer, self.call_id)
+        self.media.start()
+        self.sm.fire("media")
+        return exec_task
+
+    async def _converse(self) -> None:
+        media = self.media
+        assert media is not None
+        tenant = self.tenant
+        # The AI statement and the privacy notice come first and cannot be interrupted
+        # (EU AI Act Art. 50; GDPR Art. 13). Nothing the caller says is stored before.
+        statement, notice, greeting = phrases.opening(tenant)
+        if not await self._say_all((statement, notice), interruptible=False, record=True):
+            self.outcome = "hangup_during_disclosure"
+            return
+        self.sm.fire("disclosed")
+        await self._store(self.services.store.set_caller, self.call_id,
+                          caller_e164(self.channel.env.callerid, tenant))
+        if self.services.recognizers is None:
+            log.error("call %s: no speech model, handing over: %s", self.call_id,
+                      self.services.speech_problem)
+            await self._technical_fallback()
+            return
+        conversation = await asyncio.to_thread(self.services.dialogue.conversation, CallContext(
+            call_id=self.call_id, tenant=tenant, store=self.services.store,
+            caller=caller_e164(self.channel.env.callerid, tenant)))
+        await self._say_all((greeting,), interruptible=True, record=True)
+        await self._turn_loop(media, conversation)
+
+    async def _turn_loop(self, media: MediaSession, conversation: Conversation) -> None:
+        reply: BotReply | None = None
+        silences = 0
+        while True:
+            if self.sm.state is CallState.SPEAKING:
+                self.sm.fire("spoken")
+            media.listen(dictation=bool(reply and reply.dictation))
+            event = await media.next_event()
+            if isinstance(event, CallerHungUp):
+                self.sm.fire("hangup")
+                return
+            self.sm.fire("heard")
+            started = time.monotonic()
+            store_ms = 0.0
+            if isinstance(event, CallerTurn) and event.text.strip():
+                silences = 0
+                t0 = time.monotonic()
+                await self._store(self.services.store.add_turn, self.call_id, "caller",
+                                  event.text, _utcnow())
+                store_ms = (time.monotonic() - t0) * 1000
+                reply = await self._ask(conversation.respond, event.text)
+            elif isinstance(event, DigitPressed) and event.digit == HUMAN_DIGIT and tenant_can_transfer(self.tenant):
+                reply = BotReply(say=(phrases.phrase("transfer", self.tenant.language),),
+                                 transfer=self.tenant.transfer_target, outcome="transfer",
+                                 data=conversation.data)
+            elif isinstance(event, (CallerSilent, CallerTurn)):
+                silences += 1
+                if silences > MAX_SILENCES:
+                    reply = BotReply(say=(phrases.phrase("goodbye_silent", self.tenant.language),),
+                                     hangup=True, outcome="no_input", data=conversation.data)
+                else:
+                    reply = await self._ask(lambda _: conversation.no_input(), "")
+            else:
+                self.sm.fire("reply")
+                continue
+            dialogue_ms = (time.monotonic() - started) * 1000 - store_ms
+            await self._apply(reply, event, dialogue_ms, store_ms)
+            if reply.transfer or reply.hangup or media.ended.is_set():
+                return
+
+    async def _ask(self, method: Callable[[str], BotReply], text: str) -> BotReply:
+        """Run the dialogue off the event loop; a failing backend hands the caller over."""
+        try:
+            return await asyncio.to_thread(method, text)
+        except PermanenceError as exc:
+            log.error("call %s: dialogue failed: %s", self.call_id, exc)
+            lang = self.tenant.language
+            if tenant_can_transfer(self.tenant):
+                return BotReply(say=(phrases.phrase("technical_transfer", lang),),
+                                transfer=self.tenant.transfer_target, outcome="error", data=self.data)
+            return BotReply(say=(phrases.phrase("technical_goodbye", lang),), hangup=True,
+                            outcome="error", data=self.data)
+
+    async def _apply(self, reply: BotReply, event: object, dialogue_ms: float, store_ms: float) -> None:
+        self.sm.fire("transfer" if reply.transfer else "reply")
+        if reply.data:
+            self.data = dict(reply.data)
+            t0 = time.monotonic()
+            await self._store(self.services.store.update_call_data, self.call_id, self.data)
+            store_ms += (time.monotonic() - t0) * 1000
+        if reply.outcome:
+            self.outcome = reply.outcome
+        if reply.transfer:
+            self.transfer_to = reply.transfer
+            self.outcome = reply.outcome or "transfer"
+        timing: dict[str, float] = {}
+        await self._say_all(reply.say, interruptible=not (reply.transfer or reply.hangup),
+                            record=True, timing=timing)
+        self._turn += 1
+        if isinstance(event, CallerTurn) and self.services.on_turn is not None:
+            self.services.on_turn(TurnTiming(
+                call_id=self.call_id, turn=self._turn, speech_ended_at=event.speech_ended_at,
+                endpoint_wait_ms=event.endpoint_wait_ms, final_ms=event.final_ms,
+                dialogue_ms=dialogue_ms, store_ms=store_ms,
+                tts_first_ms=timing.get("tts_first_ms", 0.0),
+                first_frame_at=timing.get("first_frame_at")))
+        if reply.hangup and self.sm.state is CallState.SPEAKING:
+            self.sm.fire("finish")
+
+    # speaking --------------------------------------------------------------
+    async def _say_all(self, texts: tuple[str, ...] | list[str], *, interruptible: bool,
+                       record: bool, timing: dict[str, float] | None = None) -> bool:
+        """Speak each text in turn; False if the caller barged in or hung up."""
+        media = self.media
+        assert media is not None
+        for text in texts:
+            if not text:
+                continue
+            if record and self.sm.state is not CallState.DISCLOSING:
+                await self._store(self.services.store.add_turn, self.call_id, "agent", text, _utcnow())
+            started = time.monotonic()
+            chunks = self._synthesize(text, timing, started)
+            completed = await media.play(chunks, interruptible=interruptible)
+            if timing is not None and "first_frame_at" not in timing and media.last_first_frame_at:
+                timing["first_frame_at"] = media.last_first_frame_at
+            if not completed:
+                return False
+        return True
+
+    async def _synthesize(self, text: str, timing: dict[str, float] | None,
+                          started: float) -> AsyncIterator[bytes]:
+        language = getattr(self, "tenant", None) and self.tenant.language or "fr"
+        iterator = iter(await asyncio.to_thread(
+            lambda: self.services.synthesizer.synthesize_stream(text, language)))
+        while True:
+            chunk = await asyncio.to_thread(next, iterator, None)
+            if chunk is None:
+                return
+            if timing is not None and "tts_first_ms" not in timing:
+                timing["tts_first_ms"] = (time.monotonic() - started) * 1000
+            yield chunk
+
+    async def _technical_fallback(self) -> None:
+        lang = self.tenant.language
+        if tenant_can_transfer(self.tenant):
+            await self._say_all((phrases.phrase("technical_transfer", lang),), interruptible=False, record=True)
+            self.transfer_to = self.tenant.transfer_target
+            self.sm.fire("transfer")
+        else:
+            await self._say_all((phrases.phrase("technical_goodbye", lang),), interruptible=False, record=True)
+            self.sm.fire("finish")
+        self.outcome = "error"
+
+    # ending ----------------------------------------------------------------
+    async def _finish(self, exec_task: asyncio.Task[Any] | None) -> None:
+        """Close media, give control back to AGI, and close the call record."""
+        if self.media is not None:
+            await self.media.close()
+        if exec_task is not None:
+            try:
+                await asyncio.wait_for(exec_task, MEDIA_CONNECT_TIMEOUT_S)
+            except (AgiError, CallEnded, asyncio.TimeoutError) as exc:
+                log.info("call %s: AudioSocket ended: %s", self.call_id, type(exc).__name__)
+        await self._release_channel()
+        if self._recorded:
+            await self._store(self.services.store.end_call, self.call_id, _utcnow(), self.outcome,
+                              self.data or None)
+        self.services.active_calls.discard(self.call_id)
+        log.info("call %s: end outcome=%s", self.call_id, self.outcome)
+
+    async def _release_channel(self) -> None:
+        variables = {"PERMANENCE_CALL_ID": self.call_id, "PERMANENCE_OUTCOME": self.outcome}
+        if self.transfer_to:
+            variables |= {"PERMANENCE_RESULT": "transfer", "PERMANENCE_TRANSFER": self.transfer_to}
+        elif self.outcome == "error":
+            variables["PERMANENCE_RESULT"] = "error"
+        else:
+            variables["PERMANENCE_RESULT"] = "hangup"
+        try:
+            if not self.channel.hung_up:
+                for name, value in variables.items():
+                    await self.channel.set_variable(name, value)
+                if variables["PERMANENCE_RESULT"] == "hangup":
+                    await self.channel.hangup()
+        except (AgiError, CallEnded, OSError) as exc:
+            log.info("call %s: channel already gone (%s)", self.call_id, type(exc).__name__)
+        finally:
+            await self.channel.close()
+
+    async def _unknown_tenant(self) -> None:
+        """Apologise (or send the call to the configured fallback) and record the call."""
+        env = self.channel.env
+        log.warning("call %s: unknown tenant for path %r", self.call_id, env.network_script)
+        await self._store(self.services.store.start_call, CallRecord(
+            call_id=self.call_id, tenant_id="", caller="", started_at=_utcnow(),
+            channel=env.channel))
+        fallback = self.settings.server.unknown_tenant_extension
+        exec_task = None
+        try:
+            if fallback:
+                await self.channel.set_variable("PERMANENCE_RESULT", "fallback")
+                await self.channel.set_variable("PERMANENCE_FALLBACK", fallback)
+                await self.channel.set_variable("PERMANENCE_CALL_ID", self.call_id)
+            else:
+                self.tenant = self.settings.tenants[0]
+                await self.channel.answer()
+                exec_task = await self._start_media()
+                await self._say_all(phrases.unknown_tenant(), interruptible=False, record=False)
+                if self.media is not None:
+                    await self.media.close()
+                await asyncio.wait_for(exec_task, MEDIA_CONNECT_TIMEOUT_S)
+                await self.channel.hangup()
+        except (AgiError, CallEnded, asyncio.TimeoutError) as exc:
+            log.info("call %s: unknown-tenant call ended early (%s)", self.call_id, type(exc).__name__)
+        finally:
+            await self.channel.close()
+            self.outcome = "fallback" if fallback else "unknown_tenant"
+            await self._store(self.services.store.end_call, self.call_id, _utcnow(), self.outcome, None)
+
+    async def _store(self, method: Callable[..., Any], *args: Any) -> Any:
+        """Run one store call off the loop; a failing database never drops the call."""
+        try:
+            return await asyncio.to_thread(method, *args)
+        except StoreError as exc:
+            log.error("call %s: store failed in %s: %s", self.call_id, method.__name__, exc)
+            return None
+
+
+def tenant_can_transfer(tenant: Tenant) -> bool:
+    return bool(tenant.transfer_target)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,157 @@
+"""The ``permanence`` command: serve · call · chat · config.
+
+Each subcommand reads the settings once (``--config`` or ``PERMANENCE_CONFIG``, else the
+embedded defaults) and turns a :class:`agi.errors.ConfigError` into one clear line and
+exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from agi.config import Settings, load_settings
+from agi.errors import ConfigError, PermanenceError
+
+log = logging.getLogger("permanence")
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from agi.server import serve_forever
+
+    try:
+        asyncio.run(serve_forever(settings))
+    except KeyboardInterrupt:
+        log.info("stopped")
+    return 0
+
+
+def cmd_call(args: argparse.Namespace, settings: Settings) -> int:
+    from agi.pbx.emulator import CallerTurn, emulate_call, text_to_caller_audio, wav_to_caller_audio
+
+    language = args.lang or _tenant_language(settings, args.tenant)
+    turns: list[CallerTurn] = []
+    for item in args.turns:
+        kind, value = item
+        audio = (text_to_caller_audio(value, language) if kind == "say"
+                 else wav_to_caller_audio(Path(value)))
+        start: str | float = "after_agent"
+        if args.barge_in is not None and not turns:
+            start = args.barge_in
+        turns.append(CallerTurn(audio=audio, start=start))
+    host = args.host or settings.server.agi_host
+    port = args.port or settings.server.agi_port
+    call = asyncio.run(emulate_call(
+        host, port, path=args.tenant, caller=args.caller, dnid=args.dnid, turns=turns,
+        hangup_after=args.hangup_after, silence=args.silence, max_duration=args.max_duration,
+        on_event=lambda event: print(event, flush=True)))
+    if args.record:
+        call.write_wav(Path(args.record))
+        print(f"agent audio written to {args.record}", flush=True)
+    print(f"call over: hung up by {call.hung_up_by}; {call.agent_speech_frames} agent speech "
+          f"frames; variables {dict(call.variables)}", flush=True)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from agi.dialogue.chat import run_chat
+
+    run_chat(settings, args.tenant, debug=args.debug)
+    return 0
+
+
+def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
+    print("configuration is valid")
+    s = settings.server
+    print(f"  FastAGI      {s.agi_host}:{s.agi_port}")
+    print(f"  AudioSocket  {s.audiosocket_host}:{s.audiosocket_port} (advertised {s.audiosocket_address})")
+    print(f"  health       http://{s.health_host}:{s.health_port}/health")
+    print(f"  store        {settings.store.backend}")
+    print(f"  dialogue     {settings.dialogue.backend} ({settings.dialogue.project_dir})")
+    for t in settings.tenants:
+        print(f"  tenant {t.id}: {t.name} [{t.language}, {t.timezone}] "
+              f"services={','.join(x.name for x in t.services)} transfer={t.transfer_target or '-'}")
+    return 0
+
+
+def _tenant_language(settings: Settings, tenant_id: str) -> str:
+    for tenant in settings.tenants:
+        if tenant.id == tenant_id:
+            return tenant.language
+    return "fr"
+
+
+class _TurnAction(argparse.Action):
+    """Keeps --say and --wav in the order given: they are the caller's turns."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        turns = list(getattr(namespace, "turns", None) or [])
+        turns.append(("say" if option_string == "--say" else "wav", str(values)))
+        namespace.turns = turns
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="permanence", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", help="TOML settings file (default: PERMANENCE_CONFIG or embedded defaults)")
+    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default from settings)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("serve", help="answer calls: FastAGI + AudioSocket listeners, /health")
+
+    call = sub.add_parser("call", help="PBX emulator: place a call against a running server, as Asterisk would")
+    call.add_argument("--host", help="FastAGI host (default: server.agi_host)")
+    call.add_argument("--port", type=int, help="FastAGI port (default: server.agi_port)")
+    call.add_argument("--tenant", default="demo", help="FastAGI path naming the tenant (default: demo)")
+    call.add_argument("--caller", default="+33612345678", help="caller id the emulated PBX presents")
+    call.add_argument("--dnid", default="0140000000", help="dialled number")
+    call.add_argument("--say", action=_TurnAction, dest="turns", default=[],
+                      help="a caller turn spoken with eSpeak NG (repeatable, in order)")
+    call.add_argument("--wav", action=_TurnAction, dest="turns", default=[],
+                      help="a caller turn from a WAV file (repeatable, in order)")
+    call.add_argument("--lang", help="language of --say turns (default: the tenant's)")
+    call.add_argument("--barge-in", type=float, metavar="SECONDS",
+                      help="start the first turn this long after the agent starts speaking")
+    call.add_argument("--hangup-after", type=int, metavar="N", help="hang up after caller turn N")
+    call.add_argument("--silence", choices=("frames", "none"), default="frames",
+                      help="send silence frames while the caller is quiet, or nothing (Local channels)")
+    call.add_argument("--max-duration", type=float, default=120.0, help="give up after this many seconds")
+    call.add_argument("--record", metavar="WAV", help="write the agent's audio here")
+
+    chat = sub.add_parser("chat", help="the same dialogue in text, for trainers (like rasa shell)")
+    chat.add_argument("--tenant", default="demo")
+    chat.add_argument("--debug", action="store_true", help="show intent, confidence and slots")
+
+    sub.add_parser("config", help="validate the settings and print a summary")
+    return parser
+
+
+COMMANDS = {"serve": cmd_serve, "call": cmd_call, "chat": cmd_chat, "config": cmd_config}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"permanence: configuration error: {exc}", file=sys.stderr)
+        return 2
+    _setup_logging(args.log_level or settings.logging.level)
+    try:
+        return COMMANDS[args.command](args, settings)
+    except PermanenceError as exc:
+        print(f"permanence: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""``permanence serve``: build the shared services once, then listen for calls.
+
+Start-up order matters for the first caller: the store opens, the dialogue engine trains
+from nlu/, speech models load and fixed prompts are synthesised, and only then do the
+FastAGI and AudioSocket listeners open. A missing speech model does not stop the server:
+calls are then handed to a human after the AI statement, ``/health`` says "degraded" and
+the log says exactly which model to install.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from agi.booking.sqlite import SqliteStore
+from agi.booking.store import Store
+from agi.call.session import CallServices, TurnTiming, handle_call
+from agi.config import Settings
+from agi.dialogue import phrases
+from agi.dialogue.base import DialogueEngine
+from agi.dialogue.builtin import BuiltinEngine
+from agi.errors import ConfigError, SpeechError
+from agi.health import HealthServer, Metrics
+from agi.pbx.asterisk import AgiChannel, AudioSocketServer, FastAgiServer
+from agi.speech.asr import RecognizerFactory, VoskRecognizerFactory
+from agi.speech.tts import EspeakSynthesizer, Synthesizer
+
+log = logging.getLogger(__name__)
+
+
+def open_store(settings: Settings) -> Store:
+    """The configured store (SQLite by default)."""
+    if settings.store.backend == "sqlite":
+        return SqliteStore(settings.store.sqlite_path)
+    raise ConfigError("store.backend", "postgres is not available in this version",
+                      "use 'sqlite' until the PostgreSQL store lands")
+
+
+class PermanenceServer:
+    """The FastAGI and AudioSocket listeners plus everything calls share."""
+
+    def __init__(self, settings: Settings, *, store: Store | None = None,
+                 dialogue: DialogueEngine | None = None,
+                 recognizers: RecognizerFactory | None = None,
+                 synthesizer: Synthesizer | None = None,
+                 health: bool = True) -> None:
+        self.settings = settings
+        self._store = store
+        self._dialogue = dialogue
+        self._recognizers = recognizers
+        self._synthesizer = synthesizer
+        self._health_enabled = health
+        self.metrics = Metrics()
+        self.turns: list[TurnTiming] = []  # recent turn timings, for the bench
+        self.services: CallServices | None = None
+        self._agi: FastAgiServer | None = None
+        self._audiosocket: AudioSocketServer | None = None
+        self._health: HealthServer | None = None
+        self._started_at = 0.0
+
+    @property
+    def agi_port(self) -> int:
+        assert self._agi is not None
+        return self._agi.port
+
+    @property
+    def audiosocket_port(self) -> int:
+        assert self._audiosocket is not None
+        return self._audiosocket.port
+
+    @property
+    def health_port(self) -> int:
+        assert self._health is not None
+        return self._health.port
+
+    async def start(self) -> None:
+        s = self.settings
+        store = self._store or await asyncio.to_thread(open_store, s)
+        dialogue = self._dialogue or await asyncio.to_thread(BuiltinEngine, s.dialogue.project_dir)
+        synthesizer = self._synthesizer or EspeakSynthesizer(s.speech)
+        recognizers, problem = self._recognizers, ""
+        if recognizers is None:
+            recognizers, problem = await asyncio.to_thread(self._load_speech)
+        await asyncio.to_thread(self._prepare_prompts, synthesizer)
+        self._audiosocket = AudioSocketServer(s.server.audiosocket_host, s.server.audiosocket_port)
+        await self._audiosocket.start()
+        server = s.server
+        if server.audiosocket_port == 0 and not server.audiosocket_advertise:
+            # an ephemeral port (tests, bench): advertise the one actually bound
+            server = replace(server, audiosocket_port=self._audiosocket.port)
+            self.settings = s = replace(s, server=server)
+        self.services = CallServices(
+            settings=s, store=store, dialogue=dialogue, synthesizer=synthesizer,
+            audiosocket=self._audiosocket, recognizers=recognizers, speech_problem=problem,
+            on_turn=self._record_turn)
+        self._agi = FastAgiServer(self._handle, s.server.agi_host, s.server.agi_port)
+        await self._agi.start()
+        if self._health_enabled:
+            self._health = HealthServer(s.server.health_host, s.server.health_port,
+                                        self.status, self.metrics)
+            self._health.start()
+        self._started_at = time.monotonic()
+        log.info("serving FastAGI on %s:%s, AudioSocket on %s:%s (advertised %s), %d tenant(s)",
+                 s.server.agi_host, self.agi_port, s.server.audiosocket_host,
+                 self.audiosocket_port, s.server.audiosocket_address, len(s.tenants))
+
+    def _load_speech(self) -> tuple[RecognizerFactory | None, str]:
+        languages = sorted({t.language for t in self.settings.tenants})
+        try:
+            factory = VoskRecognizerFactory(self.settings.speech)
+            for language in languages:
+                factory.load(language)
+        except SpeechError as exc:
+            log.error("speech recognition unavailable: %s", exc)
+            return None, str(exc)
+        return factory, ""
+
+    def _prepare_prompts(self, synthesizer: Synthesizer) -> None:
+        for tenant in self.settings.tenants:
+            synthesizer.prepare(
+                [*phrases.opening(tenant), *phrases.fixed_phrases(tenant.language)], tenant.language)
+
+    async def _handle(self, channel: AgiChannel) -> None:
+        assert self.services is not None
+        self.metrics.active.inc()
+        try:
+            session_outcome = await handle_call(channel, self.services)
+        finally:
+            self.metrics.active.dec()
+        if session_outcome is not None:
+            tenant, outcome = session_outcome
+            self.metrics.calls.labels(tenant=tenant, outcome=outcome).inc()
+
+    def _record_turn(self, timing: TurnTiming) -> None:
+        self.turns.append(timing)
+        del self.turns[:-1000]
+        if timing.first_frame_at is not None:
+            self.metrics.turn_latency.observe(max(timing.first_frame_at - timing.speech_ended_at, 0))
+
+    def status(self) -> Mapping[str, Any]:
+        """What ``/health`` reports."""
+        services = self.services
+        problems = []
+        if services is not None and services.recognizers is None:
+            problems.append(services.speech_problem)
+        return {
+            "status": "ok" if services is not None and not problems else "degraded",
+            "problems": problems,
+            "active_calls": len(services.active_calls) if services else 0,
+            "uptime_s": round(time.monotonic() - self._started_at, 1) if self._started_at else 0,
+            "tenants": [t.id for t in self.settings.tenants],
+            "dialogue_backend": self.settings.dialogue.backend,
+            "store_backend": self.settings.store.backend,
+        }
+
+    async def stop(self) -> None:
+        if self._agi is not None:
+            await self._agi.stop()
+        if self._audiosocket is not None:
+            await self._audiosocket.stop()
+        if self._health is not None:
+            self._health.stop()
+        if self.services is not None:
+            self.services.store.close()
+
+
+async def serve_forever(settings: Settings) -> None:
+    server = PermanenceServer(settings)
+    await server.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await server.stop()

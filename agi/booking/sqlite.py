@@ -1,0 +1,392 @@
+"""The embedded store: :class:`agi.booking.store.Store` on a SQLite file (stdlib ``sqlite3``).
+
+Threading: one connection per thread. Call sessions reach the store from worker threads
+at the same time; with a connection each, WAL lets readers (a transcript dump, an
+availability search) run while another thread writes, and every write takes SQLite's own
+write lock with ``BEGIN IMMEDIATE``. That lock, not a Python lock, is what makes the
+appointment overlap check atomic, so it also holds against a second process on the same
+file (``permanence db`` while ``permanence serve`` runs). A single shared connection behind
+a Python lock would serialise reads too and protect nothing across processes.
+
+Datetimes are stored as fixed-width UTC ISO-8601 text (``2026-03-12T14:30:00.000000+00:00``)
+so that text order is time order and overlap checks can compare strings in SQL; they come
+back as aware UTC datetimes. Naive datetimes are rejected with :class:`ValueError`.
+
+Schema versions live in ``PRAGMA user_version``; :data:`MIGRATIONS` lists the statements
+that take a database from one version to the next, applied in order at open.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from agi.booking.store import (
+    Appointment,
+    CallRecord,
+    Message,
+    NewAppointment,
+    Speaker,
+    Store,
+    Turn,
+)
+from agi.errors import SlotTaken, StoreError
+
+log = logging.getLogger(__name__)
+
+# How long a writer waits for another connection's write lock before giving up. Writes are
+# single-row and take microseconds, so even 50 racing bookings finish far inside this; a
+# wait this long means something holds the file (a stuck process) and should surface.
+BUSY_TIMEOUT_MS = 10_000
+
+# Version n+1 is reached by running MIGRATIONS[n]. Append, never edit a released entry.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE calls (
+            call_id    TEXT PRIMARY KEY,
+            tenant_id  TEXT NOT NULL,
+            caller     TEXT NOT NULL DEFAULT '',
+            started_at TEXT NOT NULL,
+            ended_at   TEXT,
+            outcome    TEXT NOT NULL DEFAULT '',
+            data       TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(data)),
+            language   TEXT NOT NULL DEFAULT 'fr',
+            channel    TEXT NOT NULL DEFAULT ''
+        )""",
+        "CREATE INDEX calls_tenant_started ON calls (tenant_id, started_at)",
+        """CREATE TABLE turns (
+            call_id TEXT NOT NULL REFERENCES calls (call_id) ON DELETE CASCADE,
+            seq     INTEGER NOT NULL CHECK (seq > 0),
+            speaker TEXT NOT NULL CHECK (speaker IN ('caller', 'agent')),
+            text    TEXT NOT NULL,
+            at      TEXT NOT NULL,
+            PRIMARY KEY (call_id, seq)
+        )""",
+        # call_id is NULL for appointments made outside a call; erasing a call keeps the
+        # appointment the business still has to honour.
+        """CREATE TABLE appointments (
+            id             INTEGER PRIMARY KEY AUTOINCREMENT,
+            tenant_id      TEXT NOT NULL,
+            resource       TEXT NOT NULL,
+            service        TEXT NOT NULL,
+            starts_at      TEXT NOT NULL,
+            ends_at        TEXT NOT NULL,
+            customer_name  TEXT NOT NULL,
+            customer_phone TEXT NOT NULL,
+            status         TEXT NOT NULL DEFAULT 'booked'
+                           CHECK (status IN ('booked', 'moved', 'cancelled')),
+            call_id        TEXT REFERENCES calls (call_id) ON DELETE SET NULL,
+            created_at     TEXT NOT NULL,
+            CHECK (ends_at > starts_at)
+        )""",
+        "CREATE INDEX appointments_slot ON appointments (tenant_id, resource, starts_at)",
+        "CREATE INDEX appointments_phone ON appointments (tenant_id, customer_phone)",
+        """CREATE TABLE messages (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            tenant_id  TEXT NOT NULL,
+            call_id    TEXT REFERENCES calls (call_id) ON DELETE SET NULL,
+            caller     TEXT NOT NULL DEFAULT '',
+            name       TEXT NOT NULL DEFAULT '',
+            text       TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX messages_tenant ON messages (tenant_id, created_at)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_CALL_COLUMNS = "call_id, tenant_id, caller, started_at, ended_at, outcome, data, language, channel"
+_APPT_COLUMNS = ("id, tenant_id, resource, service, starts_at, ends_at, customer_name, "
+                 "customer_phone, status, call_id")
+
+
+def to_db_time(value: datetime) -> str:
+    """Fixed-width UTC text for ``value``; :class:`ValueError` if it is naive."""
+    if not isinstance(value, datetime):
+        raise TypeError(f"expected a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value.isoformat()}: give a timezone-aware datetime")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_db_time(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def _json_default(value: object) -> str:
+    # Slots collected by the dialogue may hold dates and times; keep them readable.
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _dump_data(data: Mapping[str, Any]) -> str:
+    try:
+        return json.dumps(dict(data), ensure_ascii=False, default=_json_default)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"call data cannot be stored as JSON: {exc}") from exc
+
+
+class SqliteStore(Store):
+    """The SQLite store. Create one per process and share it between threads."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._lock = threading.Lock()  # guards _conns and _closed only
+        self._conns: dict[threading.Thread, sqlite3.Connection] = {}
+        self._closed = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the directory of {self.path}: {exc.strerror}") from exc
+        with self._errors("open"):
+            self._migrate(self._conn())
+
+    # connections ------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"store {self.path} is closed")
+            self._prune_dead_threads()
+            # check_same_thread=False only so close() may close connections of other
+            # threads; each connection is otherwise used by its own thread alone.
+            with self._errors("connect"):
+                conn = sqlite3.connect(self.path, isolation_level=None,
+                                       check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+            self._conns[threading.current_thread()] = conn
+        with self._errors("connect"):
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA journal_mode = WAL")
+            # NORMAL is durable across application crashes in WAL mode; only an OS crash or
+            # power loss can roll back the last commits.
+            conn.execute("PRAGMA synchronous = NORMAL")
+        self._local.conn = conn
+        return conn
+
+    def _prune_dead_threads(self) -> None:
+        for thread in [t for t in self._conns if not t.is_alive()]:
+            self._conns.pop(thread).close()
+
+    def close(self) -> None:
+        """Close every thread's connection; later calls raise :class:`StoreError`."""
+        with self._lock:
+            self._closed = True
+            conns, self._conns = list(self._conns.values()), {}
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StoreError(f"{action} failed on {self.path}: {exc}") from exc
+
+    @contextmanager
+    def _write(self, action: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction holding SQLite's write lock from its first statement."""
+        conn = self._conn()
+        with self._errors(action):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:  # some errors already rolled it back
+                    conn.execute("ROLLBACK")
+                raise
+
+    def _read(self, action: str, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        conn = self._conn()
+        with self._errors(action):
+            rows: list[tuple[Any, ...]] = conn.execute(sql, args).fetchall()
+            return rows
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")  # a second process opening the file waits here
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"{self.path} has schema version {version}, newer than this "
+                                 f"Permanence knows ({SCHEMA_VERSION}): upgrade Permanence")
+            for number in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[number]:
+                    conn.execute(statement)
+                log.info("store %s migrated to schema version %d", self.path, number + 1)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    # calls ----------------------------------------------------------------------
+    def start_call(self, call: CallRecord) -> None:
+        ended = to_db_time(call.ended_at) if call.ended_at else None
+        row = (call.call_id, call.tenant_id, call.caller, to_db_time(call.started_at), ended,
+               call.outcome, _dump_data(call.data), call.language, call.channel)
+        with self._write(f"start_call {call.call_id}") as conn:
+            conn.execute("INSERT INTO calls (call_id, tenant_id, caller, started_at, ended_at, "
+                         "outcome, data, language, channel) VALUES (?,?,?,?,?,?,?,?,?)", row)
+
+    def set_caller(self, call_id: str, caller: str) -> None:
+        with self._write(f"set_caller {call_id}") as conn:
+            self._require_call(conn, call_id)
+            conn.execute("UPDATE calls SET caller = ? WHERE call_id = ?", (caller, call_id))
+
+    def add_turn(self, call_id: str, speaker: Speaker, text: str, at: datetime) -> Turn:
+        when = to_db_time(at)
+        if speaker not in ("caller", "agent"):
+            raise ValueError(f"speaker must be 'caller' or 'agent', not {speaker!r}")
+        with self._write(f"add_turn {call_id}") as conn:
+            self._require_call(conn, call_id)
+            seq = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE call_id = ?",
+                               (call_id,)).fetchone()[0]
+            conn.execute("INSERT INTO turns (call_id, seq, speaker, text, at) VALUES (?,?,?,?,?)",
+                         (call_id, seq, speaker, text, when))
+        return Turn(call_id, seq, speaker, text, from_db_time(when))
+
+    def update_call_data(self, call_id: str, data: Mapping[str, Any]) -> None:
+        encoded = _dump_data(data)
+        with self._write(f"update_call_data {call_id}") as conn:
+            self._require_call(conn, call_id)
+            conn.execute("UPDATE calls SET data = ? WHERE call_id = ?", (encoded, call_id))
+
+    def end_call(self, call_id: str, ended_at: datetime, outcome: str,
+                 data: Mapping[str, Any] | None = None) -> None:
+        when = to_db_time(ended_at)
+        encoded = None if data is None else _dump_data(data)
+        with self._write(f"end_call {call_id}") as conn:
+            self._require_call(conn, call_id)
+            conn.execute("UPDATE calls SET ended_at = ?, outcome = ?, data = COALESCE(?, data) "
+                         "WHERE call_id = ?", (when, outcome, encoded, call_id))
+
+    @staticmethod
+    def _require_call(conn: sqlite3.Connection, call_id: str) -> None:
+        if conn.execute("SELECT 1 FROM calls WHERE call_id = ?", (call_id,)).fetchone() is None:
+            raise StoreError(f"no call {call_id!r}: start_call() first")
+
+    def get_call(self, call_id: str) -> CallRecord | None:
+        rows = self._read("get_call", f"SELECT {_CALL_COLUMNS} FROM calls WHERE call_id = ?", (call_id,))
+        return _call(rows[0]) if rows else None
+
+    def list_calls(self, tenant_id: str | None = None, limit: int = 100) -> Sequence[CallRecord]:
+        """The most recent calls first."""
+        if tenant_id is None:
+            rows = self._read("list_calls", f"SELECT {_CALL_COLUMNS} FROM calls ORDER BY started_at DESC, "
+                              "call_id LIMIT ?", (limit,))
+        else:
+            rows = self._read("list_calls", f"SELECT {_CALL_COLUMNS} FROM calls WHERE tenant_id = ? "
+                              "ORDER BY started_at DESC, call_id LIMIT ?", (tenant_id, limit))
+        return [_call(r) for r in rows]
+
+    def transcript(self, call_id: str) -> Sequence[Turn]:
+        rows = self._read("transcript", "SELECT call_id, seq, speaker, text, at FROM turns "
+                          "WHERE call_id = ? ORDER BY seq", (call_id,))
+        return [Turn(r[0], r[1], r[2], r[3], from_db_time(r[4])) for r in rows]
+
+    # appointments -------------------------------------------------------------------
+    def book(self, appt: NewAppointment) -> Appointment:
+        start, end = to_db_time(appt.starts_at), to_db_time(appt.ends_at)
+        if end <= start:
+            raise ValueError(f"appointment ends ({end}) before it starts ({start})")
+        with self._write(f"book {appt.tenant_id}/{appt.resource}") as conn:
+            if appt.call_id:
+                self._require_call(conn, appt.call_id)
+            clash = conn.execute(
+                f"SELECT {_APPT_COLUMNS} FROM appointments WHERE tenant_id = ? AND resource = ? "
+                "AND status != 'cancelled' AND starts_at < ? AND ends_at > ? "
+                "ORDER BY starts_at LIMIT 1",
+                (appt.tenant_id, appt.resource, end, start)).fetchone()
+            if clash is not None:
+                taken = _appointment(clash)
+                raise SlotTaken(f"{appt.resource} is taken from {taken.starts_at.isoformat()} to "
+                                f"{taken.ends_at.isoformat()} (appointment {taken.id})",
+                                conflict=taken)
+            cur = conn.execute(
+                "INSERT INTO appointments (tenant_id, resource, service, starts_at, ends_at, "
+                "customer_name, customer_phone, status, call_id, created_at) "
+                "VALUES (?,?,?,?,?,?,?,'booked',?,?)",
+                (appt.tenant_id, appt.resource, appt.service, start, end, appt.customer_name,
+                 appt.customer_phone, appt.call_id or None, to_db_time(datetime.now(UTC))))
+            new_id = cur.lastrowid
+        assert new_id is not None  # an INSERT into a rowid table always sets it
+        return Appointment(new_id, appt.tenant_id, appt.resource, appt.service,
+                           from_db_time(start), from_db_time(end), appt.customer_name,
+                           appt.customer_phone, "booked", appt.call_id)
+
+    def appointments(self, tenant_id: str, start: datetime, end: datetime,
+                     resource: str | None = None) -> Sequence[Appointment]:
+        """Non-cancelled appointments overlapping [start, end), in start order."""
+        sql = (f"SELECT {_APPT_COLUMNS} FROM appointments WHERE tenant_id = ? "
+               "AND status != 'cancelled' AND starts_at < ? AND ends_at > ?")
+        args: list[Any] = [tenant_id, to_db_time(end), to_db_time(start)]
+        if resource is not None:
+            sql += " AND resource = ?"
+            args.append(resource)
+        rows = self._read("appointments", sql + " ORDER BY starts_at, id", args)
+        return [_appointment(r) for r in rows]
+
+    def appointments_for_caller(self, tenant_id: str, phone: str) -> Sequence[Appointment]:
+        rows = self._read("appointments_for_caller",
+                          f"SELECT {_APPT_COLUMNS} FROM appointments WHERE tenant_id = ? AND "
+                          "customer_phone = ? AND status != 'cancelled' ORDER BY starts_at, id",
+                          (tenant_id, phone))
+        return [_appointment(r) for r in rows]
+
+    def cancel(self, appointment_id: int) -> Appointment:
+        """Mark the appointment cancelled (idempotent); :class:`StoreError` if unknown."""
+        with self._write(f"cancel {appointment_id}") as conn:
+            conn.execute("UPDATE appointments SET status = 'cancelled' WHERE id = ?",
+                         (appointment_id,))
+            row = conn.execute(f"SELECT {_APPT_COLUMNS} FROM appointments WHERE id = ?",
+                               (appointment_id,)).fetchone()
+            if row is None:
+                raise StoreError(f"no appointment {appointment_id}")
+        return _appointment(row)
+
+    # messages -------------------------------------------------------------------
+    def add_message(self, tenant_id: str, call_id: str, caller: str, name: str, text: str,
+                    at: datetime) -> Message:
+        when = to_db_time(at)
+        with self._write(f"add_message {tenant_id}") as conn:
+            cur = conn.execute("INSERT INTO messages (tenant_id, call_id, caller, name, text, "
+                               "created_at) VALUES (?,?,?,?,?,?)",
+                               (tenant_id, call_id or None, caller, name, text, when))
+            new_id = cur.lastrowid
+        assert new_id is not None
+        return Message(new_id, tenant_id, call_id, caller, name, text, from_db_time(when))
+
+    def messages(self, tenant_id: str) -> Sequence[Message]:
+        """The tenant's messages, oldest first."""
+        rows = self._read("messages", "SELECT id, tenant_id, call_id, caller, name, text, "
+                          "created_at FROM messages WHERE tenant_id = ? ORDER BY created_at, id",
+                          (tenant_id,))
+        return [Message(r[0], r[1], r[2] or "", r[3], r[4], r[5], from_db_time(r[6]))
+                for r in rows]
+
+
+def _call(row: Sequence[Any]) -> CallRecord:
+    call_id, tenant_id, caller, started, ended, outcome, data, language, channel = row
+    return CallRecord(call_id, tenant_id, caller, from_db_time(started),
+                      from_db_time(ended) if ended else None, outcome, json.loads(data),
+                      language, channel)
+
+
+def _appointment(row: Sequence[Any]) -> Appointment:
+    (id_, tenant_id, resource, service, starts, ends, name, phone, status, call_id) = row
+    return Appointment(id_, tenant_id, resource, service, from_db_time(starts),
+                       from_db_time(ends), name, phone, status, call_id or "")

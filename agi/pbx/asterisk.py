@@ -1,0 +1,503 @@
+"""asyncio adapters for Asterisk: FastAGI sessions and the AudioSocket media server.
+
+Thin on purpose: every byte is parsed by the sans-IO cores in ``agi.protocols``; this
+module only moves bytes between sockets and those cores and turns events into calls
+and typed errors. Logs carry call ids (``agi_uniqueid``, AudioSocket UUIDs) and peer
+addresses, never phone numbers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Final
+from uuid import UUID
+
+from panoramisk.fast_agi import Application
+
+from agi.errors import (
+    AgiDeadChannel,
+    AgiEnvironmentError,
+    AgiError,
+    AgiHangup,
+    AgiInvalidCommand,
+    AgiUsageError,
+    AudioSocketFrameError,
+    CallEnded,
+    RemoteProtocolError,
+)
+from agi.protocols import audiosocket as asock
+from agi.protocols.agi import (
+    NEED_DATA,
+    AgiEnvironment,
+    AgiServerConnection,
+    CommandFailed,
+    CommandResult,
+    ConnectionClosed,
+    EnvironmentReceived,
+    HangupNotice,
+    Trying,
+    quote,
+)
+
+__all__ = ["AgiChannel", "FastAgiServer", "AudioSocketServer", "AudioSocketStream", "AudioSocketEvent"]
+
+log = logging.getLogger(__name__)
+
+READ_SIZE: Final = 4096
+# Asterisk writes the whole environment right after connecting; a client that sends
+# nothing for this long is not Asterisk (or is stuck) and must not hold a task forever.
+ENVIRONMENT_TIMEOUT: Final = 10.0
+# Same reasoning for the first AudioSocket frame: Asterisk sends the UUID on connect.
+UUID_TIMEOUT: Final = 5.0
+
+AudioSocketEvent = asock.AudioReceived | asock.DtmfReceived | asock.HangupReceived | asock.ErrorReceived
+
+
+def _peer(writer: asyncio.StreamWriter) -> str:
+    peer = writer.get_extra_info("peername")
+    return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    """Close a socket now; a peer that already vanished is not an error here."""
+    if writer.is_closing():
+        return
+    writer.close()
+    try:
+        await writer.wait_closed()
+    except (ConnectionError, OSError) as exc:
+        log.debug("socket to %s closed with %s", _peer(writer), exc)
+
+
+# --------------------------------------------------------------------------- FastAGI
+
+
+class AgiChannel:
+    """One FastAGI session: the call's environment and its AGI commands.
+
+    AGI is one command at a time, so commands are serialised: while ``EXEC AudioSocket``
+    runs (the whole conversation), another command waits for it to return.
+    """
+
+    def __init__(self, env: AgiEnvironment, reader: asyncio.StreamReader,
+                 writer: asyncio.StreamWriter, conn: AgiServerConnection) -> None:
+        self.env = env
+        self.hung_up = False
+        self._reader = reader
+        self._writer = writer
+        self._conn = conn
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def accept(cls, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     timeout: float | None = ENVIRONMENT_TIMEOUT) -> AgiChannel:
+        """Read the request environment; AgiEnvironmentError if it is malformed or cut."""
+        conn = AgiServerConnection()
+        async with asyncio.timeout(timeout):
+            while True:
+                event = conn.next_event()
+                if event is NEED_DATA:
+                    conn.receive_data(await reader.read(READ_SIZE))
+                elif isinstance(event, EnvironmentReceived):
+                    return cls(event.env, reader, writer, conn)
+                else:
+                    raise AgiEnvironmentError("connection closed before any AGI environment")
+
+    @property
+    def closed(self) -> bool:
+        return self._writer.is_closing()
+
+    async def _next_event(self) -> object:
+        eof = False
+        while True:
+            try:
+                event = self._conn.next_event()
+            except RemoteProtocolError as exc:
+                if not eof:
+                    raise
+                self.hung_up = True  # a reply cut by the socket closing: the call is gone
+                raise AgiHangup("FastAGI connection closed in the middle of a reply") from exc
+            if event is not NEED_DATA:
+                return event
+            try:
+                data = await self._reader.read(READ_SIZE)
+            except ConnectionError as exc:
+                self.hung_up = True
+                raise AgiHangup("FastAGI connection lost") from exc
+            eof = not data
+            self._conn.receive_data(data)
+
+    async def command(self, line: str, timeout: float | None = None) -> CommandResult:
+        """Send one command and wait for its final answer.
+
+        ``100 Trying`` is skipped; a ``HANGUP`` notice read meanwhile only sets
+        ``hung_up`` (it was sent before this command's answer, which still follows and
+        decides: Asterisk lets some commands run on a dead channel). ``result=-1`` ->
+        AgiHangup (hung up or failed: ``hung_up`` is only set by a HANGUP line or EOF);
+        510/511/520 -> AgiInvalidCommand/AgiDeadChannel/AgiUsageError; EOF ->
+        AgiHangup. On ``timeout`` the session is out of step: it is closed and
+        TimeoutError raised.
+        """
+        async with self._lock:
+            if self.closed:
+                raise AgiHangup("FastAGI session already closed", command=line)
+            self._writer.write(self._conn.send_command(line))
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._writer.drain()
+                    return await self._await_answer(line)
+            except TimeoutError:
+                await self.close()
+                raise
+            except ConnectionError as exc:
+                self.hung_up = True
+                raise AgiHangup("FastAGI connection lost", command=line) from exc
+
+    async def _await_answer(self, line: str) -> CommandResult:
+        while True:
+            event = await self._next_event()
+            if isinstance(event, Trying):
+                continue
+            if isinstance(event, HangupNotice):
+                self.hung_up = True
+                continue
+            if isinstance(event, ConnectionClosed):
+                self.hung_up = True
+                raise AgiHangup("Asterisk closed the FastAGI connection", command=line)
+            if isinstance(event, CommandFailed):
+                raise _failure(event, line)
+            assert isinstance(event, CommandResult)
+            if event.result == "-1":
+                # "-1 on hangup or failure" for most commands; a HANGUP line (which sets
+                # hung_up) follows when the channel is really gone.
+                raise AgiHangup("command answered result=-1 (channel hung up or failed)", command=line)
+            return event
+
+    async def answer(self) -> CommandResult:
+        return await self.command("ANSWER")
+
+    async def set_variable(self, name: str, value: str) -> CommandResult:
+        return await self.command(f"SET VARIABLE {quote(name)} {quote(value)}")
+
+    async def get_variable(self, name: str) -> str | None:
+        """The variable's value, or None when Asterisk says it is not set."""
+        result = await self.command(f"GET VARIABLE {quote(name)}")
+        return result.data if result.result == "1" else None
+
+    async def exec(self, app: str, args: str | Sequence[str] = "", timeout: float | None = None) -> CommandResult:
+        """``EXEC <app> <args>``; a sequence of args is joined with ',' as the dialplan does."""
+        options = args if isinstance(args, str) else ",".join(args)
+        line = f"EXEC {quote(app)}" + (f" {quote(options)}" if options else "")
+        return await self.command(line, timeout=timeout)
+
+    async def verbose(self, message: str, level: int = 1) -> CommandResult:
+        return await self.command(f"VERBOSE {quote(message)} {level}")
+
+    async def hangup(self) -> None:
+        """Hang the channel up, then close the session (Asterisk keeps it open otherwise)."""
+        try:
+            await self.command("HANGUP", timeout=5.0)
+        except (AgiHangup, AgiDeadChannel):
+            log.debug("call %s was already hung up", self.env.uniqueid)
+        except TimeoutError:
+            log.warning("call %s: no answer to HANGUP within 5 s; closing anyway", self.env.uniqueid)
+        finally:
+            self.hung_up = True
+            await self.close()
+
+    async def close(self) -> None:
+        """Close the socket now: Asterisk holds a dead FastAGI session until we do."""
+        await _close(self._writer)
+
+
+def _failure(event: CommandFailed, line: str) -> AgiError:
+    if event.code == 510:
+        return AgiInvalidCommand(f"510 {event.message}", command=line)
+    if event.code == 511:
+        return AgiDeadChannel(f"511 {event.message}", command=line)
+    if event.code == 520:
+        return AgiUsageError(f"520 {event.message}", command=line, usage=event.usage)
+    return AgiError(f"{event.code} {event.message}", command=line)
+
+
+AgiHandler = Callable[[AgiChannel], Awaitable[None]]
+
+
+class FastAgiServer(Application):  # type: ignore[misc]  # panoramisk ships no type hints
+    """A FastAGI server on panoramisk's ``Application`` with our own session handler.
+
+    panoramisk's ``Application.handler`` reads the environment with a parser that splits
+    on ``': '`` and ignores what it cannot read, and its ``Request.send_command`` reads one
+    extra line for a 520 (the usage text has many) and takes a stray ``HANGUP`` as the
+    answer to the next command; so ``handler`` is overridden to go through
+    ``agi.protocols.agi``. Routing is ours too: one handler gets every session.
+    """
+
+    def __init__(self, handler: AgiHandler, host: str = "127.0.0.1", port: int = 4573, *,
+                 loop: asyncio.AbstractEventLoop | None = None,
+                 environment_timeout: float = ENVIRONMENT_TIMEOUT) -> None:
+        # panoramisk falls back to asyncio.get_event_loop() when loop is None; pass the
+        # running loop instead (construct the server inside a coroutine, or pass loop=).
+        super().__init__(default_encoding="utf-8", loop=loop or asyncio.get_running_loop())
+        self._handler = handler
+        self.host = host
+        self._port = port
+        self.environment_timeout = environment_timeout
+        self._server: asyncio.Server | None = None
+        self._sessions: set[asyncio.Task[None]] = set()
+
+    @property
+    def port(self) -> int:
+        """The bound port (the real one once started with port 0)."""
+        if self._server is not None and self._server.sockets:
+            return int(self._server.sockets[0].getsockname()[1])
+        return self._port
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self.handler, self.host, self._port)
+        log.info("FastAGI server listening on %s:%d", self.host, self.port)
+
+    async def stop(self) -> None:
+        """Stop listening, cancel live sessions and wait for them to finish."""
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._sessions):
+            task.cancel()
+        await asyncio.gather(*self._sessions, return_exceptions=True)
+        if self._server is not None:
+            # Since Python 3.12 this waits for open connections: cancel sessions first.
+            await self._server.wait_closed()
+
+    async def handler(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One FastAGI connection: environment through our core, then the call handler."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._sessions.add(task)
+        peer = _peer(writer)
+        try:
+            try:
+                channel = await AgiChannel.accept(reader, writer, self.environment_timeout)
+            except (AgiEnvironmentError, RemoteProtocolError) as exc:
+                log.warning("FastAGI request from %s rejected: malformed environment: %s", peer, exc)
+                return
+            except TimeoutError:
+                log.warning("FastAGI request from %s rejected: no environment within %.0f s",
+                            peer, self.environment_timeout)
+                return
+            await self._run(channel)
+        except asyncio.CancelledError:
+            # Only stop() cancels these tasks. End normally: Python 3.11's start_server
+            # callback calls task.exception() on a cancelled task and logs a traceback.
+            log.info("FastAGI session from %s cancelled by server stop", peer)
+        finally:
+            await _close(writer)
+            self._sessions.discard(task)
+
+    async def _run(self, channel: AgiChannel) -> None:
+        call = channel.env.uniqueid or "?"
+        log.info("call %s: FastAGI session for script %r", call, channel.env.script_path)
+        try:
+            await self._handler(channel)
+        except (AgiHangup, CallEnded) as exc:
+            log.info("call %s ended: %s", call, exc)
+        except Exception:
+            log.exception("call %s: FastAGI handler failed; closing the session", call)
+
+
+# --------------------------------------------------------------------------- AudioSocket
+
+
+class AudioSocketStream:
+    """The media of one call: what Asterisk's AudioSocket() sends and what we send back."""
+
+    def __init__(self, uuid: UUID, server: AudioSocketServer) -> None:
+        self.uuid = uuid
+        self._server = server
+        self._writer: asyncio.StreamWriter | None = None
+        self._events: asyncio.Queue[AudioSocketEvent | None] = asyncio.Queue()
+        self._connected = asyncio.Event()
+        self._ended = False
+
+    @property
+    def closed(self) -> bool:
+        return self._ended or (self._writer is not None and self._writer.is_closing())
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        """Wait until Asterisk's connection with this UUID arrived (TimeoutError if not)."""
+        async with asyncio.timeout(timeout):
+            await self._connected.wait()
+
+    async def receive(self) -> AudioSocketEvent:
+        """The next event from Asterisk; CallEnded once the stream is over.
+
+        A hang-up frame is returned once; every call after it raises CallEnded.
+        """
+        event = await self._events.get()
+        if event is None:
+            self._events.put_nowait(None)  # keep later calls raising
+            raise CallEnded(f"AudioSocket stream {self.uuid} ended")
+        return event
+
+    async def send_audio(self, pcm: bytes) -> None:
+        """Send one audio frame now (the caller paces; 320 bytes = 20 ms at 8 kHz)."""
+        if self._writer is None or self.closed:
+            raise CallEnded(f"AudioSocket stream {self.uuid} is not open")
+        self._writer.write(asock.encode_audio(pcm))
+        try:
+            await self._writer.drain()
+        except ConnectionError as exc:
+            self._finish()
+            raise CallEnded(f"AudioSocket stream {self.uuid} lost") from exc
+
+    async def hangup(self) -> None:
+        """Send the hang-up frame and close: Asterisk's AudioSocket() then returns 0."""
+        writer = self._writer
+        if writer is not None and not writer.is_closing():
+            writer.write(asock.encode_hangup())
+            try:
+                await writer.drain()
+            except ConnectionError as exc:
+                log.debug("AudioSocket %s: peer gone before our hang-up frame: %s", self.uuid, exc)
+            await _close(writer)
+        self._finish()
+
+    def _attach(self, writer: asyncio.StreamWriter) -> None:
+        self._writer = writer
+        self._connected.set()
+
+    def _push(self, event: AudioSocketEvent) -> None:
+        if not self._ended:
+            self._events.put_nowait(event)
+
+    def _finish(self) -> None:
+        if not self._ended:
+            self._ended = True
+            self._events.put_nowait(None)
+            self._server._forget(self)
+
+
+class AudioSocketServer:
+    """Accepts Asterisk's AudioSocket connections and hands each to its expected stream."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, uuid_timeout: float = UUID_TIMEOUT) -> None:
+        self.host = host
+        self._port = port
+        self.uuid_timeout = uuid_timeout
+        self._server: asyncio.Server | None = None
+        self._expected: dict[UUID, AudioSocketStream] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def port(self) -> int:
+        if self._server is not None and self._server.sockets:
+            return int(self._server.sockets[0].getsockname()[1])
+        return self._port
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._on_connect, self.host, self._port)
+        log.info("AudioSocket server listening on %s:%d", self.host, self.port)
+
+    async def stop(self) -> None:
+        """Stop listening, end every live stream and wait for the connection tasks."""
+        if self._server is not None:
+            self._server.close()
+        for stream in list(self._expected.values()):
+            stream._finish()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()  # after the cancels, as in FastAgiServer.stop
+
+    def expect(self, uuid: UUID | str) -> AudioSocketStream:
+        """Register a stream before sending ``EXEC AudioSocket <uuid>,<host>:<port>``."""
+        key = uuid if isinstance(uuid, UUID) else UUID(uuid)
+        if key in self._expected:
+            raise ValueError(f"AudioSocket stream {key} is already expected")
+        stream = AudioSocketStream(key, self)
+        self._expected[key] = stream
+        return stream
+
+    def _forget(self, stream: AudioSocketStream) -> None:
+        if self._expected.get(stream.uuid) is stream:
+            del self._expected[stream.uuid]
+
+    async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        peer = _peer(writer)
+        decoder = asock.AudioSocketDecoder()
+        stream: AudioSocketStream | None = None
+        try:
+            stream = await self._identify(reader, decoder, peer)
+            if stream is None:
+                return
+            stream._attach(writer)
+            log.info("AudioSocket %s connected from %s", stream.uuid, peer)
+            await self._pump(reader, decoder, stream)
+        except asyncio.CancelledError:  # only stop() cancels; see FastAgiServer.handler
+            log.info("AudioSocket connection from %s cancelled by server stop", peer)
+        finally:
+            if stream is not None:
+                stream._finish()
+            writer.close()  # no wait_closed: a cancelled task must not block here
+            self._tasks.discard(task)
+
+    async def _next(self, reader: asyncio.StreamReader, decoder: asock.AudioSocketDecoder) -> asock.Event:
+        while (event := decoder.next_event()) is asock.NEED_DATA:
+            decoder.receive_data(await reader.read(READ_SIZE))
+        assert not isinstance(event, asock._NeedData)
+        return event
+
+    async def _identify(self, reader: asyncio.StreamReader, decoder: asock.AudioSocketDecoder,
+                        peer: str) -> AudioSocketStream | None:
+        try:
+            async with asyncio.timeout(self.uuid_timeout):
+                first = await self._next(reader, decoder)
+        except AudioSocketFrameError as exc:
+            log.warning("AudioSocket connection from %s rejected: malformed first frame: %s", peer, exc)
+            return None
+        except TimeoutError:
+            log.warning("AudioSocket connection from %s rejected: no UUID frame within %.0f s",
+                        peer, self.uuid_timeout)
+            return None
+        except ConnectionError as exc:
+            log.warning("AudioSocket connection from %s lost before its UUID frame: %s", peer, exc)
+            return None
+        if not isinstance(first, asock.UuidReceived):
+            log.warning("AudioSocket connection from %s rejected: first frame is %s, not a UUID",
+                        peer, type(first).__name__)
+            return None
+        stream = self._expected.get(first.uuid)
+        if stream is None or stream._writer is not None:
+            log.warning("AudioSocket connection from %s rejected: unknown uuid %s", peer, first.uuid)
+            return None
+        return stream
+
+    async def _pump(self, reader: asyncio.StreamReader, decoder: asock.AudioSocketDecoder,
+                    stream: AudioSocketStream) -> None:
+        """Read continuously so Asterisk never blocks on a full socket while we think."""
+        try:
+            while True:
+                event = await self._next(reader, decoder)
+                if isinstance(event, asock.ConnectionClosed):
+                    log.info("AudioSocket %s closed by Asterisk", stream.uuid)
+                    return
+                if isinstance(event, asock.UuidReceived):
+                    log.warning("AudioSocket %s: second UUID frame mid-call; ending the stream", stream.uuid)
+                    return
+                stream._push(event)
+                if isinstance(event, asock.HangupReceived):
+                    log.info("AudioSocket %s: hang-up frame from Asterisk", stream.uuid)
+                    return
+        except AudioSocketFrameError as exc:
+            log.warning("AudioSocket %s: malformed frame, ending the stream: %s", stream.uuid, exc)
+        except ConnectionError as exc:
+            log.info("AudioSocket %s: connection lost: %s", stream.uuid, exc)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from dataclasses import replace
 from typing import Any
 
@@ -47,13 +48,15 @@ class PermanenceServer:
                  dialogue: DialogueEngine | None = None,
                  recognizers: RecognizerFactory | None = None,
                  synthesizer: Synthesizer | None = None,
-                 health: bool = True) -> None:
+                 health: bool = True,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.settings = settings
         self._store = store
         self._dialogue = dialogue
         self._recognizers = recognizers
         self._synthesizer = synthesizer
         self._health_enabled = health
+        self._clock = clock
         self.metrics = Metrics()
         self.turns: list[TurnTiming] = []  # recent turn timings, for the bench
         self.services: CallServices | None = None
@@ -97,6 +100,8 @@ class PermanenceServer:
             settings=s, store=store, dialogue=dialogue, synthesizer=synthesizer,
             audiosocket=self._audiosocket, recognizers=recognizers, speech_problem=problem,
             on_turn=self._record_turn)
+        if self._clock is not None:
+            self.services.clock = self._clock
         self._agi = FastAgiServer(self._handle, s.server.agi_host, s.server.agi_port)
         await self._agi.start()
         if self._health_enabled:
@@ -113,7 +118,7 @@ class PermanenceServer:
         try:
             factory = VoskRecognizerFactory(self.settings.speech)
             for language in languages:
-                factory.load(language)
+                factory.model(language)
         except SpeechError as exc:
             log.error("speech recognition unavailable: %s", exc)
             return None, str(exc)
@@ -121,8 +126,10 @@ class PermanenceServer:
 
     def _prepare_prompts(self, synthesizer: Synthesizer) -> None:
         for tenant in self.settings.tenants:
-            synthesizer.prepare(
-                [*phrases.opening(tenant), *phrases.fixed_phrases(tenant.language)], tenant.language)
+            fixed = [phrases.phrase(table, tenant.language) for table in (
+                phrases.DIDNT_HEAR, phrases.STILL_THERE, phrases.TECHNICAL_TRANSFER,
+                phrases.TECHNICAL_MESSAGE, phrases.TRANSFERRING, phrases.GOODBYE)]
+            synthesizer.prepare([*phrases.opening(tenant), *fixed], tenant.language)
 
     async def _handle(self, channel: AgiChannel) -> None:
         assert self.services is not None

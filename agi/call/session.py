@@ -73,6 +73,7 @@ class CallServices:
     speech_problem: str = ""
     on_turn: Callable[[TurnTiming], None] | None = None
     active_calls: set[str] = field(default_factory=set)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
 
 
 async def handle_call(channel: AgiChannel, services: CallServices) -> tuple[str, str]:
@@ -124,6 +125,11 @@ class CallSession:
     # the whole call --------------------------------------------------------
     async def run(self) -> None:
         env = self.channel.env
+        try:
+            # First thing: the dialplan tells "could not connect" from "failed mid-call" by it.
+            await self.channel.set_variable("PERMANENCE_CALL_ID", self.call_id)
+        except (AgiError, CallEnded, OSError) as exc:
+            log.info("call %s: channel gone before start (%s)", self.call_id, type(exc).__name__)
         try:
             tenant = self.settings.tenant(env.network_script, env.dnid)
         except UnknownTenant:
@@ -191,7 +197,7 @@ class CallSession:
             return
         conversation = await asyncio.to_thread(self.services.dialogue.conversation, CallContext(
             call_id=self.call_id, tenant=tenant, store=self.services.store,
-            caller=caller_e164(self.channel.env.callerid, tenant)))
+            caller=caller_e164(self.channel.env.callerid, tenant), now=self.services.clock))
         await self._say_all((greeting,), interruptible=True, record=True)
         await self._turn_loop(media, conversation)
 
@@ -217,13 +223,13 @@ class CallSession:
                 store_ms = (time.monotonic() - t0) * 1000
                 reply = await self._ask(conversation.respond, event.text)
             elif isinstance(event, DigitPressed) and event.digit == HUMAN_DIGIT and tenant_can_transfer(self.tenant):
-                reply = BotReply(say=(phrases.phrase("transfer", self.tenant.language),),
+                reply = BotReply(say=(phrases.phrase(phrases.TRANSFERRING, self.tenant.language),),
                                  transfer=self.tenant.transfer_target, outcome="transfer",
                                  data=conversation.data)
             elif isinstance(event, (CallerSilent, CallerTurn)):
                 silences += 1
                 if silences > MAX_SILENCES:
-                    reply = BotReply(say=(phrases.phrase("goodbye_silent", self.tenant.language),),
+                    reply = BotReply(say=(phrases.phrase(phrases.STILL_THERE, self.tenant.language),),
                                      hangup=True, outcome="no_input", data=conversation.data)
                 else:
                     reply = await self._ask(lambda _: conversation.no_input(), "")
@@ -243,9 +249,9 @@ class CallSession:
             log.error("call %s: dialogue failed: %s", self.call_id, exc)
             lang = self.tenant.language
             if tenant_can_transfer(self.tenant):
-                return BotReply(say=(phrases.phrase("technical_transfer", lang),),
+                return BotReply(say=(phrases.phrase(phrases.TECHNICAL_TRANSFER, lang),),
                                 transfer=self.tenant.transfer_target, outcome="error", data=self.data)
-            return BotReply(say=(phrases.phrase("technical_goodbye", lang),), hangup=True,
+            return BotReply(say=(phrases.phrase(phrases.TECHNICAL_MESSAGE, lang),), hangup=True,
                             outcome="error", data=self.data)
 
     async def _apply(self, reply: BotReply, event: object, dialogue_ms: float, store_ms: float) -> None:
@@ -310,11 +316,11 @@ class CallSession:
     async def _technical_fallback(self) -> None:
         lang = self.tenant.language
         if tenant_can_transfer(self.tenant):
-            await self._say_all((phrases.phrase("technical_transfer", lang),), interruptible=False, record=True)
+            await self._say_all((phrases.phrase(phrases.TECHNICAL_TRANSFER, lang),), interruptible=False, record=True)
             self.transfer_to = self.tenant.transfer_target
             self.sm.fire("transfer")
         else:
-            await self._say_all((phrases.phrase("technical_goodbye", lang),), interruptible=False, record=True)
+            await self._say_all((phrases.phrase(phrases.TECHNICAL_MESSAGE, lang),), interruptible=False, record=True)
             self.sm.fire("finish")
         self.outcome = "error"
 
@@ -328,15 +334,15 @@ class CallSession:
                 await asyncio.wait_for(exec_task, MEDIA_CONNECT_TIMEOUT_S)
             except (AgiError, CallEnded, asyncio.TimeoutError) as exc:
                 log.info("call %s: AudioSocket ended: %s", self.call_id, type(exc).__name__)
-        await self._release_channel()
-        if self._recorded:
+        if self._recorded:  # before the channel goes: the record must not depend on AGI
             await self._store(self.services.store.end_call, self.call_id, _utcnow(), self.outcome,
                               self.data or None)
+        await self._release_channel()
         self.services.active_calls.discard(self.call_id)
         log.info("call %s: end outcome=%s", self.call_id, self.outcome)
 
     async def _release_channel(self) -> None:
-        variables = {"PERMANENCE_CALL_ID": self.call_id, "PERMANENCE_OUTCOME": self.outcome}
+        variables = {"PERMANENCE_OUTCOME": self.outcome}
         if self.transfer_to:
             variables |= {"PERMANENCE_RESULT": "transfer", "PERMANENCE_TRANSFER": self.transfer_to}
         elif self.outcome == "error":
@@ -367,12 +373,11 @@ class CallSession:
             if fallback:
                 await self.channel.set_variable("PERMANENCE_RESULT", "fallback")
                 await self.channel.set_variable("PERMANENCE_FALLBACK", fallback)
-                await self.channel.set_variable("PERMANENCE_CALL_ID", self.call_id)
             else:
                 self.tenant = self.settings.tenants[0]
                 await self.channel.answer()
                 exec_task = await self._start_media()
-                await self._say_all(phrases.unknown_tenant(), interruptible=False, record=False)
+                await self._say_all([phrases.phrase(phrases.UNKNOWN_TENANT, lang) for lang in ("fr", "en")], interruptible=False, record=False)
                 if self.media is not None:
                     await self.media.close()
                 await asyncio.wait_for(exec_task, MEDIA_CONNECT_TIMEOUT_S)

@@ -9,8 +9,9 @@ BIN := $(VENV)/bin
 # The controller runs on Python 3.11 (Debian 12's python3 is 3.11).
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 # Debian packages: eSpeak NG (pyttsx3's driver), sox (audio conversion for the emulator),
-# python3-venv (Debian splits venv out of python3).
-SYSTEM_PACKAGES := espeak-ng libespeak-ng1 sox python3-venv
+# python3-venv (Debian splits venv out of python3), shellcheck (the suite lints deploy/install.sh),
+# postgresql (the tests start a throwaway PostgreSQL server to run the store suite on it).
+SYSTEM_PACKAGES := espeak-ng libespeak-ng1 sox python3-venv shellcheck postgresql
 
 .PHONY: run test bench lint system-deps clean
 
@@ -48,3 +49,22 @@ $(VENV)/.installed: setup.cfg pyproject.toml | system-deps
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# Rasa 3.6 in its own Python 3.10 venv, then train nlu/$(RASA_LANG) and serve it in the
+# foreground (Ctrl-C stops both servers): make rasa [RASA_LANG=en] — deploy/rasa/README.md
+RASA_VENV ?= .rasa-venv
+RASA_LANG ?= fr
+RASA_PORT ?= 5005
+RASA_ACTIONS_PORT ?= 5055
+RASA_MODELS ?= models
+# Rasa's and TensorFlow's per-user files go here, not into your home (.rasa/ is ignored).
+RASA_HOME ?= .rasa/home
+RASA_ENV = $(PYTHON) deploy/rasa/rasa_env.py
+
+.PHONY: rasa
+
+rasa:
+	$(RASA_ENV) install --venv $(RASA_VENV)
+	$(RASA_ENV) train --venv $(RASA_VENV) --home $(RASA_HOME) nlu/$(RASA_LANG) $(RASA_MODELS)
+	$(RASA_ENV) serve --venv $(RASA_VENV) --home $(RASA_HOME) --model $(RASA_MODELS)/permanence-$(RASA_LANG).tar.gz \
+	  --port $(RASA_PORT) --actions-port $(RASA_ACTIONS_PORT) --endpoints nlu/$(RASA_LANG)/endpoints.yml

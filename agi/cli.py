@@ -36,24 +36,28 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_call(args: argparse.Namespace, settings: Settings) -> int:
-    from agi.pbx.emulator import CallerTurn, emulate_call, text_to_caller_audio, wav_to_caller_audio
+    from agi.pbx.emulator import CallerTurn, emulate_call, read_wav, speak
 
     language = args.lang or _tenant_language(settings, args.tenant)
     turns: list[CallerTurn] = []
     for item in args.turns:
         kind, value = item
-        audio = (text_to_caller_audio(value, language) if kind == "say"
-                 else wav_to_caller_audio(Path(value)))
+        audio = speak(value, voice=language) if kind == "say" else read_wav(Path(value))
         start: str | float = "after_agent"
         if args.barge_in is not None and not turns:
             start = args.barge_in
         turns.append(CallerTurn(audio=audio, start=start))
     host = args.host or settings.server.agi_host
     port = args.port or settings.server.agi_port
-    call = asyncio.run(emulate_call(
-        host, port, path=args.tenant, caller=args.caller, dnid=args.dnid, turns=turns,
-        hangup_after=args.hangup_after, silence=args.silence, max_duration=args.max_duration,
-        on_event=lambda event: print(event, flush=True)))
+    try:
+        call = asyncio.run(emulate_call(
+            host, port, path=args.tenant, caller=args.caller, dnid=args.dnid, turns=turns,
+            hangup_after=args.hangup_after, silence=args.silence, max_duration=args.max_duration,
+            on_event=lambda event: print(event, flush=True)))
+    except OSError as exc:
+        print(f"permanence call: cannot reach Permanence at {host}:{port} ({exc.strerror or exc}); "
+              "is `permanence serve` running?", file=sys.stderr)
+        return 1
     if args.record:
         call.write_wav(Path(args.record))
         print(f"agent audio written to {args.record}", flush=True)
@@ -67,6 +71,12 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
     run_chat(settings, args.tenant, debug=args.debug)
     return 0
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from agi.booking.migrate import main_migrate
+
+    return main_migrate(settings)
 
 
 def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
@@ -131,11 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--tenant", default="demo")
     chat.add_argument("--debug", action="store_true", help="show intent, confidence and slots")
 
+    db = sub.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=("migrate",), help="migrate: apply pending schema migrations")
+
     sub.add_parser("config", help="validate the settings and print a summary")
     return parser
 
 
-COMMANDS = {"serve": cmd_serve, "call": cmd_call, "chat": cmd_chat, "config": cmd_config}
+COMMANDS = {"serve": cmd_serve, "call": cmd_call, "chat": cmd_chat, "db": cmd_db, "config": cmd_config}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -91,6 +91,13 @@ class StoreSettings:
     backend: str = "sqlite"
     sqlite_path: str = "var/permanence.sqlite3"
     postgres_dsn: str = ""
+    # A schema of its own, so Permanence can live inside the business's existing database.
+    postgres_schema: str = "permanence"
+    # Connections kept open / at most. Each store call holds one for a few milliseconds;
+    # ten serve dozens of simultaneous calls and stay far below PostgreSQL's default
+    # max_connections (100) shared with the business's other applications.
+    postgres_pool_min: int = 1
+    postgres_pool_max: int = 10
 
 
 @dataclass(frozen=True)
@@ -284,6 +291,14 @@ def _validate_sections(s: Mapping[str, Any]) -> None:
     if st.backend == "postgres" and not st.postgres_dsn:
         raise ConfigError("store.postgres_dsn", "required when store.backend = 'postgres'",
                           "e.g. postgresql://permanence@localhost/permanence")
+    if (not st.postgres_schema or len(st.postgres_schema.encode()) > 63
+            or st.postgres_schema.startswith("pg_")):
+        raise ConfigError("store.postgres_schema", f"invalid schema name {st.postgres_schema!r}",
+                          "1-63 bytes, not starting with 'pg_'")
+    if not 1 <= st.postgres_pool_min <= st.postgres_pool_max <= 1000:
+        raise ConfigError("store.postgres_pool_min",
+                          f"pool sizes {st.postgres_pool_min}..{st.postgres_pool_max} are invalid",
+                          "need 1 <= postgres_pool_min <= postgres_pool_max <= 1000")
     if s["logging"].level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("logging.level", f"unknown level {s['logging'].level!r}",
                           "use DEBUG, INFO, WARNING or ERROR")

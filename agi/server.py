@@ -24,7 +24,7 @@ from agi.config import Settings
 from agi.dialogue import phrases
 from agi.dialogue.base import DialogueEngine
 from agi.dialogue.builtin import BuiltinEngine
-from agi.errors import ConfigError, SpeechError
+from agi.errors import SpeechError
 from agi.health import HealthServer, Metrics
 from agi.pbx.asterisk import AgiChannel, AudioSocketServer, FastAgiServer
 from agi.speech.asr import RecognizerFactory, VoskRecognizerFactory
@@ -35,10 +35,12 @@ log = logging.getLogger(__name__)
 
 def open_store(settings: Settings) -> Store:
     """The configured store (SQLite by default)."""
-    if settings.store.backend == "sqlite":
-        return SqliteStore(settings.store.sqlite_path)
-    raise ConfigError("store.backend", "postgres is not available in this version",
-                      "use 'sqlite' until the PostgreSQL store lands")
+    st = settings.store
+    if st.backend == "sqlite":
+        return SqliteStore(st.sqlite_path)
+    from agi.booking.postgres import PostgresStore  # psycopg is imported only for this backend
+
+    return PostgresStore(st.postgres_dsn, st.postgres_schema, st.postgres_pool_min, st.postgres_pool_max)
 
 
 class PermanenceServer:

@@ -1,0 +1,348 @@
+"""The PostgreSQL store: :class:`agi.booking.store.Store` on psycopg 3 with a connection pool.
+
+Same semantics as :class:`agi.booking.sqlite.SqliteStore` (the shared test suite runs on
+both); what differs is where the guarantees come from:
+
+* **No overlapping appointments** is a property of the table, not of this code: the
+  exclusion constraint ``appointments_no_overlap`` (see ``migrations/0001_initial.sql``)
+  makes a second live appointment on an overlapping range of the same tenant's resource
+  fail with SQLSTATE 23P01, whatever the number of writers or hosts. :meth:`book` turns
+  that into :class:`SlotTaken` carrying the appointment in the way.
+* **Turn numbers** come from ``calls.last_turn_seq``, incremented in the same statement
+  that inserts the turn; the row lock serialises writers of one call.
+* **Threads**: a :class:`psycopg_pool.ConnectionPool`; every method borrows a connection
+  for one short transaction, so call sessions on worker threads never share one.
+* **Outages**: with the server down a call fails with :class:`StoreError` after at most
+  ``timeout`` seconds (the caller must not wait in silence); the pool keeps reconnecting in
+  the background with its own back-off (1 s, 2 s, 4 s...), so the store works again
+  within seconds of the server's return, without being reopened.
+
+Tables are always named with their schema (``psycopg.sql.Identifier(schema, table)``), so
+the store works whatever the connection's ``search_path``, also behind a transaction-mode
+pooler. The schema is created and upgraded by :func:`agi.booking.migrate.migrate`
+(``permanence db migrate``); opening a store on a schema that is missing or behind is an
+error that says so, never a silent migration of the business's database.
+
+psycopg errors become :class:`StoreError` (``raise ... from exc``); naive datetimes are
+rejected with :class:`ValueError`; everything returned is aware UTC.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from agi.booking.migrate import (
+    DEFAULT_SCHEMA,
+    check_schema_name,
+    latest_version,
+    read_applied_if_any,
+)
+from agi.booking.store import (
+    Appointment,
+    CallRecord,
+    Message,
+    NewAppointment,
+    Speaker,
+    Store,
+    Turn,
+)
+from agi.errors import SlotTaken, StoreError
+
+try:
+    import psycopg
+    from psycopg import sql
+    from psycopg.types.json import Jsonb
+    from psycopg_pool import ConnectionPool
+except ImportError as exc:  # pragma: no cover - depends on the installation
+    raise StoreError("the PostgreSQL store needs psycopg 3 and psycopg_pool: "
+                     "pip install 'psycopg[binary]' psycopg_pool") from exc
+
+# How long a store call waits for a pooled connection (and at open, for the first one).
+# A call in progress cannot hold the caller in silence for long: past this the caller is
+# told the request is noted, so it must be short, but long enough to ride out a burst of
+# simultaneous bookings queueing for the pool.
+POOL_TIMEOUT_S = 5.0
+# A new connection gives up after this (psycopg's connect_timeout, whole seconds).
+CONNECT_TIMEOUT_S = 3
+# A booking whose conflict was cancelled before we could read it is retried this often.
+BOOK_ATTEMPTS = 3
+
+_CALL_COLUMNS = ("call_id", "tenant_id", "caller", "started_at", "ended_at", "outcome", "data",
+                 "language", "channel")
+_APPT_COLUMNS = ("id", "tenant_id", "resource", "service", "starts_at", "ends_at",
+                 "customer_name", "customer_phone", "status", "call_id")
+_MESSAGE_COLUMNS = ("id", "tenant_id", "call_id", "caller", "name", "text", "created_at")
+
+
+def aware_utc(value: datetime) -> datetime:
+    """``value`` in UTC; :class:`ValueError` if it is naive (PostgreSQL would guess a zone)."""
+    if not isinstance(value, datetime):
+        raise TypeError(f"expected a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value.isoformat()}: give a timezone-aware datetime")
+    return value.astimezone(UTC)
+
+
+def _json_default(value: object) -> str:
+    # Slots collected by the dialogue may hold dates and times; keep them readable.
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _jsonb(data: Mapping[str, Any]) -> Jsonb:
+    try:
+        text = json.dumps(dict(data), ensure_ascii=False, default=_json_default)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"call data cannot be stored as JSON: {exc}") from exc
+    return Jsonb(text, dumps=lambda already_text: already_text)
+
+
+class PostgresStore(Store):
+    """The PostgreSQL store. Create one per process and share it between threads."""
+
+    def __init__(self, dsn: str, schema: str = DEFAULT_SCHEMA, min_size: int = 1,
+                 max_size: int = 10, *, timeout: float = POOL_TIMEOUT_S) -> None:
+        self.schema = check_schema_name(schema)
+        self._timeout = timeout
+        self._closed = False
+        self._q = _Queries(schema)
+        self._pool = ConnectionPool(
+            dsn, min_size=min_size, max_size=max_size, open=False, timeout=timeout,
+            name=f"permanence-{schema}", kwargs={"connect_timeout": CONNECT_TIMEOUT_S},
+            # A connection that died with the server is replaced before it is lent out,
+            # so the first call after a database restart works instead of failing.
+            check=ConnectionPool.check_connection)
+        try:
+            self._pool.open(wait=True, timeout=timeout)
+            self._check_schema()
+        except psycopg.Error as exc:
+            self._pool.close()
+            raise StoreError(f"cannot open the PostgreSQL store (schema {schema!r}): {exc}") from exc
+        except BaseException:
+            self._pool.close()
+            raise
+
+    def _check_schema(self) -> None:
+        with self._pool.connection() as conn:
+            applied = read_applied_if_any(conn, self.schema)
+        expected = latest_version()
+        have = applied[-1].version if applied else 0
+        if have < expected:
+            raise StoreError(f"schema {self.schema!r} is at version {have}, this Permanence needs "
+                             f"{expected}: run 'permanence db migrate'")
+        if have > expected:
+            raise StoreError(f"schema {self.schema!r} is at version {have}, newer than this "
+                             f"Permanence knows ({expected}): upgrade Permanence")
+
+    def close(self) -> None:
+        """Close the pool; later calls raise :class:`StoreError`."""
+        self._closed = True
+        self._pool.close()
+
+    # plumbing -----------------------------------------------------------------------
+    @contextmanager
+    def _tx(self, action: str) -> Iterator[psycopg.Connection[Any]]:
+        """One short transaction on a pooled connection; psycopg errors -> StoreError."""
+        if self._closed:
+            raise StoreError(f"PostgreSQL store (schema {self.schema!r}) is closed")
+        try:
+            with self._pool.connection(timeout=self._timeout) as conn, conn.transaction():
+                yield conn
+        except psycopg.Error as exc:
+            raise StoreError(f"{action} failed on PostgreSQL (schema {self.schema!r}): {exc}") from exc
+
+    def _rows(self, action: str, query: sql.Composed, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._tx(action) as conn:
+            return conn.execute(query, args).fetchall()
+
+    @staticmethod
+    def _no_call(call_id: str) -> StoreError:
+        return StoreError(f"no call {call_id!r}: start_call() first")
+
+    def _touch_call(self, action: str, query: sql.Composed, args: Sequence[Any], call_id: str) -> None:
+        with self._tx(action) as conn:
+            if conn.execute(query, args).rowcount == 0:
+                raise self._no_call(call_id)
+
+    # calls ----------------------------------------------------------------------------
+    def start_call(self, call: CallRecord) -> None:
+        ended = aware_utc(call.ended_at) if call.ended_at else None
+        with self._tx(f"start_call {call.call_id}") as conn:
+            conn.execute(self._q.insert_call, (
+                call.call_id, call.tenant_id, call.caller, aware_utc(call.started_at), ended,
+                call.outcome, _jsonb(call.data), call.language, call.channel))
+
+    def set_caller(self, call_id: str, caller: str) -> None:
+        self._touch_call(f"set_caller {call_id}", self._q.set_caller, (caller, call_id), call_id)
+
+    def add_turn(self, call_id: str, speaker: Speaker, text: str, at: datetime) -> Turn:
+        when = aware_utc(at)
+        if speaker not in ("caller", "agent"):
+            raise ValueError(f"speaker must be 'caller' or 'agent', not {speaker!r}")
+        with self._tx(f"add_turn {call_id}") as conn:
+            row = conn.execute(self._q.add_turn, (call_id, speaker, text, when)).fetchone()
+            if row is None:
+                raise self._no_call(call_id)
+        return Turn(call_id, row[0], speaker, text, when)
+
+    def update_call_data(self, call_id: str, data: Mapping[str, Any]) -> None:
+        self._touch_call(f"update_call_data {call_id}", self._q.set_data, (_jsonb(data), call_id),
+                         call_id)
+
+    def end_call(self, call_id: str, ended_at: datetime, outcome: str,
+                 data: Mapping[str, Any] | None = None) -> None:
+        args = (aware_utc(ended_at), outcome, None if data is None else _jsonb(data), call_id)
+        self._touch_call(f"end_call {call_id}", self._q.end_call, args, call_id)
+
+    def get_call(self, call_id: str) -> CallRecord | None:
+        rows = self._rows("get_call", self._q.get_call, (call_id,))
+        return _call(rows[0]) if rows else None
+
+    def list_calls(self, tenant_id: str | None = None, limit: int = 100) -> Sequence[CallRecord]:
+        """The most recent calls first."""
+        rows = self._rows("list_calls", self._q.list_calls, (tenant_id, tenant_id, limit))
+        return [_call(r) for r in rows]
+
+    def transcript(self, call_id: str) -> Sequence[Turn]:
+        rows = self._rows("transcript", self._q.transcript, (call_id,))
+        return [Turn(r[0], r[1], r[2], r[3], r[4].astimezone(UTC)) for r in rows]
+
+    # appointments -----------------------------------------------------------------------
+    def book(self, appt: NewAppointment) -> Appointment:
+        start, end = aware_utc(appt.starts_at), aware_utc(appt.ends_at)
+        if end <= start:
+            raise ValueError(f"appointment ends ({end.isoformat()}) before it starts "
+                             f"({start.isoformat()})")
+        args = (appt.tenant_id, appt.resource, appt.service, start, end, appt.customer_name,
+                appt.customer_phone, appt.call_id or None)
+        for _ in range(BOOK_ATTEMPTS):
+            with self._tx(f"book {appt.tenant_id}/{appt.resource}") as conn:
+                if appt.call_id and conn.execute(self._q.call_exists, (appt.call_id,)).fetchone() is None:
+                    raise self._no_call(appt.call_id)
+                try:
+                    with conn.transaction():  # a savepoint: the conflict is read after it
+                        row = conn.execute(self._q.insert_appointment, args).fetchone()
+                except psycopg.errors.ExclusionViolation as exc:
+                    # READ COMMITTED: this new statement sees the winner, committed by now
+                    # (the INSERT waited for it before failing).
+                    clash = conn.execute(self._q.first_overlap, (
+                        appt.tenant_id, appt.resource, start, end)).fetchone()
+                    if clash is None:
+                        continue  # cancelled in between: the slot is free again, retry
+                    taken = _appointment(clash)
+                    raise SlotTaken(f"{appt.resource} is taken from {taken.starts_at.isoformat()} "
+                                    f"to {taken.ends_at.isoformat()} (appointment {taken.id})",
+                                    conflict=taken) from exc
+            assert row is not None  # INSERT ... RETURNING always returns the row
+            return _appointment(row)
+        raise StoreError(f"book {appt.tenant_id}/{appt.resource}: the slot kept changing under "
+                         f"{BOOK_ATTEMPTS} attempts; try again")
+
+    def appointments(self, tenant_id: str, start: datetime, end: datetime,
+                     resource: str | None = None) -> Sequence[Appointment]:
+        """Non-cancelled appointments overlapping [start, end), in start order."""
+        rows = self._rows("appointments", self._q.window, (
+            tenant_id, aware_utc(start), aware_utc(end), resource, resource))
+        return [_appointment(r) for r in rows]
+
+    def appointments_for_caller(self, tenant_id: str, phone: str) -> Sequence[Appointment]:
+        rows = self._rows("appointments_for_caller", self._q.for_caller, (tenant_id, phone))
+        return [_appointment(r) for r in rows]
+
+    def cancel(self, appointment_id: int) -> Appointment:
+        """Mark the appointment cancelled (idempotent); :class:`StoreError` if unknown."""
+        with self._tx(f"cancel {appointment_id}") as conn:
+            row = conn.execute(self._q.cancel, (appointment_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no appointment {appointment_id}")
+        return _appointment(row)
+
+    # messages ---------------------------------------------------------------------------
+    def add_message(self, tenant_id: str, call_id: str, caller: str, name: str, text: str,
+                    at: datetime) -> Message:
+        when = aware_utc(at)
+        with self._tx(f"add_message {tenant_id}") as conn:
+            row = conn.execute(self._q.add_message,
+                               (tenant_id, call_id or None, caller, name, text, when)).fetchone()
+        assert row is not None
+        return _message(row)
+
+    def messages(self, tenant_id: str) -> Sequence[Message]:
+        """The tenant's messages, oldest first."""
+        return [_message(r) for r in self._rows("messages", self._q.messages, (tenant_id,))]
+
+
+class _Queries:
+    """Every statement of the store, composed once with the schema-qualified table names."""
+
+    def __init__(self, schema: str) -> None:
+        def table(name: str) -> sql.Identifier:
+            return sql.Identifier(schema, name)
+
+        def cols(names: Sequence[str]) -> sql.Composed:
+            return sql.SQL(", ").join(map(sql.Identifier, names))
+
+        def q(text: str) -> sql.Composed:
+            return sql.SQL(text).format(
+                calls=table("calls"), turns=table("turns"), appointments=table("appointments"),
+                messages=table("messages"), call_cols=cols(_CALL_COLUMNS),
+                appt_cols=cols(_APPT_COLUMNS), message_cols=cols(_MESSAGE_COLUMNS))
+
+        live_overlap = ("tenant_id = %s AND resource = %s AND status <> 'cancelled' "
+                        "AND tstzrange(starts_at, ends_at, '[)') && tstzrange(%s, %s, '[)')")
+        self.insert_call = q("INSERT INTO {calls} ({call_cols}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)")
+        self.set_caller = q("UPDATE {calls} SET caller = %s WHERE call_id = %s")
+        self.set_data = q("UPDATE {calls} SET data = %s WHERE call_id = %s")
+        self.end_call = q("UPDATE {calls} SET ended_at = %s, outcome = %s, "
+                          "data = COALESCE(%s, data) WHERE call_id = %s")
+        # One statement: take the next number under the call's row lock, insert the turn.
+        self.add_turn = q("WITH c AS (UPDATE {calls} SET last_turn_seq = last_turn_seq + 1 "
+                          "WHERE call_id = %s RETURNING call_id, last_turn_seq) "
+                          "INSERT INTO {turns} (call_id, seq, speaker, text, at) "
+                          "SELECT c.call_id, c.last_turn_seq, %s, %s, %s FROM c RETURNING seq")
+        self.call_exists = q("SELECT 1 FROM {calls} WHERE call_id = %s")
+        self.get_call = q("SELECT {call_cols} FROM {calls} WHERE call_id = %s")
+        self.list_calls = q("SELECT {call_cols} FROM {calls} WHERE (%s::text IS NULL OR tenant_id = %s) "
+                            "ORDER BY started_at DESC, call_id LIMIT %s")
+        self.transcript = q("SELECT call_id, seq, speaker, text, at FROM {turns} "
+                            "WHERE call_id = %s ORDER BY seq")
+        self.insert_appointment = q(
+            "INSERT INTO {appointments} (tenant_id, resource, service, starts_at, ends_at, "
+            "customer_name, customer_phone, status, call_id) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, 'booked', %s) RETURNING {appt_cols}")
+        self.first_overlap = q("SELECT {appt_cols} FROM {appointments} WHERE " + live_overlap
+                               + " ORDER BY starts_at, id LIMIT 1")
+        self.window = q("SELECT {appt_cols} FROM {appointments} WHERE tenant_id = %s "
+                        "AND status <> 'cancelled' "
+                        "AND tstzrange(starts_at, ends_at, '[)') && tstzrange(%s, %s, '[)') "
+                        "AND (%s::text IS NULL OR resource = %s) ORDER BY starts_at, id")
+        self.for_caller = q("SELECT {appt_cols} FROM {appointments} WHERE tenant_id = %s "
+                            "AND customer_phone = %s AND status <> 'cancelled' ORDER BY starts_at, id")
+        self.cancel = q("UPDATE {appointments} SET status = 'cancelled' WHERE id = %s "
+                        "RETURNING {appt_cols}")
+        self.add_message = q("INSERT INTO {messages} (tenant_id, call_id, caller, name, text, created_at) "
+                             "VALUES (%s, %s, %s, %s, %s, %s) RETURNING {message_cols}")
+        self.messages = q("SELECT {message_cols} FROM {messages} WHERE tenant_id = %s "
+                          "ORDER BY created_at, id")
+
+
+def _call(row: Sequence[Any]) -> CallRecord:
+    call_id, tenant_id, caller, started, ended, outcome, data, language, channel = row
+    return CallRecord(call_id, tenant_id, caller, started.astimezone(UTC),
+                      ended.astimezone(UTC) if ended else None, outcome, data, language, channel)
+
+
+def _appointment(row: Sequence[Any]) -> Appointment:
+    (id_, tenant_id, resource, service, starts, ends, name, phone, status, call_id) = row
+    return Appointment(id_, tenant_id, resource, service, starts.astimezone(UTC),
+                       ends.astimezone(UTC), name, phone, status, call_id or "")
+
+
+def _message(row: Sequence[Any]) -> Message:
+    id_, tenant_id, call_id, caller, name, text, created = row
+    return Message(id_, tenant_id, call_id or "", caller, name, text, created.astimezone(UTC))

@@ -1,0 +1,333 @@
+"""Custom actions of the Rasa project (the ``action_*`` and ``validate_*`` names in domain.yml).
+
+Each action is a plain function ``(Tracker) -> list[Event]``: it reads slots, the latest
+intent, entities and text, and the :class:`~agi.dialogue.base.CallContext` (tenant, store,
+clock), and answers with small events. The builtin engine applies the events directly; the
+Rasa action server of the next issue wraps the same functions (``SlotSet`` ->
+``rasa_sdk.events.SlotSet``, ``Utter`` -> ``dispatcher.utter_message(response=..., **params)``,
+``FollowupAction`` -> ``rasa_sdk.events.FollowupAction``; ``Outcome``, ``Transfer`` and
+``Hangup`` travel as slots/custom JSON for the call session).
+
+Slot values are kept as plain JSON: dates ``YYYY-MM-DD``, times ``HH:MM`` (tenant wall
+clock), so the same values survive a Rasa tracker store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from agi.booking import availability
+from agi.dialogue import normalize
+from agi.dialogue.base import CallContext
+from agi.errors import SlotTaken
+
+# After this many misunderstandings in a row, offer a human: when unsure, hand over.
+MAX_MISUNDERSTOOD = 2
+
+
+@dataclass(frozen=True)
+class Entity:
+    entity: str
+    value: Any
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class SlotSet:
+    name: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Utter:
+    """Say the domain response ``response``, its ``{placeholders}`` filled from slots and ``params``."""
+
+    response: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FollowupAction:
+    """Run this action (or activate this form) next."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    value: str  # booked, cancelled, message, transfer
+
+
+@dataclass(frozen=True)
+class Transfer:
+    target: str
+
+
+@dataclass(frozen=True)
+class Hangup:
+    pass
+
+
+Event = SlotSet | Utter | FollowupAction | Outcome | Transfer | Hangup
+
+
+@dataclass
+class Tracker:
+    """What an action sees: the conversation's slots and the latest caller turn."""
+
+    ctx: CallContext
+    slots: dict[str, Any]
+    intent: str | None = None
+    entities: Sequence[Entity] = ()
+    text: str = ""
+    active_loop: str | None = None
+    requested_slot: str | None = None
+
+    @property
+    def lang(self) -> str:
+        return self.ctx.tenant.language
+
+    def get_slot(self, name: str) -> Any:
+        return self.slots.get(name)
+
+    def now(self) -> datetime:
+        return self.ctx.now().astimezone(self.ctx.tenant.tz)
+
+
+# helpers ---------------------------------------------------------------------------------
+def _as_date(value: Any, tracker: Tracker) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return normalize.parse_date(str(value), tracker.lang, tracker.now())
+
+
+def _as_time(value: Any, tracker: Tracker) -> time | None:
+    if not value:
+        return None
+    try:
+        return time.fromisoformat(str(value))
+    except ValueError:
+        return normalize.parse_time(str(value), tracker.lang, bare=True)
+
+
+def _start(tracker: Tracker) -> datetime | None:
+    d, t = _as_date(tracker.get_slot("date"), tracker), _as_time(tracker.get_slot("time"), tracker)
+    if d is None or t is None:
+        return None
+    return normalize.combine(d, t, tracker.ctx.tenant.tz)
+
+
+def _spoken(start: datetime, lang: str) -> list[Event]:
+    return [SlotSet("date_spoken", normalize.speak_date(start.date(), lang)),
+            SlotSet("time_spoken", normalize.speak_time(start.time(), lang))]
+
+
+def _set_start(start: datetime) -> list[Event]:
+    return [SlotSet("date", start.date().isoformat()), SlotSet("time", start.strftime("%H:%M"))]
+
+
+def _offer(tracker: Tracker, around: datetime, response: str) -> list[Event]:
+    tenant = tracker.ctx.tenant
+    slots = availability.free_slots(tracker.ctx.store, tenant, tenant.service(None), around,
+                                    now=tracker.now())
+    if not slots:
+        return [SlotSet("pending", None), SlotSet("date", None), SlotSet("time", None),
+                Utter("utter_no_slots"), FollowupAction("booking_form")]
+    starts = sorted(s.start for s in slots)
+    return [SlotSet("offered", [s.isoformat() for s in starts]),
+            SlotSet("offered_spoken", normalize.speak_choices(starts, tracker.lang)),
+            SlotSet("pending", "choose_slot"), Utter(response)]
+
+
+# booking ---------------------------------------------------------------------------------
+def validate_booking_form(tracker: Tracker) -> list[Event]:
+    """Normalise what the caller said into ``date``/``time``/``name`` values, or reject it."""
+    events: list[Event] = []
+    raw_date = tracker.get_slot("date")
+    if raw_date:
+        d = _as_date(raw_date, tracker)
+        if d is None:
+            events += [SlotSet("date", None), Utter("utter_invalid_date")]
+        elif d < tracker.now().date():
+            events += [SlotSet("date", None), Utter("utter_past_date")]
+        elif d.isoformat() != raw_date:
+            events.append(SlotSet("date", d.isoformat()))
+    raw_time = tracker.get_slot("time")
+    if raw_time:
+        t = _as_time(raw_time, tracker)
+        if t is None:
+            events += [SlotSet("time", None), Utter("utter_invalid_time")]
+        elif t.strftime("%H:%M") != raw_time:
+            events.append(SlotSet("time", t.strftime("%H:%M")))
+    raw_name = tracker.get_slot("name")
+    if raw_name:
+        name = normalize.clean_name(str(raw_name), tracker.lang)
+        if name != raw_name:
+            events.append(SlotSet("name", name or None))
+    return events
+
+
+def validate_message_form(tracker: Tracker) -> list[Event]:
+    """Tidy the dictated name (lead-in words dropped, capitalised)."""
+    raw_name = tracker.get_slot("name")
+    name = normalize.clean_name(str(raw_name), tracker.lang) if raw_name else None
+    return [SlotSet("name", name or None)] if raw_name and name != raw_name else []
+
+
+def action_check_availability(tracker: Tracker) -> list[Event]:
+    """Read the asked slot back if it is free, else offer the nearest free ones."""
+    start = _start(tracker)
+    if start is None:
+        return [FollowupAction("booking_form")]
+    tenant = tracker.ctx.tenant
+    service = tenant.service(None)
+    slot = availability.slot_if_free(tracker.ctx.store, tenant, service, start, now=tracker.now())
+    if slot is not None:
+        return [*_spoken(slot.start, tracker.lang), SlotSet("pending", "confirm_booking"),
+                Utter("utter_confirm_appointment")]
+    closed = not availability.within_opening_hours(tenant, start, service.duration_min)
+    return _offer(tracker, start, "utter_outside_hours" if closed else "utter_offer_slots")
+
+
+def action_choose_slot(tracker: Tracker) -> list[Event]:
+    """The caller answers the offered slots: "le premier", a time, a date and time, or no."""
+    offered = [datetime.fromisoformat(s) for s in tracker.get_slot("offered") or []]
+    index = normalize.parse_choice(tracker.text, tracker.lang)
+    if index is not None and offered and -len(offered) <= index < len(offered):
+        return [*_set_start(offered[index]), SlotSet("pending", None),
+                FollowupAction("action_check_availability")]
+    when = normalize.parse_when(tracker.text, tracker.lang, tracker.now(), bare_time=True)
+    matches = [s for s in offered
+               if (when.date is None or s.date() == when.date)
+               and (when.time is None or s.time() == when.time)]
+    if (when.date or when.time) and matches:
+        return [*_set_start(matches[0]), SlotSet("pending", None),
+                FollowupAction("action_check_availability")]
+    if when.date or when.time:  # something else than what was offered: check that instead
+        events: list[Event] = [SlotSet("pending", None)]
+        if when.date:
+            events.append(SlotSet("date", when.date.isoformat()))
+        if when.time:
+            events.append(SlotSet("time", when.time.strftime("%H:%M")))
+        return [*events, FollowupAction("action_check_availability")]
+    if tracker.intent == "deny":
+        return [SlotSet("pending", None), SlotSet("date", None), SlotSet("time", None),
+                FollowupAction("booking_form")]
+    if tracker.intent == "affirm" and len(offered) == 1:
+        return [*_set_start(offered[0]), SlotSet("pending", None),
+                FollowupAction("action_check_availability")]
+    return [Utter("utter_which_slot")]
+
+
+def action_correct_booking(tracker: Tracker) -> list[Event]:
+    """After a "no" to the read-back: a correction said with it is checked, else ask again."""
+    said = {e.entity for e in tracker.entities}
+    if said & {"date", "time", "name"}:
+        return [SlotSet("pending", None), *validate_booking_form(tracker),
+                FollowupAction("action_check_availability")]
+    return [SlotSet("pending", None), SlotSet("date", None), SlotSet("time", None),
+            FollowupAction("booking_form")]
+
+
+def action_book_appointment(tracker: Tracker) -> list[Event]:
+    """Write the appointment — only ever run after the caller said yes to the read-back."""
+    start = _start(tracker)
+    if start is None:
+        return [SlotSet("pending", None), FollowupAction("booking_form")]
+    ctx = tracker.ctx
+    try:
+        appt = availability.book_slot(
+            ctx.store, ctx.tenant, ctx.tenant.service(None), start,
+            name=str(tracker.get_slot("name") or ""),
+            phone=str(tracker.get_slot("phone") or ctx.caller), call_id=ctx.call_id,
+            now=tracker.now())
+    except SlotTaken:  # includes SlotUnavailable: someone else was faster, or time passed
+        return _offer(tracker, start, "utter_slot_just_taken")
+    local = appt.starts_at.astimezone(ctx.tenant.tz)
+    return [*_spoken(local, tracker.lang), SlotSet("appointment_id", appt.id),
+            SlotSet("pending", "anything_else"), Outcome("booked"), Utter("utter_booked")]
+
+
+# cancelling ------------------------------------------------------------------------------
+def action_find_appointment(tracker: Tracker) -> list[Event]:
+    """Find the caller's next appointment by their number and read it back."""
+    ctx = tracker.ctx
+    phone = str(tracker.get_slot("phone") or ctx.caller)
+    now = tracker.now()
+    upcoming = sorted((a for a in (ctx.store.appointments_for_caller(ctx.tenant.id, phone) if phone else ())
+                       if a.starts_at > now), key=lambda a: a.starts_at)
+    if not upcoming:
+        return [SlotSet("pending", "offer_message"), Utter("utter_no_appointment")]
+    appt = upcoming[0]
+    return [SlotSet("appointment_id", appt.id), *_spoken(appt.starts_at.astimezone(ctx.tenant.tz), tracker.lang),
+            SlotSet("pending", "confirm_cancel"), Utter("utter_confirm_cancel")]
+
+
+def action_cancel_appointment(tracker: Tracker) -> list[Event]:
+    appt_id = tracker.get_slot("appointment_id")
+    if appt_id is None:
+        return [FollowupAction("action_find_appointment")]
+    tracker.ctx.store.cancel(int(appt_id))
+    return [SlotSet("pending", "anything_else"), Outcome("cancelled"), Utter("utter_cancelled")]
+
+
+def action_keep_appointment(tracker: Tracker) -> list[Event]:
+    return [SlotSet("pending", "anything_else"), Utter("utter_cancel_kept")]
+
+
+# messages, information, hand-over ----------------------------------------------------------
+def action_store_message(tracker: Tracker) -> list[Event]:
+    ctx = tracker.ctx
+    ctx.store.add_message(ctx.tenant.id, ctx.call_id, ctx.caller,
+                          str(tracker.get_slot("name") or ""), str(tracker.get_slot("message") or ""),
+                          tracker.now())
+    return [SlotSet("pending", "anything_else"), Outcome("message"), Utter("utter_message_stored")]
+
+
+def action_opening_hours(tracker: Tracker) -> list[Event]:
+    hours = normalize.speak_opening_hours(tracker.ctx.tenant)
+    return [SlotSet("pending", "anything_else"), Utter("utter_opening_hours", {"hours": hours})]
+
+
+def action_transfer(tracker: Tracker) -> list[Event]:
+    """Hand over to the tenant's transfer target; with none configured, take a message."""
+    target = tracker.ctx.tenant.transfer_target
+    if target:
+        return [SlotSet("pending", None), Utter("utter_transfer"), Outcome("transfer"), Transfer(target)]
+    return [SlotSet("pending", None), Utter("utter_no_transfer"), FollowupAction("message_form")]
+
+
+def action_fallback(tracker: Tracker) -> list[Event]:
+    """Not understood: ask to rephrase; the second time in a row, offer a human."""
+    count = int(tracker.get_slot("misunderstood") or 0) + 1
+    if count >= MAX_MISUNDERSTOOD:
+        return [SlotSet("misunderstood", 0), SlotSet("pending", "offer_transfer"), Utter("utter_offer_transfer")]
+    return [SlotSet("misunderstood", count), Utter("utter_please_rephrase")]
+
+
+def action_listen_again(tracker: Tracker) -> list[Event]:
+    return [SlotSet("pending", None), Utter("utter_listening")]
+
+
+def action_end_call(tracker: Tracker) -> list[Event]:
+    return [Hangup()]
+
+
+Action = Callable[[Tracker], list[Event]]
+
+# The action names of domain.yml and the functions that run them.
+ACTIONS: Mapping[str, Action] = {
+    fn.__name__: fn for fn in (
+        validate_booking_form, validate_message_form, action_check_availability, action_choose_slot,
+        action_correct_booking, action_book_appointment, action_find_appointment,
+        action_cancel_appointment, action_keep_appointment, action_store_message,
+        action_opening_hours, action_transfer, action_fallback, action_listen_again,
+        action_end_call,
+    )
+}

@@ -1,0 +1,410 @@
+"""The builtin dialogue engine: the deterministic part of a Rasa 3 project, in-process.
+
+At start-up it loads ``nlu/<lang>/`` for each language (:mod:`agi.dialogue.project`),
+trains one intent classifier per language from data/nlu.yml with scikit-learn (TF-IDF on
+character n-grams within words, which copes with ASR spelling variants, plus word uni- and
+bigrams, into a multinomial logistic regression), and then runs, per caller turn:
+
+1. intent: the classifier's best intent, or ``nlu_fallback`` under the FallbackClassifier
+   threshold of config.yml;
+2. entities: dates, times and phones from :mod:`agi.dialogue.normalize` (values normalised
+   to ``YYYY-MM-DD`` / ``HH:MM`` / E.164), person names after the lead-in words the
+   training data annotates ("je m'appelle [..](name)"), plus nlu.yml regex and lookup
+   entities;
+3. slot mappings of domain.yml (from_entity, from_text, from_intent, with their
+   active_loop / requested_slot conditions);
+4. the active form (its ``validate_<form>`` action, then ``utter_ask_<slot>`` for the first
+   empty required slot) unless a rule conditioned on that form handles the intent;
+5. otherwise the most specific matching rule of rules.yml; its actions run in order:
+   ``utter_*`` responses, forms, ``action_deactivate_loop`` and the custom actions of
+   :mod:`agi.dialogue.actions`.
+
+Stories, TED-only behaviour and other parts it cannot follow are logged at load time.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from agi.config import LANGUAGES
+from agi.dialogue import normalize
+from agi.dialogue.actions import (
+    ACTIONS,
+    Entity,
+    Event,
+    FollowupAction,
+    Hangup,
+    Outcome,
+    SlotSet,
+    Tracker,
+    Transfer,
+    Utter,
+)
+from agi.dialogue.base import BotReply, CallContext, Conversation, DialogueEngine
+from agi.dialogue.phrases import DIDNT_HEAR, STILL_THERE, phrase
+from agi.dialogue.project import Project, Rule, load_project
+from agi.errors import DialogueError
+
+log = logging.getLogger(__name__)
+
+FALLBACK_INTENT = "nlu_fallback"
+# A bounded chain of actions per turn: a rules.yml loop (action A follows up B follows up A)
+# must end with an error, not hang the call.
+MAX_ACTIONS_PER_TURN = 12
+# Silences in a row before the agent gives up and says goodbye.
+MAX_NO_INPUT = 3
+# Failed answers to the same form question before the form hands over to the fallback.
+MAX_FORM_RETRIES = 2
+# Slots that are bookkeeping, not what the caller told us.
+INTERNAL_SLOTS = frozenset({"pending", "offered", "offered_spoken", "date_spoken", "time_spoken",
+                            "misunderstood", "requested_slot"})
+
+
+@dataclass(frozen=True)
+class Parse:
+    text: str
+    intent: str
+    confidence: float
+    entities: tuple[Entity, ...]
+
+
+class NluModel:
+    """One language's intent classifier and entity extractor, trained from the project."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.lang = project.language
+        texts = [normalize.clean(e.text) for e in project.examples]
+        labels = [e.intent for e in project.examples]
+        if len(set(labels)) < 2:
+            raise DialogueError(f"{project.directory}: at least two intents with examples are needed")
+        self._pipeline = Pipeline([
+            ("features", FeatureUnion([
+                ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)),
+                ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"[\w'-]+")),
+            ])),
+            ("clf", LogisticRegression(C=20.0, solver="newton-cg", max_iter=1000)),
+        ])
+        self._pipeline.fit(texts, labels)
+        self._name_leads = self._learn_name_leads(project)
+        # dateparser loads its language data on first use (~1 s): pay it at start-up, not
+        # during the first caller's turn.
+        self.parse(_WARM_UP.get(self.lang, ""), now=datetime.now(UTC))
+
+    @staticmethod
+    def _learn_name_leads(project: Project) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Words said just before an annotated name: (explicit leads, leads valid only when asked)."""
+        explicit, weak = set(), set()
+        for ex in project.examples:
+            for start, _, entity in ex.entities:
+                if entity != "name":
+                    continue
+                words = normalize.clean(ex.text[:start]).split()
+                if len(words) >= 2:
+                    explicit.add(" ".join(words[-3:]) if len(words) >= 3 else " ".join(words))
+                    explicit.add(" ".join(words[-2:]))
+                elif words:
+                    weak.add(words[-1])
+        return tuple(sorted(explicit, key=len, reverse=True)), tuple(sorted(weak, key=len, reverse=True))
+
+    def parse(self, text: str, *, now: Any, requested_slot: str | None = None) -> Parse:
+        cleaned = normalize.clean(text)
+        probs = self._pipeline.predict_proba([cleaned])[0]
+        best = int(probs.argmax())
+        intent = str(self._pipeline.classes_[best])
+        confidence = float(probs[best])
+        if confidence < self.project.fallback_threshold:
+            intent = FALLBACK_INTENT
+        return Parse(text, intent, confidence, tuple(self.entities(text, now, requested_slot)))
+
+    def entities(self, text: str, now: Any, requested_slot: str | None) -> list[Entity]:
+        found: list[Entity] = []
+        when = normalize.parse_when(text, self.lang, now, bare_time=requested_slot == "time")
+        if when.date:
+            found.append(Entity("date", when.date.isoformat(), text))
+        if when.time:
+            found.append(Entity("time", when.time.strftime("%H:%M"), text))
+        phone = normalize.parse_phone(text, self.lang)
+        if phone:
+            found.append(Entity("phone", phone, text))
+        name = self._name(text, requested_slot == "name")
+        if name:
+            found.append(Entity("name", name, text))
+        cleaned = normalize.clean(text)
+        for entity, patterns in self.project.regexes.items():
+            for pattern in patterns:
+                m = re.search(pattern, cleaned)
+                if m:
+                    found.append(Entity(entity, m.group(0), m.group(0)))
+        for entity, values in self.project.lookups.items():
+            for value in values:
+                if re.search(rf"\b{re.escape(value.lower())}\b", cleaned):
+                    found.append(Entity(entity, value, value))
+        return [Entity(e.entity, self.project.synonyms.get(str(e.value).lower(), e.value), e.text)
+                for e in found]
+
+    def _name(self, text: str, asked: bool) -> str | None:
+        cleaned = normalize.clean(text)
+        explicit, weak = self._name_leads
+        for lead in explicit + (weak if asked else ()):
+            m = re.search(rf"(?:^|\s){re.escape(lead)}\s+(.+)$", cleaned)
+            if m:
+                words = []
+                for word in m.group(1).split():
+                    if word in _NAME_STOP[self.lang] or word.isdigit():
+                        break
+                    words.append(word)
+                name = normalize.clean_name(" ".join(words[:3]), self.lang)
+                if name:
+                    return name
+        return None
+
+
+_WARM_UP = {"fr": "demain à dix heures", "en": "tomorrow at ten am"}
+_NAME_STOP = {
+    "fr": frozenset(["à", "a", "pour", "le", "la", "les", "et", "de", "du", "s'il", "svp", "merci", "demain", "jeudi", "lundi", "mardi", "mercredi", "vendredi", "samedi", "dimanche", "vers", "bien", "pas", "oui", "non"]),
+    "en": frozenset(["at", "for", "on", "the", "and", "please", "thanks", "tomorrow", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "around", "fine", "yes", "no"]),
+}
+
+
+class BuiltinEngine(DialogueEngine):
+    """Loads nlu/<lang>/ for every language and trains the classifiers once, at start-up."""
+
+    def __init__(self, project_dir: str | Path, languages: tuple[str, ...] = LANGUAGES) -> None:
+        self.models: dict[str, NluModel] = {}
+        for lang in languages:
+            project = load_project(Path(project_dir) / lang)
+            for note in project.unsupported:
+                log.warning("nlu %s: %s", lang, note)
+            if project.stories:
+                log.info("nlu %s: %d stories ignored: the builtin engine follows rules and forms only",
+                         lang, project.stories)
+            missing = [a for a in project.actions if a not in ACTIONS]
+            if missing:
+                raise DialogueError(f"{project.directory / 'domain.yml'}: actions {', '.join(missing)} "
+                                    "have no implementation in agi/dialogue/actions.py")
+            self.models[lang] = NluModel(project)
+            log.info("nlu %s: %d examples, %d intents, %d rules, fallback below %.2f", lang,
+                     len(project.examples), len(project.intents), len(project.rules),
+                     project.fallback_threshold)
+
+    def conversation(self, ctx: CallContext) -> BuiltinConversation:
+        model = self.models.get(ctx.tenant.language)
+        if model is None:
+            raise DialogueError(f"no nlu project loaded for language {ctx.tenant.language!r}")
+        return BuiltinConversation(model, ctx)
+
+
+class _Blank(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+class BuiltinConversation(Conversation):
+    """One call's dialogue state: slots, active form, and what was last asked."""
+
+    def __init__(self, model: NluModel, ctx: CallContext) -> None:
+        self.model, self.ctx, self.project = model, ctx, model.project
+        self.slots: dict[str, Any] = {n: s.initial_value for n, s in self.project.slots.items()}
+        self.active_loop: str | None = None
+        self.requested_slot: str | None = None
+        self.last_parse: Parse | None = None
+        self._last_prompt: tuple[str, ...] = ()
+        self._no_input = 0
+        self._form_retries = 0
+        self._uses: dict[str, int] = {}
+        self._turn: _Turn = _Turn()
+
+    @property
+    def data(self) -> Mapping[str, Any]:
+        return {k: v for k, v in self.slots.items() if v not in (None, "", []) and k not in INTERNAL_SLOTS}
+
+    # turns -------------------------------------------------------------------------------
+    def respond(self, text: str) -> BotReply:
+        if not text.strip():
+            return self.no_input()
+        self._no_input = 0
+        self._turn = _Turn()
+        now = self.ctx.now().astimezone(self.ctx.tenant.tz)
+        parse = self.model.parse(text, now=now, requested_slot=self.requested_slot)
+        self.last_parse = parse
+        if parse.intent not in (FALLBACK_INTENT, "out_of_scope"):
+            self.slots["misunderstood"] = 0
+        if self.active_loop:
+            rule = self._rule(parse.intent, in_form=True)
+            if rule:
+                self._run(list(rule.actions), parse)
+            else:
+                self._map_slots(parse)
+                self._continue_form(parse)
+        else:
+            self._map_slots(parse)
+            rule = self._rule(parse.intent, in_form=False)
+            self._run(list(rule.actions) if rule else ["action_fallback"], parse)
+        return self._reply()
+
+    def no_input(self) -> BotReply:
+        self._no_input += 1
+        self._turn = _Turn()
+        lang = self.ctx.tenant.language
+        if self._no_input >= MAX_NO_INPUT:
+            self._turn.say.append(phrase(STILL_THERE, lang))
+            self._turn.hangup = True
+        else:
+            self._turn.say += [phrase(DIDNT_HEAR, lang), *self._last_prompt]
+        return self._reply()
+
+    def _reply(self) -> BotReply:
+        t = self._turn
+        if t.say and not t.hangup:
+            self._last_prompt = tuple(t.say[-1:])
+        return BotReply(say=tuple(t.say), transfer=t.transfer, hangup=t.hangup,
+                        expecting=self.requested_slot if self.active_loop else None,
+                        outcome=t.outcome, data=dict(self.data))
+
+    # rules, forms, slots --------------------------------------------------------------
+    def _rule(self, intent: str, *, in_form: bool) -> Rule | None:
+        best: Rule | None = None
+        for rule in self.project.rules:
+            if rule.intent != intent:
+                continue
+            if in_form and rule.active_loop != self.active_loop:
+                continue
+            if rule.active_loop is not None and rule.active_loop != (self.active_loop or ""):
+                continue
+            if any(self.slots.get(k) != v for k, v in rule.slots.items()):
+                continue
+            if best is None or rule.specificity > best.specificity:
+                best = rule
+        return best
+
+    def _map_slots(self, parse: Parse) -> None:
+        for name, slot in self.project.slots.items():
+            for mapping in slot.mappings:
+                if mapping.conditions and not any(
+                        loop == self.active_loop and (req is None or req == self.requested_slot)
+                        for loop, req in mapping.conditions):
+                    continue
+                value: Any = None
+                if mapping.type == "from_entity":
+                    value = next((e.value for e in parse.entities if e.entity == mapping.entity), None)
+                elif mapping.type == "from_text":
+                    value = parse.text.strip() or None
+                elif mapping.type == "from_intent":
+                    ok = parse.intent in mapping.intent if mapping.intent else parse.intent not in mapping.not_intent
+                    value = mapping.value if ok else None
+                if value is not None:
+                    self.slots[name] = value
+                    break
+
+    def _continue_form(self, parse: Parse | None) -> None:
+        form = self.active_loop
+        assert form is not None
+        asked = self.requested_slot
+        before = len(self._turn.say)
+        if f"validate_{form}" in ACTIONS:
+            self._apply(ACTIONS[f"validate_{form}"](self._tracker(parse)), parse)
+        validated_said = len(self._turn.say) > before
+        for slot in self.project.forms[form]:
+            if self.slots.get(slot) in (None, ""):
+                if slot == asked and parse is not None:
+                    self._form_retries += 1
+                    if self._form_retries > MAX_FORM_RETRIES:
+                        self.active_loop = self.requested_slot = None
+                        self._form_retries = 0
+                        self.slots["misunderstood"] = 1
+                        self._run(["action_fallback"], parse)
+                        return
+                else:
+                    self._form_retries = 0
+                self.requested_slot = slot
+                if not validated_said:
+                    self._utter(f"utter_ask_{form}_{slot}" if f"utter_ask_{form}_{slot}" in self.project.responses
+                                else f"utter_ask_{slot}")
+                return
+        self.active_loop = self.requested_slot = None
+        self._form_retries = 0
+        submit = [r for r in self.project.rules if r.after_form == form
+                  and all(self.slots.get(k) == v for k, v in r.slots.items())]
+        if submit:
+            self._run(list(submit[0].actions), parse)
+
+    # actions -------------------------------------------------------------------------
+    def _run(self, queue: list[str], parse: Parse | None) -> None:
+        while queue:
+            self._turn.steps += 1
+            if self._turn.steps > MAX_ACTIONS_PER_TURN:
+                raise DialogueError(f"more than {MAX_ACTIONS_PER_TURN} actions in one turn: "
+                                    f"check rules.yml and actions for a loop (at {queue[0]})")
+            name = queue.pop(0)
+            if name in self.project.forms:
+                self.active_loop, self.requested_slot = name, None
+                self._form_retries = 0
+                self._continue_form(None)
+                if self.active_loop:  # the form asked something: wait for the caller
+                    return
+            elif name == "action_deactivate_loop":
+                self.active_loop = self.requested_slot = None
+            elif name.startswith("utter_"):
+                self._utter(name)
+            elif name in ACTIONS:
+                followup = self._apply(ACTIONS[name](self._tracker(parse)), parse)
+                if followup:
+                    queue.insert(0, followup)
+            else:
+                raise DialogueError(f"action {name!r} has no implementation")
+
+    def _apply(self, events: list[Event], parse: Parse | None) -> str | None:
+        followup = None
+        for ev in events:
+            if isinstance(ev, SlotSet):
+                self.slots[ev.name] = ev.value
+            elif isinstance(ev, Utter):
+                self._utter(ev.response, ev.params)
+            elif isinstance(ev, FollowupAction):
+                followup = ev.name
+            elif isinstance(ev, Outcome):
+                self._turn.outcome = ev.value
+            elif isinstance(ev, Transfer):
+                self._turn.transfer = ev.target
+            elif isinstance(ev, Hangup):
+                self._turn.hangup = True
+        return followup
+
+    def _tracker(self, parse: Parse | None) -> Tracker:
+        return Tracker(self.ctx, self.slots, parse.intent if parse else None,
+                       parse.entities if parse else (), parse.text if parse else "",
+                       self.active_loop, self.requested_slot)
+
+    def _utter(self, response: str, params: Mapping[str, Any] | None = None) -> None:
+        variations = self.project.responses.get(response)
+        if not variations:
+            raise DialogueError(f"{self.project.directory / 'domain.yml'}: no response {response!r}")
+        used = self._uses.get(response, 0)
+        self._uses[response] = used + 1
+        template = variations[used % len(variations)]  # rotate through variations
+        values = _Blank({k: ("" if v is None else v) for k, v in self.slots.items()})
+        values.update(params or {})
+        self._turn.say.append(string.Formatter().vformat(template, (), values))
+
+
+class _Turn:
+    """What one caller turn produced so far."""
+
+    def __init__(self) -> None:
+        self.say: list[str] = []
+        self.transfer: str | None = None
+        self.hangup = False
+        self.outcome: str | None = None
+        self.steps = 0

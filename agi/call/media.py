@@ -54,6 +54,7 @@ class CallerTurn:
     endpoint_wait_ms: float  # silence the endpointer waited for
     final_ms: float  # time the recogniser took to produce the final result
     barged_in: bool
+    caller_gone: bool = False  # the caller hung up mid-turn: keep the words, answer nothing
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,9 @@ class MediaSession:
                     delay = 0
                 await asyncio.sleep(max(delay, 0))
         except (CallEnded, OSError, ConnectionError):
-            self._hung_up()
+            # The receive loop sees the same end of stream; it reports the hang-up once it
+            # has kept any words the caller was still saying.
+            return
 
     def _next_frame(self) -> bytes:
         playback = self._playback
@@ -240,6 +243,9 @@ class MediaSession:
                     log.warning("call %s: AudioSocket error frame code %s", self._call_id, event.code)
         except CallEnded:
             pass
+        if self._in_turn:  # hung up while speaking: what was said is still kept
+            self._in_turn = False
+            await self._finish_turn(time.monotonic(), 0.0, caller_gone=True)
         self._hung_up()
 
     def _hung_up(self) -> None:
@@ -288,7 +294,7 @@ class MediaSession:
                 self._listening = False
                 self._events.put_nowait(CallerSilent())
 
-    async def _finish_turn(self, at: float, waited_ms: float) -> None:
+    async def _finish_turn(self, at: float, waited_ms: float, *, caller_gone: bool = False) -> None:
         barged = self._barged
         self._barged = False
         started = time.monotonic()
@@ -304,4 +310,4 @@ class MediaSession:
         self._events.put_nowait(CallerTurn(
             text=text, confidence=confidence, speech_ended_at=at - waited_ms / 1000,
             endpoint_wait_ms=waited_ms, final_ms=(time.monotonic() - started) * 1000,
-            barged_in=barged))
+            barged_in=barged, caller_gone=caller_gone))

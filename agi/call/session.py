@@ -212,6 +212,11 @@ class CallSession:
             if isinstance(event, CallerHungUp):
                 self.sm.fire("hangup")
                 return
+            if isinstance(event, CallerTurn) and event.caller_gone:
+                if event.text.strip():
+                    await self._store(self.services.store.add_turn, self.call_id, "caller",
+                                      event.text, _utcnow())
+                continue  # the CallerHungUp that follows ends the loop
             self.sm.fire("heard")
             started = time.monotonic()
             store_ms = 0.0

@@ -13,8 +13,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from agi.booking.sqlite import SqliteStore

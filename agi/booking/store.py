@@ -139,5 +139,5 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def messages(self, tenant_id: str) -> Sequence[Message]: ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: stores without resources keep it
         """Release connections."""

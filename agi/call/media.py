@@ -114,6 +114,11 @@ class MediaSession:
         self.frames_received = 0
         self.last_first_frame_at: float | None = None  # when the last prompt began to sound
 
+    @property
+    def can_hear(self) -> bool:
+        """False when no recogniser could be made for this call's language."""
+        return self._recognizer is not None
+
     # lifecycle -----------------------------------------------------------
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._send_loop(), name=f"send-{self._call_id}"),

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import phonenumbers
@@ -29,7 +29,7 @@ from agi.call.state import CallState, CallStateMachine
 from agi.config import Settings, Tenant
 from agi.dialogue import phrases
 from agi.dialogue.base import BotReply, CallContext, Conversation, DialogueEngine
-from agi.errors import AgiError, CallEnded, PermanenceError, StoreError, UnknownTenant
+from agi.errors import AgiError, CallEnded, PermanenceError, SpeechError, StoreError, UnknownTenant
 from agi.pbx.asterisk import AgiChannel, AudioSocketServer
 from agi.speech.asr import RecognizerFactory
 from agi.speech.endpoint import Endpointer
@@ -73,7 +73,7 @@ class CallServices:
     speech_problem: str = ""
     on_turn: Callable[[TurnTiming], None] | None = None
     active_calls: set[str] = field(default_factory=set)
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
 async def handle_call(channel: AgiChannel, services: CallServices) -> tuple[str, str]:
@@ -171,7 +171,11 @@ class CallSession:
         endpointer = Endpointer(self.settings.speech)
         recognizer = None
         if self.services.recognizers is not None:
-            recognizer = self.services.recognizers.new(self.tenant.language)
+            try:
+                recognizer = await asyncio.to_thread(self.services.recognizers.new, self.tenant.language)
+            except SpeechError as exc:
+                self.services.speech_problem = str(exc)
+                log.error("call %s: no recogniser for %s: %s", self.call_id, self.tenant.language, exc)
         self.media = MediaSession(stream, endpointer, recognizer, self.call_id)
         self.media.start()
         self.sm.fire("media")
@@ -190,7 +194,7 @@ class CallSession:
         self.sm.fire("disclosed")
         await self._store(self.services.store.set_caller, self.call_id,
                           caller_e164(self.channel.env.callerid, tenant))
-        if self.services.recognizers is None:
+        if not media.can_hear:
             log.error("call %s: no speech model, handing over: %s", self.call_id,
                       self.services.speech_problem)
             await self._technical_fallback()
@@ -337,7 +341,7 @@ class CallSession:
         if exec_task is not None:
             try:
                 await asyncio.wait_for(exec_task, MEDIA_CONNECT_TIMEOUT_S)
-            except (AgiError, CallEnded, asyncio.TimeoutError) as exc:
+            except (TimeoutError, AgiError, CallEnded) as exc:
                 log.info("call %s: AudioSocket ended: %s", self.call_id, type(exc).__name__)
         if self._recorded:  # before the channel goes: the record must not depend on AGI
             await self._store(self.services.store.end_call, self.call_id, _utcnow(), self.outcome,
@@ -382,12 +386,13 @@ class CallSession:
                 self.tenant = self.settings.tenants[0]
                 await self.channel.answer()
                 exec_task = await self._start_media()
-                await self._say_all([phrases.phrase(phrases.UNKNOWN_TENANT, lang) for lang in ("fr", "en")], interruptible=False, record=False)
+                apology = [phrases.phrase(phrases.UNKNOWN_TENANT, lang) for lang in ("fr", "en")]
+                await self._say_all(apology, interruptible=False, record=False)
                 if self.media is not None:
                     await self.media.close()
                 await asyncio.wait_for(exec_task, MEDIA_CONNECT_TIMEOUT_S)
                 await self.channel.hangup()
-        except (AgiError, CallEnded, asyncio.TimeoutError) as exc:
+        except (TimeoutError, AgiError, CallEnded) as exc:
             log.info("call %s: unknown-tenant call ended early (%s)", self.call_id, type(exc).__name__)
         finally:
             await self.channel.close()
@@ -408,4 +413,4 @@ def tenant_can_transfer(tenant: Tenant) -> bool:
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -173,8 +173,10 @@ class NluModel:
 
 _WARM_UP = {"fr": "demain à dix heures", "en": "tomorrow at ten am"}
 _NAME_STOP = {
-    "fr": frozenset(["à", "a", "pour", "le", "la", "les", "et", "de", "du", "s'il", "svp", "merci", "demain", "jeudi", "lundi", "mardi", "mercredi", "vendredi", "samedi", "dimanche", "vers", "bien", "pas", "oui", "non"]),
-    "en": frozenset(["at", "for", "on", "the", "and", "please", "thanks", "tomorrow", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "around", "fine", "yes", "no"]),
+    "fr": frozenset("à a pour le la les et de du s'il svp merci demain jeudi lundi mardi mercredi "
+                    "vendredi samedi dimanche vers bien pas oui non".split()),
+    "en": frozenset("at for on the and please thanks tomorrow monday tuesday wednesday thursday "
+                    "friday saturday sunday around fine yes no".split()),
 }
 
 

@@ -115,10 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="TOML settings file (default: PERMANENCE_CONFIG or embedded defaults)")
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default from settings)")
     sub = parser.add_subparsers(dest="command", required=True)
+    # --config and --log-level are also accepted after the subcommand (`permanence serve --config X`)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument("--log-level", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
-    sub.add_parser("serve", help="answer calls: FastAGI + AudioSocket listeners, /health")
+    sub.add_parser("serve", parents=[common], help="answer calls: FastAGI + AudioSocket listeners, /health")
 
-    call = sub.add_parser("call", help="PBX emulator: place a call against a running server, as Asterisk would")
+    call = sub.add_parser("call", parents=[common], help="PBX emulator: place a call against a running server, as Asterisk would")
     call.add_argument("--host", help="FastAGI host (default: server.agi_host)")
     call.add_argument("--port", type=int, help="FastAGI port (default: server.agi_port)")
     call.add_argument("--tenant", default="demo", help="FastAGI path naming the tenant (default: demo)")
@@ -137,14 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--max-duration", type=float, default=120.0, help="give up after this many seconds")
     call.add_argument("--record", metavar="WAV", help="write the agent's audio here")
 
-    chat = sub.add_parser("chat", help="the same dialogue in text, for trainers (like rasa shell)")
+    chat = sub.add_parser("chat", parents=[common], help="the same dialogue in text, for trainers (like rasa shell)")
     chat.add_argument("--tenant", default="demo")
     chat.add_argument("--debug", action="store_true", help="show intent, confidence and slots")
 
-    db = sub.add_parser("db", help="database maintenance")
+    db = sub.add_parser("db", parents=[common], help="database maintenance")
     db.add_argument("action", choices=("migrate",), help="migrate: apply pending schema migrations")
 
-    sub.add_parser("config", help="validate the settings and print a summary")
+    sub.add_parser("config", parents=[common], help="validate the settings and print a summary")
     return parser
 
 

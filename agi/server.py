@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -24,13 +25,17 @@ from agi.config import Settings
 from agi.dialogue import phrases
 from agi.dialogue.base import DialogueEngine
 from agi.dialogue.builtin import BuiltinEngine
-from agi.errors import SpeechError
+from agi.errors import PermanenceError, SpeechError
 from agi.health import HealthServer, Metrics
 from agi.pbx.asterisk import AgiChannel, AudioSocketServer, FastAgiServer
 from agi.speech.asr import RecognizerFactory, VoskRecognizerFactory
 from agi.speech.tts import EspeakSynthesizer, Synthesizer
 
 log = logging.getLogger(__name__)
+
+# On stop, calls in progress get this long to end on their own (systemd's TimeoutStopSec
+# in deploy/systemd/permanence.service is longer).
+DRAIN_GRACE_S = 30.0
 
 
 def open_store(settings: Settings) -> Store:
@@ -166,9 +171,25 @@ class PermanenceServer:
             "store_backend": self.settings.store.backend,
         }
 
-    async def stop(self) -> None:
+    async def reload_dialogue(self) -> None:
+        """Retrain the builtin engine from nlu/ and use it for new calls (SIGHUP).
+
+        Calls in progress keep the engine they started with; a project that no longer
+        loads leaves the running engine in place and logs why.
+        """
+        assert self.services is not None
+        try:
+            engine = await asyncio.to_thread(BuiltinEngine, self.settings.dialogue.project_dir)
+        except PermanenceError as exc:
+            log.error("reload refused, keeping the running dialogue: %s", exc)
+            return
+        self.services.dialogue = engine
+        log.info("dialogue reloaded from %s", self.settings.dialogue.project_dir)
+
+    async def stop(self, grace: float = 0.0) -> None:
+        """Stop taking calls; calls in progress get ``grace`` seconds to finish."""
         if self._agi is not None:
-            await self._agi.stop()
+            await self._agi.stop(grace)
         if self._audiosocket is not None:
             await self._audiosocket.stop()
         if self._health is not None:
@@ -178,9 +199,24 @@ class PermanenceServer:
 
 
 async def serve_forever(settings: Settings) -> None:
+    """Serve until SIGTERM/SIGINT (draining calls in progress); SIGHUP reloads nlu/."""
     server = PermanenceServer(settings)
     await server.start()
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    reloads: set[asyncio.Task[None]] = set()
+
+    def reload() -> None:
+        task = loop.create_task(server.reload_dialogue())
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, reload)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
+        log.info("stopping: no new calls, %d in progress get up to %.0f s",
+                 len(server.services.active_calls) if server.services else 0, DRAIN_GRACE_S)
     finally:
-        await server.stop()
+        await server.stop(DRAIN_GRACE_S)

@@ -260,10 +260,12 @@ class FastAgiServer(Application):  # type: ignore[misc]  # panoramisk ships no t
         self._server = await asyncio.start_server(self.handler, self.host, self._port)
         log.info("FastAGI server listening on %s:%d", self.host, self.port)
 
-    async def stop(self) -> None:
-        """Stop listening, cancel live sessions and wait for them to finish."""
+    async def stop(self, grace: float = 0.0) -> None:
+        """Stop listening; give live sessions ``grace`` seconds to end, then cancel them."""
         if self._server is not None:
             self._server.close()
+        if grace > 0 and self._sessions:
+            await asyncio.wait(list(self._sessions), timeout=grace)
         for task in list(self._sessions):
             task.cancel()
         await asyncio.gather(*self._sessions, return_exceptions=True)

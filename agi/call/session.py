@@ -29,6 +29,7 @@ from agi.call.state import CallState, CallStateMachine
 from agi.config import Settings, Tenant
 from agi.dialogue import phrases
 from agi.dialogue.base import BotReply, CallContext, Conversation, DialogueEngine
+from agi.dialogue.normalize import to_e164
 from agi.errors import AgiError, CallEnded, PermanenceError, SpeechError, StoreError, UnknownTenant
 from agi.pbx.asterisk import AgiChannel, AudioSocketServer
 from agi.speech.asr import RecognizerFactory
@@ -88,20 +89,19 @@ def caller_e164(callerid: str, tenant: Tenant) -> str:
     raw = (callerid or "").strip()
     if not raw or raw.lower() in ("unknown", "anonymous", "restricted"):
         return ""
-    region = "FR" if tenant.language == "fr" else "GB"
+    return to_e164(raw, tenant_region(tenant), strict=False) or raw
+
+
+def tenant_region(tenant: Tenant) -> str:
+    """The tenant's country, from its first dialled number in E.164, else its language."""
     for did in tenant.dids:
         try:
-            region = phonenumbers.region_code_for_number(phonenumbers.parse(did)) or region
-            break
+            region = phonenumbers.region_code_for_number(phonenumbers.parse(did))
         except phonenumbers.NumberParseException:
             continue
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        return raw
-    if not phonenumbers.is_possible_number(number):
-        return raw
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        if region:
+            return str(region)
+    return "FR" if tenant.language == "fr" else "GB"
 
 
 class CallSession:

@@ -308,14 +308,21 @@ def parse_phone(text: str, lang: str, region: str | None = None) -> str | None:
     raw = "".join(re.findall(r"[+\d]", t))
     if len(re.sub(r"\D", "", raw)) < 6:
         return None
-    region = region or ("FR" if lang == "fr" else "GB")
+    return to_e164(raw, region or ("FR" if lang == "fr" else "GB"))
+
+
+def to_e164(raw: str, region: str, *, strict: bool = True) -> str | None:
+    """``raw`` digits (national or international) as E.164 in ``region``'s numbering plan.
+
+    ``strict`` asks phonenumbers for a valid number (spoken numbers must be real ones);
+    otherwise a possible number is enough (caller ids of private networks).
+    """
     try:
         num = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(num):
-        return None
-    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+    ok = phonenumbers.is_valid_number(num) if strict else phonenumbers.is_possible_number(num)
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164) if ok else None
 
 
 # ------------------------------------------------------------------------------- ordinals

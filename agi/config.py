@@ -65,6 +65,9 @@ class ServerSettings:
 @dataclass(frozen=True)
 class SpeechSettings:
     model_path: str = ""
+    # per-language model directories ([speech.models] fr = "...", en = "..."); model_path
+    # serves the languages not listed here
+    models: Mapping[str, str] = field(default_factory=dict)
     endpoint_silence_ms: int = 500
     dictation_silence_ms: int = 1200
     no_input_timeout_s: float = 8.0
@@ -253,6 +256,11 @@ def _build(section: str, cls: type, values: Mapping[str, Any]) -> Any:
 
 
 def _cast(key: str, kind: Any, value: Any) -> Any:
+    if getattr(kind, "__origin__", None) is Mapping:
+        if not isinstance(value, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            raise ConfigError(key, f"expected a table of strings, got {value!r}", 'e.g. fr = "/path"')
+        return dict(value)
     try:
         if kind is int and not isinstance(value, bool):
             return int(value)
@@ -279,6 +287,12 @@ def _validate_sections(s: Mapping[str, Any]) -> None:
         raise ConfigError("speech.endpoint_silence_ms", "must be between 100 and 5000")
     if sp.dictation_silence_ms < sp.endpoint_silence_ms:
         raise ConfigError("speech.dictation_silence_ms", "must not be shorter than endpoint_silence_ms")
+    for language, path in sp.models.items():
+        if language not in LANGUAGES:
+            raise ConfigError(f"speech.models.{language}", "unsupported language", "use fr or en")
+        if not Path(path).is_dir():
+            raise ConfigError(f"speech.models.{language}", f"{path} is not a directory",
+                              "point it at an unpacked Vosk model")
     if sp.model_path and not Path(sp.model_path).is_dir():
         raise ConfigError("speech.model_path", f"{sp.model_path} is not a directory",
                           "point it at an unpacked Vosk model, or leave it empty to download by language")

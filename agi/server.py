@@ -25,10 +25,10 @@ from agi.config import Settings
 from agi.dialogue import phrases
 from agi.dialogue.base import DialogueEngine
 from agi.dialogue.builtin import BuiltinEngine
-from agi.errors import PermanenceError, SpeechError
+from agi.errors import ModelNotFound, PermanenceError, SpeechError
 from agi.health import HealthServer, Metrics
 from agi.pbx.asterisk import AgiChannel, AudioSocketServer, FastAgiServer
-from agi.speech.asr import RecognizerFactory, VoskRecognizerFactory
+from agi.speech.asr import Recognizer, RecognizerFactory, VoskRecognizerFactory
 from agi.speech.tts import EspeakSynthesizer, Synthesizer
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,20 @@ def open_store(settings: Settings) -> Store:
     from agi.booking.postgres import PostgresStore  # psycopg is imported only for this backend
 
     return PostgresStore(st.postgres_dsn, st.postgres_schema, st.postgres_pool_min, st.postgres_pool_max)
+
+
+class _KnownGaps(RecognizerFactory):
+    """Recognisers for the languages whose model loaded; the others fail at once, without
+    trying a download again on every call."""
+
+    def __init__(self, factory: RecognizerFactory, failed: Mapping[str, str]) -> None:
+        self._factory = factory
+        self._failed = dict(failed)
+
+    def new(self, language: str) -> Recognizer:
+        if language in self._failed:
+            raise ModelNotFound(self._failed[language])
+        return self._factory.new(language)
 
 
 class PermanenceServer:
@@ -121,14 +135,20 @@ class PermanenceServer:
                  self.audiosocket_port, s.server.audiosocket_address, len(s.tenants))
 
     def _load_speech(self) -> tuple[RecognizerFactory | None, str]:
-        languages = sorted({t.language for t in self.settings.tenants})
-        try:
-            factory = VoskRecognizerFactory(self.settings.speech)
-            for language in languages:
+        """Load every tenant language's model now; a language without one is reported
+        (log and /health) and its calls are handed over, the others are served."""
+        factory = VoskRecognizerFactory(self.settings.speech, models=self.settings.speech.models)
+        failed: dict[str, str] = {}
+        for language in sorted({t.language for t in self.settings.tenants}):
+            try:
                 factory.model(language)
-        except SpeechError as exc:
-            log.error("speech recognition unavailable: %s", exc)
-            return None, str(exc)
+            except SpeechError as exc:
+                log.error("speech recognition unavailable for %s: %s", language, exc)
+                failed[language] = str(exc)
+        if len(failed) == len({t.language for t in self.settings.tenants}):
+            return None, " ".join(failed.values())
+        if failed:
+            return _KnownGaps(factory, failed), " ".join(failed.values())
         return factory, ""
 
     def _prepare_prompts(self, synthesizer: Synthesizer) -> None:
@@ -159,7 +179,7 @@ class PermanenceServer:
         """What ``/health`` reports."""
         services = self.services
         problems = []
-        if services is not None and services.recognizers is None:
+        if services is not None and services.speech_problem:
             problems.append(services.speech_problem)
         return {
             "status": "ok" if services is not None and not problems else "degraded",

@@ -103,3 +103,30 @@ def test_reload_swaps_the_dialogue_and_refuses_a_broken_project(tmp_path: Path, 
     before, reloaded, after_broken = run(scenario())
     assert reloaded is not before
     assert after_broken is reloaded
+
+
+def test_a_language_without_model_is_handed_over_while_the_other_is_served(tmp_path: Path, shared: Shared) -> None:
+    from agi.speech.asr import korean_test_model_path
+
+    empty = tmp_path / "no-model"
+    empty.mkdir()
+    # "fr" gets the real (Korean) model, "en" a directory without one
+    settings = make_settings(tmp_path, speech={"models": {"fr": korean_test_model_path(), "en": str(empty)}})
+
+    async def scenario():
+        server = PermanenceServer(settings, store=SqliteStore(settings.store.sqlite_path),
+                                  dialogue=shared.engine, synthesizer=shared.synthesizer, health=False)
+        await server.start()
+        try:
+            en = await emulate_call("127.0.0.1", server.agi_port, path="demo-en", max_duration=60)
+            fr = await emulate_call("127.0.0.1", server.agi_port, path="demo", hangup_after=0,
+                                    max_duration=60)
+            return en, fr, server.status()
+        finally:
+            await server.stop()
+
+    en, fr, status = run(scenario())
+    store = SqliteStore(settings.store.sqlite_path)
+    assert en.variables["PERMANENCE_OUTCOME"] == "error" and en.variables["PERMANENCE_RESULT"] == "transfer"
+    assert store.get_call(fr.uniqueid).outcome == "hangup_during_disclosure"
+    assert status["status"] == "degraded" and "'en'" in status["problems"][0]

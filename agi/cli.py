@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 from agi.config import Settings, load_settings
 from agi.errors import ConfigError, PermanenceError
@@ -43,7 +44,7 @@ def cmd_call(args: argparse.Namespace, settings: Settings) -> int:
     for item in args.turns:
         kind, value = item
         audio = speak(value, voice=language) if kind == "say" else read_wav(Path(value))
-        start: str | float = "after_agent"
+        start: Literal["after_agent"] | float = "after_agent"
         if args.barge_in is not None and not turns:
             start = args.barge_in
         turns.append(CallerTurn(audio=audio, start=start))
@@ -122,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("serve", parents=[common], help="answer calls: FastAGI + AudioSocket listeners, /health")
 
-    call = sub.add_parser("call", parents=[common], help="PBX emulator: place a call against a running server, as Asterisk would")
+    call = sub.add_parser("call", parents=[common],
+                          help="PBX emulator: place a call against a running server, as Asterisk would")
     call.add_argument("--host", help="FastAGI host (default: server.agi_host)")
     call.add_argument("--port", type=int, help="FastAGI port (default: server.agi_port)")
     call.add_argument("--tenant", default="demo", help="FastAGI path naming the tenant (default: demo)")

@@ -103,8 +103,12 @@ class PermanenceServer:
 
     async def start(self) -> None:
         s = self.settings
-        store = self._store or await asyncio.to_thread(open_store, s)
-        dialogue = self._dialogue or await asyncio.to_thread(BuiltinEngine, s.dialogue.project_dir)
+        store = self._store
+        if store is None:
+            store = await asyncio.to_thread(open_store, s)
+        dialogue = self._dialogue
+        if dialogue is None:
+            dialogue = await asyncio.to_thread(BuiltinEngine, s.dialogue.project_dir)
         synthesizer = self._synthesizer or EspeakSynthesizer(s.speech)
         recognizers, problem = self._recognizers, ""
         if recognizers is None:

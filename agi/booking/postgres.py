@@ -10,6 +10,9 @@ both); what differs is where the guarantees come from:
   that into :class:`SlotTaken` carrying the appointment in the way.
 * **Turn numbers** come from ``calls.last_turn_seq``, incremented in the same statement
   that inserts the turn; the row lock serialises writers of one call.
+* **Notifications** are outbox rows inserted by the transaction that books, cancels or
+  takes a message (``migrations/0002_outbox.sql``); workers claim them with
+  ``FOR UPDATE SKIP LOCKED`` and a lease, so several hosts can deliver side by side.
 * **Threads**: a :class:`psycopg_pool.ConnectionPool`; every method borrows a connection
   for one short transaction, so call sessions on worker threads never share one.
 * **Outages**: with the server down a call fails with :class:`StoreError` after at most
@@ -32,7 +35,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from agi.booking.migrate import (
@@ -41,13 +44,23 @@ from agi.booking.migrate import (
     latest_version,
     read_applied_if_any,
 )
+from agi.booking.outbox import (
+    NewOutboxRow,
+    appointment_payload,
+    load_payload,
+    message_payload,
+    outbox_rows,
+)
 from agi.booking.store import (
     Appointment,
     CallRecord,
     Message,
     NewAppointment,
+    OutboxItem,
+    OutboxStatus,
     Speaker,
     Store,
+    TargetsFor,
     Turn,
 )
 from agi.errors import SlotTaken, StoreError
@@ -76,6 +89,8 @@ _CALL_COLUMNS = ("call_id", "tenant_id", "caller", "started_at", "ended_at", "ou
 _APPT_COLUMNS = ("id", "tenant_id", "resource", "service", "starts_at", "ends_at",
                  "customer_name", "customer_phone", "status", "call_id")
 _MESSAGE_COLUMNS = ("id", "tenant_id", "call_id", "caller", "name", "text", "created_at")
+_OUTBOX_COLUMNS = ("id", "tenant_id", "kind", "target", "payload", "idempotency_key", "status",
+                   "attempts", "next_attempt_at", "last_error", "created_at", "sent_at")
 
 
 def aware_utc(value: datetime) -> datetime:
@@ -103,11 +118,17 @@ def _jsonb(data: Mapping[str, Any]) -> Jsonb:
 
 
 class PostgresStore(Store):
-    """The PostgreSQL store. Create one per process and share it between threads."""
+    """The PostgreSQL store. Create one per process and share it between threads.
+
+    ``targets_for`` maps a tenant id to its notification target keys; with it, bookings,
+    cancellations and messages queue outbox rows in their own transaction.
+    """
 
     def __init__(self, dsn: str, schema: str = DEFAULT_SCHEMA, min_size: int = 1,
-                 max_size: int = 10, *, timeout: float = POOL_TIMEOUT_S) -> None:
+                 max_size: int = 10, *, timeout: float = POOL_TIMEOUT_S,
+                 targets_for: TargetsFor | None = None) -> None:
         self.schema = check_schema_name(schema)
+        self._targets_for = targets_for
         self._timeout = timeout
         self._closed = False
         self._q = _Queries(schema)
@@ -238,8 +259,12 @@ class PostgresStore(Store):
                     raise SlotTaken(f"{appt.resource} is taken from {taken.starts_at.isoformat()} "
                                     f"to {taken.ends_at.isoformat()} (appointment {taken.id})",
                                     conflict=taken) from exc
-            assert row is not None  # INSERT ... RETURNING always returns the row
-            return _appointment(row)
+                assert row is not None  # INSERT ... RETURNING always returns the row
+                booked = _appointment(row)
+                self._queue(conn, outbox_rows(self._targets_for, booked.tenant_id,
+                                              "appointment_booked", booked.id,
+                                              appointment_payload(booked)))
+            return booked
         raise StoreError(f"book {appt.tenant_id}/{appt.resource}: the slot kept changing under "
                          f"{BOOK_ATTEMPTS} attempts; try again")
 
@@ -255,12 +280,24 @@ class PostgresStore(Store):
         return [_appointment(r) for r in rows]
 
     def cancel(self, appointment_id: int) -> Appointment:
-        """Mark the appointment cancelled (idempotent); :class:`StoreError` if unknown."""
+        """Mark the appointment cancelled (idempotent); :class:`StoreError` if unknown.
+
+        The business is notified once: the row lock taken first makes a second, concurrent
+        cancel see the first one's result, and only the call that changes the status
+        queues outbox rows.
+        """
         with self._tx(f"cancel {appointment_id}") as conn:
+            before = conn.execute(self._q.status_for_update, (appointment_id,)).fetchone()
+            if before is None:
+                raise StoreError(f"no appointment {appointment_id}")
             row = conn.execute(self._q.cancel, (appointment_id,)).fetchone()
-        if row is None:
-            raise StoreError(f"no appointment {appointment_id}")
-        return _appointment(row)
+            assert row is not None  # the row is locked: it is still there
+            cancelled = _appointment(row)
+            if before[0] != "cancelled":
+                self._queue(conn, outbox_rows(self._targets_for, cancelled.tenant_id,
+                                              "appointment_cancelled", cancelled.id,
+                                              appointment_payload(cancelled)))
+        return cancelled
 
     # messages ---------------------------------------------------------------------------
     def add_message(self, tenant_id: str, call_id: str, caller: str, name: str, text: str,
@@ -269,12 +306,56 @@ class PostgresStore(Store):
         with self._tx(f"add_message {tenant_id}") as conn:
             row = conn.execute(self._q.add_message,
                                (tenant_id, call_id or None, caller, name, text, when)).fetchone()
-        assert row is not None
-        return _message(row)
+            assert row is not None
+            message = _message(row)
+            self._queue(conn, outbox_rows(self._targets_for, tenant_id, "message", message.id,
+                                          message_payload(message)))
+        return message
 
     def messages(self, tenant_id: str) -> Sequence[Message]:
         """The tenant's messages, oldest first."""
         return [_message(r) for r in self._rows("messages", self._q.messages, (tenant_id,))]
+
+    # outbox ---------------------------------------------------------------------------
+    def _queue(self, conn: psycopg.Connection[Any], rows: Sequence[NewOutboxRow]) -> None:
+        """Insert outbox rows inside the caller's transaction, due at once."""
+        if not rows:
+            return
+        # The application's clock, as SQLite uses: workers compare due times with it.
+        now = datetime.now(UTC)
+        with conn.cursor() as cur:
+            cur.executemany(self._q.insert_outbox, [
+                (r.tenant_id, r.kind, r.target, _jsonb_text(r.payload), r.idempotency_key, now, now)
+                for r in rows])
+
+    def claim_outbox(self, now: datetime, limit: int, lease_s: float) -> Sequence[OutboxItem]:
+        """Lease due items; ``SKIP LOCKED`` lets concurrent claimers pass each other."""
+        at = aware_utc(now)
+        rows = self._rows("claim_outbox", self._q.claim_outbox,
+                          (at + timedelta(seconds=lease_s), at, at, limit))
+        return sorted((_outbox_item(r) for r in rows), key=lambda i: (i.next_attempt_at, i.id))
+
+    def outbox_sent(self, item_id: int, at: datetime) -> None:
+        with self._tx(f"outbox_sent {item_id}") as conn:
+            if conn.execute(self._q.outbox_sent, (aware_utc(at), item_id)).rowcount == 0:
+                self._require_outbox(conn, item_id)
+
+    def outbox_failed(self, item_id: int, error: str, next_attempt_at: datetime,
+                      dead: bool = False, *, attempted: bool = True) -> None:
+        args = (int(attempted), error, aware_utc(next_attempt_at), dead, item_id)
+        with self._tx(f"outbox_failed {item_id}") as conn:
+            if conn.execute(self._q.outbox_failed, args).rowcount == 0:
+                self._require_outbox(conn, item_id)
+
+    def _require_outbox(self, conn: psycopg.Connection[Any], item_id: int) -> None:
+        # Already sent or dead (another worker finished it) is fine; unknown is a bug.
+        if conn.execute(self._q.outbox_exists, (item_id,)).fetchone() is None:
+            raise StoreError(f"no outbox item {item_id}")
+
+    def outbox(self, tenant_id: str | None = None,
+               status: OutboxStatus | None = None) -> Sequence[OutboxItem]:
+        rows = self._rows("outbox", self._q.outbox, (tenant_id, tenant_id, status, status))
+        return [_outbox_item(r) for r in rows]
 
 
 class _Queries:
@@ -290,8 +371,9 @@ class _Queries:
         def q(text: str) -> sql.Composed:
             return sql.SQL(text).format(
                 calls=table("calls"), turns=table("turns"), appointments=table("appointments"),
-                messages=table("messages"), call_cols=cols(_CALL_COLUMNS),
-                appt_cols=cols(_APPT_COLUMNS), message_cols=cols(_MESSAGE_COLUMNS))
+                messages=table("messages"), outbox=table("outbox"), call_cols=cols(_CALL_COLUMNS),
+                appt_cols=cols(_APPT_COLUMNS), message_cols=cols(_MESSAGE_COLUMNS),
+                outbox_cols=cols(_OUTBOX_COLUMNS))
 
         live_overlap = ("tenant_id = %s AND resource = %s AND status <> 'cancelled' "
                         "AND tstzrange(starts_at, ends_at, '[)') && tstzrange(%s, %s, '[)')")
@@ -329,6 +411,27 @@ class _Queries:
                              "VALUES (%s, %s, %s, %s, %s, %s) RETURNING {message_cols}")
         self.messages = q("SELECT {message_cols} FROM {messages} WHERE tenant_id = %s "
                           "ORDER BY created_at, id")
+        self.status_for_update = q("SELECT status FROM {appointments} WHERE id = %s FOR UPDATE")
+        self.insert_outbox = q("INSERT INTO {outbox} (tenant_id, kind, target, payload, "
+                               "idempotency_key, next_attempt_at, created_at) "
+                               "VALUES (%s, %s, %s, %s, %s, %s, %s)")
+        # READ COMMITTED re-checks a row it waited for against the WHERE clause, and SKIP
+        # LOCKED passes rows another claimer holds: a row is leased by one claimer only.
+        # https://www.postgresql.org/docs/current/sql-select.html#SQL-FOR-UPDATE-SHARE
+        self.claim_outbox = q(
+            "UPDATE {outbox} SET lease_until = %s WHERE id IN (SELECT id FROM {outbox} "
+            "WHERE status = 'pending' AND next_attempt_at <= %s "
+            "AND (lease_until IS NULL OR lease_until <= %s) ORDER BY next_attempt_at, id "
+            "LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING {outbox_cols}")
+        self.outbox_sent = q("UPDATE {outbox} SET status = 'sent', sent_at = %s, lease_until = NULL "
+                             "WHERE id = %s AND status = 'pending'")
+        self.outbox_failed = q(
+            "UPDATE {outbox} SET attempts = attempts + %s, last_error = %s, next_attempt_at = %s, "
+            "status = CASE WHEN %s THEN 'dead' ELSE status END, lease_until = NULL "
+            "WHERE id = %s AND status = 'pending'")
+        self.outbox_exists = q("SELECT 1 FROM {outbox} WHERE id = %s")
+        self.outbox = q("SELECT {outbox_cols} FROM {outbox} WHERE (%s::text IS NULL OR tenant_id = %s) "
+                        "AND (%s::text IS NULL OR status = %s) ORDER BY id")
 
 
 def _call(row: Sequence[Any]) -> CallRecord:
@@ -341,6 +444,18 @@ def _appointment(row: Sequence[Any]) -> Appointment:
     (id_, tenant_id, resource, service, starts, ends, name, phone, status, call_id) = row
     return Appointment(id_, tenant_id, resource, service, starts.astimezone(UTC),
                        ends.astimezone(UTC), name, phone, status, call_id or "")
+
+
+def _jsonb_text(text: str) -> Jsonb:
+    return Jsonb(text, dumps=lambda already_text: already_text)
+
+
+def _outbox_item(row: Sequence[Any]) -> OutboxItem:
+    (id_, tenant_id, kind, target, payload, key, status, attempts, due, error, created,
+     sent) = row
+    return OutboxItem(id_, tenant_id, kind, target, load_payload(payload), key, status, attempts,
+                      due.astimezone(UTC), error, created.astimezone(UTC),
+                      sent.astimezone(UTC) if sent else None)
 
 
 def _message(row: Sequence[Any]) -> Message:

@@ -24,17 +24,27 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from agi.booking.outbox import (
+    NewOutboxRow,
+    appointment_payload,
+    load_payload,
+    message_payload,
+    outbox_rows,
+)
 from agi.booking.store import (
     Appointment,
     CallRecord,
     Message,
     NewAppointment,
+    OutboxItem,
+    OutboxStatus,
     Speaker,
     Store,
+    TargetsFor,
     Turn,
 )
 from agi.errors import SlotTaken, StoreError
@@ -99,10 +109,33 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX messages_tenant ON messages (tenant_id, created_at)",
     ),
+    (  # 2: the outbox of notifications to the business (agi.booking.outbox)
+        """CREATE TABLE outbox (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            tenant_id       TEXT NOT NULL,
+            kind            TEXT NOT NULL CHECK (kind IN ('appointment_booked',
+                                'appointment_cancelled', 'message')),
+            target          TEXT NOT NULL,
+            payload         TEXT NOT NULL CHECK (json_valid(payload)),
+            idempotency_key TEXT NOT NULL UNIQUE,
+            status          TEXT NOT NULL DEFAULT 'pending'
+                            CHECK (status IN ('pending', 'sent', 'dead')),
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            lease_until     TEXT,
+            last_error      TEXT NOT NULL DEFAULT '',
+            created_at      TEXT NOT NULL,
+            sent_at         TEXT
+        )""",
+        "CREATE INDEX outbox_due ON outbox (status, next_attempt_at, id)",
+        "CREATE INDEX outbox_tenant ON outbox (tenant_id, created_at)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _CALL_COLUMNS = "call_id, tenant_id, caller, started_at, ended_at, outcome, data, language, channel"
+_OUTBOX_COLUMNS = ("id, tenant_id, kind, target, payload, idempotency_key, status, attempts, "
+                   "next_attempt_at, last_error, created_at, sent_at")
 _APPT_COLUMNS = ("id, tenant_id, resource, service, starts_at, ends_at, customer_name, "
                  "customer_phone, status, call_id")
 
@@ -135,10 +168,15 @@ def _dump_data(data: Mapping[str, Any]) -> str:
 
 
 class SqliteStore(Store):
-    """The SQLite store. Create one per process and share it between threads."""
+    """The SQLite store. Create one per process and share it between threads.
 
-    def __init__(self, path: str | Path) -> None:
+    ``targets_for`` maps a tenant id to its notification target keys; with it, bookings,
+    cancellations and messages queue outbox rows in their own transaction.
+    """
+
+    def __init__(self, path: str | Path, *, targets_for: TargetsFor | None = None) -> None:
         self.path = Path(path)
+        self._targets_for = targets_for
         self._local = threading.local()
         self._lock = threading.Lock()  # guards _conns and _closed only
         self._conns: dict[threading.Thread, sqlite3.Connection] = {}
@@ -316,17 +354,21 @@ class SqliteStore(Store):
                 raise SlotTaken(f"{appt.resource} is taken from {taken.starts_at.isoformat()} to "
                                 f"{taken.ends_at.isoformat()} (appointment {taken.id})",
                                 conflict=taken)
+            now = to_db_time(datetime.now(UTC))
             cur = conn.execute(
                 "INSERT INTO appointments (tenant_id, resource, service, starts_at, ends_at, "
                 "customer_name, customer_phone, status, call_id, created_at) "
                 "VALUES (?,?,?,?,?,?,?,'booked',?,?)",
                 (appt.tenant_id, appt.resource, appt.service, start, end, appt.customer_name,
-                 appt.customer_phone, appt.call_id or None, to_db_time(datetime.now(UTC))))
-            new_id = cur.lastrowid
-        assert new_id is not None  # an INSERT into a rowid table always sets it
-        return Appointment(new_id, appt.tenant_id, appt.resource, appt.service,
-                           from_db_time(start), from_db_time(end), appt.customer_name,
-                           appt.customer_phone, "booked", appt.call_id)
+                 appt.customer_phone, appt.call_id or None, now))
+            assert cur.lastrowid is not None  # an INSERT into a rowid table always sets it
+            booked = Appointment(cur.lastrowid, appt.tenant_id, appt.resource, appt.service,
+                                 from_db_time(start), from_db_time(end), appt.customer_name,
+                                 appt.customer_phone, "booked", appt.call_id)
+            self._queue(conn, now, outbox_rows(self._targets_for, appt.tenant_id,
+                                               "appointment_booked", booked.id,
+                                               appointment_payload(booked)))
+        return booked
 
     def appointments(self, tenant_id: str, start: datetime, end: datetime,
                      resource: str | None = None) -> Sequence[Appointment]:
@@ -348,15 +390,26 @@ class SqliteStore(Store):
         return [_appointment(r) for r in rows]
 
     def cancel(self, appointment_id: int) -> Appointment:
-        """Mark the appointment cancelled (idempotent); :class:`StoreError` if unknown."""
+        """Mark the appointment cancelled (idempotent); :class:`StoreError` if unknown.
+
+        The business is notified once: only the call that changes the status queues outbox
+        rows.
+        """
         with self._write(f"cancel {appointment_id}") as conn:
+            before = conn.execute("SELECT status FROM appointments WHERE id = ?",
+                                  (appointment_id,)).fetchone()
+            if before is None:
+                raise StoreError(f"no appointment {appointment_id}")
             conn.execute("UPDATE appointments SET status = 'cancelled' WHERE id = ?",
                          (appointment_id,))
             row = conn.execute(f"SELECT {_APPT_COLUMNS} FROM appointments WHERE id = ?",
                                (appointment_id,)).fetchone()
-            if row is None:
-                raise StoreError(f"no appointment {appointment_id}")
-        return _appointment(row)
+            cancelled = _appointment(row)
+            if before[0] != "cancelled":
+                self._queue(conn, to_db_time(datetime.now(UTC)), outbox_rows(
+                    self._targets_for, cancelled.tenant_id, "appointment_cancelled",
+                    cancelled.id, appointment_payload(cancelled)))
+        return cancelled
 
     # messages -------------------------------------------------------------------
     def add_message(self, tenant_id: str, call_id: str, caller: str, name: str, text: str,
@@ -366,9 +419,12 @@ class SqliteStore(Store):
             cur = conn.execute("INSERT INTO messages (tenant_id, call_id, caller, name, text, "
                                "created_at) VALUES (?,?,?,?,?,?)",
                                (tenant_id, call_id or None, caller, name, text, when))
-            new_id = cur.lastrowid
-        assert new_id is not None
-        return Message(new_id, tenant_id, call_id, caller, name, text, from_db_time(when))
+            assert cur.lastrowid is not None
+            message = Message(cur.lastrowid, tenant_id, call_id, caller, name, text,
+                              from_db_time(when))
+            self._queue(conn, to_db_time(datetime.now(UTC)), outbox_rows(
+                self._targets_for, tenant_id, "message", message.id, message_payload(message)))
+        return message
 
     def messages(self, tenant_id: str) -> Sequence[Message]:
         """The tenant's messages, oldest first."""
@@ -377,6 +433,68 @@ class SqliteStore(Store):
                           (tenant_id,))
         return [Message(r[0], r[1], r[2] or "", r[3], r[4], r[5], from_db_time(r[6]))
                 for r in rows]
+
+    # outbox -----------------------------------------------------------------------
+    @staticmethod
+    def _queue(conn: sqlite3.Connection, now: str, rows: Sequence[NewOutboxRow]) -> None:
+        """Insert outbox rows inside the caller's write transaction, due at once."""
+        conn.executemany(
+            "INSERT INTO outbox (tenant_id, kind, target, payload, idempotency_key, "
+            "next_attempt_at, created_at) VALUES (?,?,?,?,?,?,?)",
+            [(r.tenant_id, r.kind, r.target, r.payload, r.idempotency_key, now, now)
+             for r in rows])
+
+    def claim_outbox(self, now: datetime, limit: int, lease_s: float) -> Sequence[OutboxItem]:
+        """Lease due items in one UPDATE under the write lock: two claimers never share one."""
+        at = to_db_time(now)
+        until = to_db_time(now + timedelta(seconds=lease_s))
+        with self._write("claim_outbox") as conn:
+            rows = conn.execute(
+                f"UPDATE outbox SET lease_until = ? WHERE id IN (SELECT id FROM outbox "
+                "WHERE status = 'pending' AND next_attempt_at <= ? "
+                "AND (lease_until IS NULL OR lease_until <= ?) "
+                f"ORDER BY next_attempt_at, id LIMIT ?) RETURNING {_OUTBOX_COLUMNS}",
+                (until, at, at, limit)).fetchall()
+        return sorted((_outbox_item(r) for r in rows), key=lambda i: (i.next_attempt_at, i.id))
+
+    def outbox_sent(self, item_id: int, at: datetime) -> None:
+        with self._write(f"outbox_sent {item_id}") as conn:
+            cur = conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL "
+                               "WHERE id = ? AND status = 'pending'", (to_db_time(at), item_id))
+            if cur.rowcount == 0:
+                self._require_outbox(conn, item_id)
+
+    def outbox_failed(self, item_id: int, error: str, next_attempt_at: datetime,
+                      dead: bool = False, *, attempted: bool = True) -> None:
+        with self._write(f"outbox_failed {item_id}") as conn:
+            cur = conn.execute(
+                "UPDATE outbox SET attempts = attempts + ?, last_error = ?, next_attempt_at = ?, "
+                "status = CASE WHEN ? THEN 'dead' ELSE status END, lease_until = NULL "
+                "WHERE id = ? AND status = 'pending'",
+                (int(attempted), error, to_db_time(next_attempt_at), dead, item_id))
+            if cur.rowcount == 0:
+                self._require_outbox(conn, item_id)
+
+    @staticmethod
+    def _require_outbox(conn: sqlite3.Connection, item_id: int) -> None:
+        # Already sent or dead (another worker finished it) is fine; unknown is a bug.
+        if conn.execute("SELECT 1 FROM outbox WHERE id = ?", (item_id,)).fetchone() is None:
+            raise StoreError(f"no outbox item {item_id}")
+
+    def outbox(self, tenant_id: str | None = None,
+               status: OutboxStatus | None = None) -> Sequence[OutboxItem]:
+        rows = self._read("outbox", f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE "
+                          "(? IS NULL OR tenant_id = ?) AND (? IS NULL OR status = ?) ORDER BY id",
+                          (tenant_id, tenant_id, status, status))
+        return [_outbox_item(r) for r in rows]
+
+
+def _outbox_item(row: Sequence[Any]) -> OutboxItem:
+    (id_, tenant_id, kind, target, payload, key, status, attempts, due, error, created,
+     sent) = row
+    return OutboxItem(id_, tenant_id, kind, target, load_payload(payload), key, status,
+                      attempts, from_db_time(due), error, from_db_time(created),
+                      from_db_time(sent) if sent else None)
 
 
 def _call(row: Sequence[Any]) -> CallRecord:

@@ -9,13 +9,18 @@ Implementations convert their driver's errors to :class:`agi.errors.StoreError`.
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 Speaker = Literal["caller", "agent"]
 AppointmentStatus = Literal["booked", "moved", "cancelled"]
+OutboxKind = Literal["appointment_booked", "appointment_cancelled", "message"]
+OutboxStatus = Literal["pending", "sent", "dead"]
+# Who the business wants told, per tenant: target keys such as "email:office" (see
+# agi.config.NotifyTarget.key). Stores call it inside the writing transaction.
+TargetsFor = Callable[[str], Sequence[str]]
 
 
 @dataclass(frozen=True)
@@ -79,8 +84,36 @@ class Message:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class OutboxItem:
+    """One notification owed to one target of the business (a row of the outbox).
+
+    Written in the same transaction as the booking, cancellation or message it reports,
+    so it exists if and only if that write committed. ``idempotency_key`` never changes
+    between attempts: receivers use it to drop a repeated delivery.
+    """
+
+    id: int
+    tenant_id: str
+    kind: OutboxKind
+    target: str  # "email:office", "webhook:crm", "caldav:agenda"
+    payload: Mapping[str, Any]
+    idempotency_key: str
+    status: OutboxStatus
+    attempts: int  # failed attempts so far
+    next_attempt_at: datetime
+    last_error: str
+    created_at: datetime
+    sent_at: datetime | None = None
+
+
 class Store(abc.ABC):
-    """Where calls, turns, appointments and messages are kept. Thread-safe."""
+    """Where calls, turns, appointments, messages and the outbox are kept. Thread-safe.
+
+    A store built with ``targets_for`` (tenant id -> target keys) writes one outbox row
+    per target in the same transaction as :meth:`book`, :meth:`cancel` (when it changes
+    the status) and :meth:`add_message`; without it, nothing is queued.
+    """
 
     # calls ---------------------------------------------------------------
     @abc.abstractmethod
@@ -138,6 +171,34 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def messages(self, tenant_id: str) -> Sequence[Message]: ...
+
+    # outbox ---------------------------------------------------------------
+    @abc.abstractmethod
+    def claim_outbox(self, now: datetime, limit: int, lease_s: float) -> Sequence[OutboxItem]:
+        """Lease up to ``limit`` pending items due at ``now`` (oldest due first).
+
+        A leased item is invisible to other claimers for ``lease_s`` seconds, so several
+        workers (threads, processes, hosts) never send one item at the same time; an item
+        whose worker died is claimed again once its lease has run out.
+        """
+
+    @abc.abstractmethod
+    def outbox_sent(self, item_id: int, at: datetime) -> None:
+        """Mark the item delivered (it is never claimed again)."""
+
+    @abc.abstractmethod
+    def outbox_failed(self, item_id: int, error: str, next_attempt_at: datetime,
+                      dead: bool = False, *, attempted: bool = True) -> None:
+        """Record a failed delivery: retry at ``next_attempt_at``, or never when ``dead``.
+
+        ``attempted=False`` releases an item that was not tried (its target was failing
+        already) without counting an attempt against it.
+        """
+
+    @abc.abstractmethod
+    def outbox(self, tenant_id: str | None = None,
+               status: OutboxStatus | None = None) -> Sequence[OutboxItem]:
+        """Outbox rows, oldest first, for inspection (``permanence``, tests)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook: stores without resources keep it
         """Release connections."""

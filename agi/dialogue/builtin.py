@@ -79,6 +79,21 @@ class Parse:
     entities: tuple[Entity, ...]
 
 
+def build_pipeline() -> Pipeline:
+    """The untrained intent classifier, fed texts already through :func:`normalize.clean`.
+
+    One function so that the engine and ``permanence nlu test`` (agi/dialogue/trainer.py,
+    cross-validation) measure exactly the same model.
+    """
+    return Pipeline([
+        ("features", FeatureUnion([
+            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)),
+            ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"[\w'-]+")),
+        ])),
+        ("clf", LogisticRegression(C=20.0, solver="newton-cg", max_iter=1000)),
+    ])
+
+
 class NluModel:
     """One language's intent classifier and entity extractor, trained from the project."""
 
@@ -89,13 +104,7 @@ class NluModel:
         labels = [e.intent for e in project.examples]
         if len(set(labels)) < 2:
             raise DialogueError(f"{project.directory}: at least two intents with examples are needed")
-        self._pipeline = Pipeline([
-            ("features", FeatureUnion([
-                ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)),
-                ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"[\w'-]+")),
-            ])),
-            ("clf", LogisticRegression(C=20.0, solver="newton-cg", max_iter=1000)),
-        ])
+        self._pipeline = build_pipeline()
         self._pipeline.fit(texts, labels)
         self._name_leads = self._learn_name_leads(project)
         # dateparser loads its language data on first use (~1 s): pay it at start-up, not

@@ -14,12 +14,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import ScriptedRecognizerFactory, Shared, make_settings, run, serving
 
 from agi.booking.sqlite import SqliteStore
 from agi.dialogue import phrases
 from agi.pbx.emulator import CallerTurn, EmulatedCall, emulate_call, speak
 from agi.speech.audio import FRAME_BYTES, silence
+
+from conftest import ScriptedRecognizerFactory, Shared, make_settings, run, serving
 
 FR_SCRIPT = ["bonjour je voudrais prendre rendez-vous", "jean dupont", "mardi prochain",
              "à dix heures", "oui", "non merci au revoir"]

@@ -8,13 +8,14 @@ import logging
 from pathlib import Path
 
 import pytest
-from conftest import ScriptedRecognizerFactory, Shared, make_settings, run, serving
 
 from agi.booking.sqlite import SqliteStore
 from agi.dialogue import phrases
 from agi.pbx.emulator import CallerTurn, emulate_call, is_speech, speak
 from agi.speech.asr import VoskRecognizerFactory, korean_test_model_path
 from agi.speech.audio import FRAME_BYTES, split_frames
+
+from conftest import ScriptedRecognizerFactory, Shared, make_settings, run, serving
 
 
 def speech_frames(pcm: bytes) -> list[bytes]:

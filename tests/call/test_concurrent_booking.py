@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from agi.booking.sqlite import SqliteStore
 from agi.pbx.emulator import CallerTurn, emulate_call, speak
 from agi.speech.audio import silence
+
 from conftest import ScriptedRecognizerFactory, Shared, make_settings, run, serving
 
 CALLERS = 10

@@ -8,11 +8,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from conftest import ScriptedRecognizerFactory, Shared, make_settings, run
-
 from agi.booking.sqlite import SqliteStore
 from agi.pbx.emulator import CallerTurn, emulate_call, speak
 from agi.server import PermanenceServer
+
+from conftest import ScriptedRecognizerFactory, Shared, make_settings, run
 
 
 def get(url: str) -> tuple[int, str]:

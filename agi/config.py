@@ -116,6 +116,59 @@ class Service:
 
 
 @dataclass(frozen=True)
+class EmailTarget:
+    """E-mail the business a summary of each event (iCalendar attached for appointments)."""
+
+    name: str
+    to: tuple[str, ...]
+    sender: str  # the TOML key is "from"
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_user: str = ""
+    smtp_password: str = field(default="", repr=False)
+    kind: str = field(default="email", init=False)
+
+    @property
+    def key(self) -> str:
+        """How outbox rows name this target."""
+        return f"{self.kind}:{self.name}"
+
+
+@dataclass(frozen=True)
+class WebhookTarget:
+    """POST each event as signed JSON to the business's own system."""
+
+    name: str
+    url: str
+    secret: str = field(repr=False)
+    kind: str = field(default="webhook", init=False)
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+
+@dataclass(frozen=True)
+class CalDavTarget:
+    """Put appointments into the business's calendar (messages are not sent there)."""
+
+    name: str
+    url: str
+    calendar: str = ""  # display name or URL of the calendar; "" = url is the calendar
+    username: str = ""
+    password: str = field(default="", repr=False)
+    kind: str = field(default="caldav", init=False)
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+
+NotifyTarget = EmailTarget | WebhookTarget | CalDavTarget
+
+
+@dataclass(frozen=True)
 class Tenant:
     """One business served by Permanence."""
 
@@ -131,6 +184,7 @@ class Tenant:
     # weekday index (0 = Monday) -> ((open, close), ...)
     opening_hours: Mapping[int, tuple[tuple[time, time], ...]] = field(default_factory=dict)
     services: tuple[Service, ...] = ()
+    notify: tuple[NotifyTarget, ...] = ()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -221,7 +275,7 @@ def settings_from_dict(raw: Mapping[str, Any], environ: Mapping[str, str] | None
     if not isinstance(tenants_raw, list) or not tenants_raw:
         raise ConfigError("tenants", "at least one [[tenants]] table is required",
                           "see agi/defaults.toml for an example")
-    tenants = tuple(_tenant(i, t) for i, t in enumerate(tenants_raw))
+    tenants = tuple(_tenant(i, t, environ or {}) for i, t in enumerate(tenants_raw))
     ids = [t.id for t in tenants]
     dupes = {i for i in ids if ids.count(i) > 1}
     if dupes:
@@ -319,10 +373,10 @@ def _validate_sections(s: Mapping[str, Any]) -> None:
 
 
 _TENANT_KEYS = {"id", "name", "language", "timezone", "greeting", "privacy_notice",
-                "transfer_target", "dids", "resources", "opening_hours", "services"}
+                "transfer_target", "dids", "resources", "opening_hours", "services", "notify"}
 
 
-def _tenant(index: int, raw: Mapping[str, Any]) -> Tenant:
+def _tenant(index: int, raw: Mapping[str, Any], environ: Mapping[str, str]) -> Tenant:
     where = f"tenants[{index}]"
     for key in raw:
         if FORBIDDEN_DISCLOSURE_KEYS.search(key):
@@ -363,6 +417,7 @@ def _tenant(index: int, raw: Mapping[str, Any]) -> Tenant:
         dids=tuple(raw.get("dids", [])), resources=resources_,
         opening_hours=_hours(f"{where}.opening_hours", raw.get("opening_hours", {})),
         services=services,
+        notify=_notify_targets(f"{where}.notify", raw.get("notify", []), environ),
     )
 
 
@@ -396,3 +451,116 @@ def _hours(where: str, raw: Mapping[str, Any]) -> dict[int, tuple[tuple[time, ti
             parsed.append((start, end))
         out[WEEKDAYS.index(day)] = tuple(sorted(parsed))
     return out
+
+
+_NOTIFY_KEYS = {
+    "email": {"kind", "name", "to", "from", "smtp_host", "smtp_port", "smtp_starttls",
+              "smtp_user", "smtp_password", "smtp_password_env"},
+    "webhook": {"kind", "name", "url", "secret", "secret_env"},
+    "caldav": {"kind", "name", "url", "calendar", "username", "password", "password_env"},
+}
+# An HMAC key shorter than this can be guessed offline from one signed request.
+MIN_WEBHOOK_SECRET = 16
+
+
+def _notify_targets(where: str, raw: Any, environ: Mapping[str, str]) -> tuple[NotifyTarget, ...]:
+    """``[[tenants.notify]]`` tables; names are unique per kind (they key outbox rows)."""
+    if not isinstance(raw, list):
+        raise ConfigError(where, "must be a list of tables", "write [[tenants.notify]] entries")
+    targets = tuple(_notify_target(f"{where}[{i}]", t, environ) for i, t in enumerate(raw))
+    keys = [t.key for t in targets]
+    for i, key in enumerate(keys):
+        if key in keys[:i]:
+            raise ConfigError(f"{where}[{i}].name", f"two {targets[i].kind} targets are named "
+                              f"{targets[i].name!r}", "give each one its own name")
+    return targets
+
+
+def _notify_target(where: str, raw: Any, environ: Mapping[str, str]) -> NotifyTarget:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(where, "must be a table", 'e.g. { kind = "email", to = "..." }')
+    kind = raw.get("kind")
+    if kind not in _NOTIFY_KEYS:
+        raise ConfigError(f"{where}.kind", f"unknown notification kind {kind!r}",
+                          "use 'email', 'webhook' or 'caldav'")
+    for key in raw:
+        if key not in _NOTIFY_KEYS[kind]:
+            raise ConfigError(f"{where}.{key}", f"unknown {kind} setting",
+                              f"known: {', '.join(sorted(_NOTIFY_KEYS[kind]))}")
+    name = _text(where, raw, "name", "default")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise ConfigError(f"{where}.name", f"invalid name {name!r}", "letters, digits, '-', '_' or '.'")
+    if kind == "email":
+        return _email_target(where, name, raw, environ)
+    url = _text(where, raw, "url", "")
+    if not re.fullmatch(r"https?://[^\s/]+\S*", url):
+        raise ConfigError(f"{where}.url", f"missing or invalid URL {url!r}", "give an http:// or https:// URL")
+    if kind == "webhook":
+        secret = _secret(where, raw, "secret", environ, required=True)
+        if len(secret) < MIN_WEBHOOK_SECRET:
+            raise ConfigError(f"{where}.secret", f"shorter than {MIN_WEBHOOK_SECRET} characters",
+                              "use a long random value, e.g. from 'openssl rand -hex 32'")
+        return WebhookTarget(name=name, url=url, secret=secret)
+    username = _text(where, raw, "username", "")
+    password = _secret(where, raw, "password", environ, required=bool(username))
+    return CalDavTarget(name=name, url=url, calendar=_text(where, raw, "calendar", ""),
+                        username=username, password=password)
+
+
+def _email_target(where: str, name: str, raw: Mapping[str, Any],
+                  environ: Mapping[str, str]) -> EmailTarget:
+    to = raw.get("to")
+    recipients = (to,) if isinstance(to, str) else tuple(to) if isinstance(to, list) else ()
+    if not recipients or not all(isinstance(r, str) and _ADDRESS.fullmatch(r) for r in recipients):
+        raise ConfigError(f"{where}.to", f"missing or invalid address {to!r}",
+                          'e.g. to = "desk@example.org" or a list of addresses')
+    sender = _text(where, raw, "from", "")
+    if not _ADDRESS.fullmatch(sender):
+        raise ConfigError(f"{where}.from", f"missing or invalid address {sender!r}",
+                          'e.g. from = "permanence@example.org"')
+    host = _text(where, raw, "smtp_host", "localhost")
+    port = raw.get("smtp_port", 587)
+    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+        raise ConfigError(f"{where}.smtp_port", f"invalid port {port!r}", "1-65535, usually 587 or 25")
+    starttls = raw.get("smtp_starttls", True)
+    if not isinstance(starttls, bool):
+        raise ConfigError(f"{where}.smtp_starttls", f"expected true or false, got {starttls!r}")
+    user = _text(where, raw, "smtp_user", "")
+    password = _secret(where, raw, "smtp_password", environ, required=bool(user))
+    if password and not user:
+        raise ConfigError(f"{where}.smtp_user", "a password is set but no user", "set smtp_user")
+    if user and not starttls and host not in ("localhost", "127.0.0.1", "::1"):
+        raise ConfigError(f"{where}.smtp_starttls", f"the password would cross the network to "
+                          f"{host} in clear", "set smtp_starttls = true")
+    return EmailTarget(name=name, to=recipients, sender=sender, smtp_host=host, smtp_port=port,
+                       smtp_starttls=starttls, smtp_user=user, smtp_password=password)
+
+
+_ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+")
+
+
+def _text(where: str, raw: Mapping[str, Any], key: str, default: str) -> str:
+    value = raw.get(key, default)
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}.{key}", f"expected a string, got {value!r}")
+    return value.strip()
+
+
+def _secret(where: str, raw: Mapping[str, Any], key: str, environ: Mapping[str, str], *,
+            required: bool) -> str:
+    """``key`` itself, or the environment variable named by ``<key>_env`` (kept out of files)."""
+    env_key = f"{key}_env"
+    if key in raw and env_key in raw:
+        raise ConfigError(f"{where}.{env_key}", f"both {key} and {env_key} are set", "keep one")
+    if env_key in raw:
+        var = _text(where, raw, env_key, "")
+        value = environ.get(var, "")
+        if not value:
+            raise ConfigError(f"{where}.{env_key}", f"environment variable {var!r} is not set or empty",
+                              f"export {var} before starting Permanence")
+        return value
+    value = _text(where, raw, key, "")
+    if required and not value:
+        raise ConfigError(f"{where}.{key}", "missing", f"set {key}, or {env_key} to the name of an "
+                          "environment variable holding it")
+    return value

@@ -24,7 +24,8 @@ Every error the controller raises on purpose is one of these; vendor exceptions
     ├── StoreError                  the database failed
     │   └── SlotTaken               the appointment overlaps another one
     │       └── SlotUnavailable     closed then, in the past, too soon or too far ahead
-    └── UnknownTenant               no tenant for this path or dialled number
+    ├── UnknownTenant               no tenant for this path or dialled number
+    └── DeliveryError               a notification did not reach the business (this time)
 """
 
 from __future__ import annotations
@@ -158,3 +159,20 @@ class SlotUnavailable(SlotTaken):
 
 class UnknownTenant(PermanenceError):
     """No tenant matches the FastAGI path or the dialled number."""
+
+
+class DeliveryError(PermanenceError):
+    """A notification (e-mail, web hook, CalDAV) was not delivered.
+
+    ``permanent`` when trying again cannot help (the receiver refused this notification:
+    a 4xx answer, a 5xx SMTP reply); the outbox then gives up on it at once. Otherwise it is
+    retried with back-off, not before ``retry_after`` seconds when the receiver said so.
+    The message must not quote the notification's content (it holds personal data): it is
+    logged and kept in the outbox row.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False,
+                 retry_after: float | None = None) -> None:
+        self.permanent = permanent
+        self.retry_after = retry_after
+        super().__init__(message)

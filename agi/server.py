@@ -27,6 +27,7 @@ from agi.dialogue.base import DialogueEngine
 from agi.dialogue.builtin import BuiltinEngine
 from agi.errors import ModelNotFound, PermanenceError, SpeechError
 from agi.health import HealthServer, Metrics
+from agi.notify import OutboxWorker, targets_for
 from agi.pbx.asterisk import AgiChannel, AudioSocketServer, FastAgiServer
 from agi.speech.asr import Recognizer, RecognizerFactory, VoskRecognizerFactory
 from agi.speech.tts import EspeakSynthesizer, Synthesizer
@@ -42,10 +43,11 @@ def open_store(settings: Settings) -> Store:
     """The configured store (SQLite by default)."""
     st = settings.store
     if st.backend == "sqlite":
-        return SqliteStore(st.sqlite_path)
+        return SqliteStore(st.sqlite_path, targets_for=targets_for(settings))
     from agi.booking.postgres import PostgresStore  # psycopg is imported only for this backend
 
-    return PostgresStore(st.postgres_dsn, st.postgres_schema, st.postgres_pool_min, st.postgres_pool_max)
+    return PostgresStore(st.postgres_dsn, st.postgres_schema, st.postgres_pool_min,
+                         st.postgres_pool_max, targets_for=targets_for(settings))
 
 
 class _KnownGaps(RecognizerFactory):
@@ -85,6 +87,8 @@ class PermanenceServer:
         self._audiosocket: AudioSocketServer | None = None
         self._health: HealthServer | None = None
         self._started_at = 0.0
+        self._outbox_stop = asyncio.Event()
+        self._outbox_task: asyncio.Task[None] | None = None
 
     @property
     def agi_port(self) -> int:
@@ -106,6 +110,8 @@ class PermanenceServer:
         store = self._store
         if store is None:
             store = await asyncio.to_thread(open_store, s)
+        # deliveries to the business (e-mail, web hook, calendar) run beside the calls
+        self._outbox_task = asyncio.create_task(OutboxWorker(store, s).run_forever(self._outbox_stop))
         dialogue = self._dialogue
         if dialogue is None:
             dialogue = await asyncio.to_thread(BuiltinEngine, s.dialogue.project_dir)
@@ -218,6 +224,9 @@ class PermanenceServer:
             await self._audiosocket.stop()
         if self._health is not None:
             self._health.stop()
+        if self._outbox_task is not None:
+            self._outbox_stop.set()
+            await self._outbox_task
         if self.services is not None:
             self.services.store.close()
 

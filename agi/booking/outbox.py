@@ -59,7 +59,7 @@ def outbox_rows(targets_for: TargetsFor | None, tenant_id: str, kind: OutboxKind
     """One row per target of the tenant (none without ``targets_for``)."""
     if targets_for is None:
         return []
-    targets = list(targets_for(tenant_id))
+    targets = list(targets_for(tenant_id, kind))
     if len(set(targets)) != len(targets):
         raise StoreError(f"tenant {tenant_id!r} has duplicate notification targets {targets}")
     text = json.dumps(dict(payload), ensure_ascii=False, sort_keys=True)

@@ -18,9 +18,10 @@ Speaker = Literal["caller", "agent"]
 AppointmentStatus = Literal["booked", "moved", "cancelled"]
 OutboxKind = Literal["appointment_booked", "appointment_cancelled", "message"]
 OutboxStatus = Literal["pending", "sent", "dead"]
-# Who the business wants told, per tenant: target keys such as "email:office" (see
-# agi.config.NotifyTarget.key). Stores call it inside the writing transaction.
-TargetsFor = Callable[[str], Sequence[str]]
+# Who the business wants told of what: (tenant id, kind) -> target keys such as
+# "email:office" (agi.notify.targets_for builds it from the tenants' [[tenants.notify]]).
+# Stores call it inside the writing transaction.
+TargetsFor = Callable[[str, OutboxKind], Sequence[str]]
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from agi.booking.sqlite import SCHEMA_VERSION
 from agi.errors import SlotTaken, StoreError
 
 if TYPE_CHECKING:
-    from conftest import StoreFactory  # the fixture's type (tests/booking/conftest.py)
+    from conftest import StoreFactory  # the fixture's type (tests/conftest.py)
 
 PARIS = ZoneInfo("Europe/Paris")
 T0 = datetime(2026, 3, 12, 14, 30, tzinfo=PARIS)

@@ -1,4 +1,5 @@
-"""Store fixtures: every store test runs on SQLite and on a real PostgreSQL server.
+"""Store fixtures shared by tests/booking and tests/notify: every store test runs on SQLite
+and on a real PostgreSQL server.
 
 PostgreSQL comes from ``PERMANENCE_TEST_POSTGRES_DSN`` when set (a server someone runs for
 the tests; each test works in its own schema, dropped afterwards), otherwise from a
@@ -16,6 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,7 +25,7 @@ from agi.booking import SqliteStore, Store
 
 sys.path.insert(0, str(Path(__file__).parent))  # pg_server sits beside this file
 
-from pg_server import PgServer, ServerUnavailable
+from pg_server import PgServer, ServerUnavailable  # noqa: E402 - needs the path above
 
 DSN_ENV = "PERMANENCE_TEST_POSTGRES_DSN"
 BACKENDS = ("sqlite", "postgres")
@@ -72,15 +74,16 @@ def pg_schema(postgres_dsn: str) -> Iterator[str]:
 @dataclass
 class StoreFactory:
     """Opens stores on one database: each call is a new store object (a new process, as
-    far as the database can tell). Everything opened is closed after the test."""
+    far as the database can tell); keyword arguments go to the store's constructor
+    (``targets_for``). Everything opened is closed after the test."""
 
     backend: str
-    open: Callable[[], Store]
+    open: Callable[..., Store]
     integrity_error: type[Exception]  # what a duplicate key raises in the driver
     opened: list[Store] = field(default_factory=list)
 
-    def __call__(self) -> Store:
-        store = self.open()
+    def __call__(self, **kwargs: Any) -> Store:
+        store = self.open(**kwargs)
         self.opened.append(store)
         return store
 
@@ -89,7 +92,7 @@ class StoreFactory:
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
     if request.param == "sqlite":
         path = tmp_path / "permanence.sqlite3"
-        factory = StoreFactory("sqlite", lambda: SqliteStore(path), sqlite3.IntegrityError)
+        factory = StoreFactory("sqlite", lambda **kw: SqliteStore(path, **kw), sqlite3.IntegrityError)
     else:
         import psycopg
 
@@ -97,7 +100,7 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store
 
         dsn = request.getfixturevalue("postgres_dsn")
         schema = request.getfixturevalue("pg_schema")
-        factory = StoreFactory("postgres", lambda: PostgresStore(dsn, schema),
+        factory = StoreFactory("postgres", lambda **kw: PostgresStore(dsn, schema, **kw),
                                psycopg.IntegrityError)
     yield factory
     for store in factory.opened:

@@ -1,0 +1,103 @@
+"""What a notification says: the summary text in the tenant's language and the iCalendar
+event of an appointment. Pure functions of an outbox item, so every attempt of one item
+produces the same bytes (a receiver comparing two deliveries sees the same thing).
+
+The event's UID comes from the tenant and the appointment id, not from the outbox row:
+the booking and its cancellation, sent by e-mail or put into a CalDAV calendar, are the
+same event (RFC 5545 section 3.8.4.7), and a retried PUT overwrites instead of adding.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from agi.booking.store import OutboxItem
+from agi.config import Tenant
+
+PRODID = "-//Permanence//Permanence receptionist//EN"
+
+_TITLES = {
+    "fr": {"appointment_booked": "Nouveau rendez-vous", "appointment_cancelled": "Rendez-vous annulé",
+           "message": "Nouveau message"},
+    "en": {"appointment_booked": "New appointment", "appointment_cancelled": "Appointment cancelled",
+           "message": "New message"},
+}
+_LABELS = {
+    "fr": {"when": "Quand", "service": "Prestation", "resource": "Avec", "name": "Nom",
+           "phone": "Téléphone", "call": "Appel", "text": "Message", "caller": "Appelant",
+           "at": "Reçu le", "ref": "Référence"},
+    "en": {"when": "When", "service": "Service", "resource": "With", "name": "Name",
+           "phone": "Phone", "call": "Call", "text": "Message", "caller": "Caller",
+           "at": "Received", "ref": "Reference"},
+}
+
+
+def event_uid(tenant_id: str, appointment_id: int) -> str:
+    """The iCalendar UID of an appointment, the same for every message about it."""
+    return f"permanence-{tenant_id}-appointment-{appointment_id}@permanence"
+
+
+def _local(tenant: Tenant, iso: str) -> datetime:
+    return datetime.fromisoformat(iso).astimezone(tenant.tz)
+
+
+def subject(item: OutboxItem, tenant: Tenant) -> str:
+    """One line: what happened, for whom, when (in the tenant's time zone)."""
+    title = _TITLES[tenant.language][item.kind]
+    p = item.payload
+    if item.kind == "message":
+        who = p.get("name") or p.get("caller") or "?"
+        return f"{title} – {who}"
+    return f"{title} – {_local(tenant, p['starts_at']):%Y-%m-%d %H:%M} – {p['customer_name']}"
+
+
+def summary(item: OutboxItem, tenant: Tenant) -> str:
+    """The plain-text body: one labelled line per fact, then the idempotency key."""
+    labels = _LABELS[tenant.language]
+    p = item.payload
+    lines = [f"{tenant.name}: {_TITLES[tenant.language][item.kind]}", ""]
+    if item.kind == "message":
+        rows: list[tuple[str, Any]] = [
+            ("name", p.get("name")), ("caller", p.get("caller")),
+            ("at", f"{_local(tenant, p['created_at']):%Y-%m-%d %H:%M} ({tenant.timezone})"),
+            ("call", p.get("call_id")), ("text", p.get("text"))]
+    else:
+        start, end = _local(tenant, p["starts_at"]), _local(tenant, p["ends_at"])
+        rows = [("when", f"{start:%Y-%m-%d %H:%M}–{end:%H:%M} ({tenant.timezone})"),
+                ("service", p.get("service")), ("resource", p.get("resource")),
+                ("name", p.get("customer_name")), ("phone", p.get("customer_phone")),
+                ("call", p.get("call_id"))]
+    lines += [f"{labels[key]}: {value}" for key, value in rows if value]
+    lines += ["", f"{labels['ref']}: {item.idempotency_key}"]
+    return "\n".join(lines) + "\n"
+
+
+def calendar_bytes(item: OutboxItem, tenant: Tenant, *, method: str | None) -> bytes:
+    """A VCALENDAR holding the appointment's VEVENT.
+
+    ``method`` is ``None`` for a CalDAV resource (RFC 4791 section 4.1 forbids METHOD
+    there) and PUBLISH or CANCEL for an e-mail attachment (RFC 5546).
+    """
+    from icalendar import Calendar, Event  # only the notification adapters need it
+
+    p = item.payload
+    cancelled = item.kind == "appointment_cancelled"
+    event = Event()
+    event.add("uid", event_uid(item.tenant_id, int(p["appointment_id"])))
+    event.add("dtstamp", item.created_at)
+    event.add("dtstart", datetime.fromisoformat(p["starts_at"]))
+    event.add("dtend", datetime.fromisoformat(p["ends_at"]))
+    event.add("summary", f"{p['service']} – {p['customer_name']}")
+    event.add("description", summary(item, tenant))
+    # A later SEQUENCE supersedes an earlier one in calendar clients (RFC 5546 2.1.4).
+    event.add("sequence", 1 if cancelled else 0)
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    if method:
+        cal.add("method", method)
+    cal.add_component(event)
+    data: bytes = cal.to_ical()
+    return data

@@ -32,10 +32,9 @@ rejected with :class:`ValueError`; everything returned is aware UTC.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agi.booking.migrate import (
@@ -62,6 +61,7 @@ from agi.booking.store import (
     Store,
     TargetsFor,
     Turn,
+    dump_call_data,
 )
 from agi.errors import SlotTaken, StoreError
 
@@ -102,18 +102,8 @@ def aware_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def _json_default(value: object) -> str:
-    # Slots collected by the dialogue may hold dates and times; keep them readable.
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
 def _jsonb(data: Mapping[str, Any]) -> Jsonb:
-    try:
-        text = json.dumps(dict(data), ensure_ascii=False, default=_json_default)
-    except (TypeError, ValueError) as exc:
-        raise StoreError(f"call data cannot be stored as JSON: {exc}") from exc
+    text = dump_call_data(data)
     return Jsonb(text, dumps=lambda already_text: already_text)
 
 

@@ -24,7 +24,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ from agi.booking.store import (
     Store,
     TargetsFor,
     Turn,
+    dump_call_data,
 )
 from agi.errors import SlotTaken, StoreError
 
@@ -151,20 +152,6 @@ def to_db_time(value: datetime) -> str:
 
 def from_db_time(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
-
-
-def _json_default(value: object) -> str:
-    # Slots collected by the dialogue may hold dates and times; keep them readable.
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def _dump_data(data: Mapping[str, Any]) -> str:
-    try:
-        return json.dumps(dict(data), ensure_ascii=False, default=_json_default)
-    except (TypeError, ValueError) as exc:
-        raise StoreError(f"call data cannot be stored as JSON: {exc}") from exc
 
 
 class SqliteStore(Store):
@@ -275,7 +262,7 @@ class SqliteStore(Store):
     def start_call(self, call: CallRecord) -> None:
         ended = to_db_time(call.ended_at) if call.ended_at else None
         row = (call.call_id, call.tenant_id, call.caller, to_db_time(call.started_at), ended,
-               call.outcome, _dump_data(call.data), call.language, call.channel)
+               call.outcome, dump_call_data(call.data), call.language, call.channel)
         with self._write(f"start_call {call.call_id}") as conn:
             conn.execute("INSERT INTO calls (call_id, tenant_id, caller, started_at, ended_at, "
                          "outcome, data, language, channel) VALUES (?,?,?,?,?,?,?,?,?)", row)
@@ -298,7 +285,7 @@ class SqliteStore(Store):
         return Turn(call_id, seq, speaker, text, from_db_time(when))
 
     def update_call_data(self, call_id: str, data: Mapping[str, Any]) -> None:
-        encoded = _dump_data(data)
+        encoded = dump_call_data(data)
         with self._write(f"update_call_data {call_id}") as conn:
             self._require_call(conn, call_id)
             conn.execute("UPDATE calls SET data = ? WHERE call_id = ?", (encoded, call_id))
@@ -306,7 +293,7 @@ class SqliteStore(Store):
     def end_call(self, call_id: str, ended_at: datetime, outcome: str,
                  data: Mapping[str, Any] | None = None) -> None:
         when = to_db_time(ended_at)
-        encoded = None if data is None else _dump_data(data)
+        encoded = None if data is None else dump_call_data(data)
         with self._write(f"end_call {call_id}") as conn:
             self._require_call(conn, call_id)
             conn.execute("UPDATE calls SET ended_at = ?, outcome = ?, data = COALESCE(?, data) "

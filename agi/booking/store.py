@@ -9,10 +9,13 @@ Implementations convert their driver's errors to :class:`agi.errors.StoreError`.
 from __future__ import annotations
 
 import abc
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any, Literal
+
+from agi.errors import StoreError
 
 Speaker = Literal["caller", "agent"]
 AppointmentStatus = Literal["booked", "moved", "cancelled"]
@@ -203,3 +206,17 @@ class Store(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook: stores without resources keep it
         """Release connections."""
+
+
+def dump_call_data(data: Mapping[str, Any]) -> str:
+    """Call data as JSON text; dates and times the dialogue collected stay readable (ISO)."""
+
+    def default(value: object) -> str:
+        if isinstance(value, datetime | date | time):
+            return value.isoformat()
+        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+    try:
+        return json.dumps(dict(data), ensure_ascii=False, default=default)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"call data cannot be stored as JSON: {exc}") from exc

@@ -218,7 +218,10 @@ def test_fifty_threads_racing_for_one_slot_exactly_one_wins(make_store: StoreFac
     # Two store objects on one database stand for two processes (serve + the db CLI): the
     # guarantee must come from the database (SQLite's write lock, PostgreSQL's exclusion
     # constraint), not from Python state shared in one object.
-    stores = [make_store(), make_store()]
+    # 50 threads share 2 x 10 pooled connections: a generous pool wait, since a loaded CI
+    # machine must not turn queueing into a failure (what is tested is the overlap rule)
+    patient = {"timeout": 120.0} if make_store.backend == "postgres" else {}
+    stores = [make_store(**patient), make_store(**patient)]
     barrier = threading.Barrier(50)
     won: list[Appointment] = []
     lost: list[SlotTaken] = []

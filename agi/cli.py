@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Literal
 
 from agi.config import Settings, load_settings
-from agi.errors import ConfigError, PermanenceError
+from agi.dialogue.chat import add_nlu_option
+from agi.dialogue.trainer import add_nlu_parser
+from agi.errors import ConfigError, DialogueError, PermanenceError
 
 log = logging.getLogger("permanence")
 
@@ -70,8 +72,18 @@ def cmd_call(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from agi.dialogue.chat import run_chat
 
-    run_chat(settings, args.tenant, debug=args.debug)
+    try:
+        run_chat(settings, args.tenant, debug=args.debug, nlu=args.nlu)
+    except DialogueError as exc:
+        print(f"permanence chat: {exc}", file=sys.stderr)
+        return 1
     return 0
+
+
+def cmd_nlu(args: argparse.Namespace, settings: Settings) -> int:
+    from agi.dialogue.trainer import cmd_nlu as run
+
+    return run(args, settings)
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
@@ -146,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", parents=[common], help="the same dialogue in text, for trainers (like rasa shell)")
     chat.add_argument("--tenant", default="demo")
     chat.add_argument("--debug", action="store_true", help="show intent, confidence and slots")
+    add_nlu_option(chat)
+    add_nlu_parser(sub)
 
     db = sub.add_parser("db", parents=[common], help="database maintenance")
     db.add_argument("action", choices=("migrate",), help="migrate: apply pending schema migrations")
@@ -154,7 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {"serve": cmd_serve, "call": cmd_call, "chat": cmd_chat, "db": cmd_db, "config": cmd_config}
+COMMANDS = {"serve": cmd_serve, "call": cmd_call, "chat": cmd_chat, "db": cmd_db, "nlu": cmd_nlu,
+            "config": cmd_config}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

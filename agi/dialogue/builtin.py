@@ -241,6 +241,19 @@ class BuiltinConversation(Conversation):
     def data(self) -> Mapping[str, Any]:
         return {k: v for k, v in self.slots.items() if v not in (None, "", []) and k not in INTERNAL_SLOTS}
 
+    @property
+    def last_trace(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The last turn's response names and custom actions, in order (the parity suite)."""
+        return tuple(self._turn.responses), tuple(self._turn.actions)
+
+    def resume(self, slots: Mapping[str, Any], active_loop: str | None,
+               requested_slot: str | None, last_prompt: tuple[str, ...] = ()) -> None:
+        """Continue a conversation another backend started (Rasa fell over mid-call)."""
+        self.slots.update({k: v for k, v in slots.items() if k in self.project.slots})
+        self.active_loop = active_loop if active_loop in self.project.forms else None
+        self.requested_slot = requested_slot if self.active_loop else None
+        self._last_prompt = last_prompt
+
     # turns -------------------------------------------------------------------------------
     def respond(self, text: str) -> BotReply:
         if not text.strip():
@@ -370,6 +383,7 @@ class BuiltinConversation(Conversation):
             elif name.startswith("utter_"):
                 self._utter(name)
             elif name in ACTIONS:
+                self._turn.actions.append(name)
                 followup = self._apply(ACTIONS[name](self._tracker(parse)), parse)
                 if followup:
                     queue.insert(0, followup)
@@ -404,6 +418,7 @@ class BuiltinConversation(Conversation):
             raise DialogueError(f"{self.project.directory / 'domain.yml'}: no response {response!r}")
         used = self._uses.get(response, 0)
         self._uses[response] = used + 1
+        self._turn.responses.append(response)
         template = variations[used % len(variations)]  # rotate through variations
         values = _Blank({k: ("" if v is None else v) for k, v in self.slots.items()})
         values.update(params or {})
@@ -419,3 +434,5 @@ class _Turn:
         self.hangup = False
         self.outcome: str | None = None
         self.steps = 0
+        self.responses: list[str] = []
+        self.actions: list[str] = []

@@ -91,8 +91,9 @@ class LanguageEvaluation:
     rasa: Mapping[str, Any] | None = field(default=None)
 
 
-def evaluate_project(project: Project, folds: int = DEFAULT_FOLDS) -> LanguageEvaluation:
-    """Cross-validate the builtin intent classifier and entity extractor on ``project``."""
+def evaluate_project(project: Project, folds: int = DEFAULT_FOLDS, *,
+                     entities: bool = True) -> LanguageEvaluation:
+    """Cross-validate the builtin intent classifier (and entity extractor) on ``project``."""
     examples = list(project.examples)
     labels = [e.intent for e in examples]
     smallest = min(Counter(labels).values())
@@ -107,7 +108,7 @@ def evaluate_project(project: Project, folds: int = DEFAULT_FOLDS) -> LanguageEv
                                    zero_division=0)
     matrix = confusion_matrix(labels, predicted, labels=list(classes))
     counts: dict[str, list[int]] = {}
-    for train_idx, test_idx in splitter.split(texts, labels):
+    for train_idx, test_idx in splitter.split(texts, labels) if entities else ():
         fold_model = NluModel(replace(project, examples=tuple(examples[i] for i in train_idx)))
         for i in test_idx:
             _count_entities(fold_model, examples[i], counts)
@@ -251,10 +252,11 @@ def markdown(data: Mapping[str, Any]) -> str:
         for name, s in rows:
             r = rasa.get(name) or {}
             lines.append(f"| {name} | {_f(s['precision'])} | {_f(s['recall'])} | {_f(s['f1-score'])} "
-                         f"| {s['support']} | {_f(r.get('precision'))} | {_f(r.get('recall'))} "
+                         f"| {int(s['support'])} | {_f(r.get('precision'))} | {_f(r.get('recall'))} "
                          f"| {_f(r.get('f1-score'))} |")
         lines += ["", f"Accuracy: builtin {_f(ev['accuracy'])}, Rasa {_f(rasa.get('accuracy'))}.", "",
-                  "| entity | precision | recall | F1 | support | Rasa DIET F1 |", "|---|---|---|---|---|---|"]
+                  "| entity | precision | recall | F1 | support | Rasa DIET F1 (token spans) |",
+                  "|---|---|---|---|---|---|"]
         rasa_ent = (ev.get("rasa") or {}).get("entities") or {}
         for name, s in ev["entities"].items():
             lines.append(f"| {name} | {_f(s['precision'])} | {_f(s['recall'])} | {_f(s['f1-score'])} "

@@ -17,7 +17,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -32,6 +32,16 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # required by the EU AI Act (Art. 50) and is not configurable; only the privacy notice is.
 FORBIDDEN_DISCLOSURE_KEYS = re.compile(r"disclos|ai_statement|ai_notice|announce", re.I)
 _HOURS = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+# A phone booking must reach the business before the customer does: by default no slot
+# starts sooner than this after the call (tenant key min_notice_min).
+DEFAULT_MIN_NOTICE_MIN = 60
+# Calendars further out are not reliable (holidays, staff rotas) and the bound keeps a
+# search over a full calendar small (tenant key horizon_days).
+DEFAULT_HORIZON_DAYS = 60
+# Weekday index (0 = Monday) -> ((open, close), ...), wall-clock times of the tenant's zone.
+WeeklyHours = Mapping[int, tuple[tuple[time, time], ...]]
+# `make rasa` serves French on 5005; English is the second server.
+DEFAULT_RASA_URLS = {"fr": "http://127.0.0.1:5005", "en": "http://127.0.0.1:5006"}
 
 DEFAULT_PRIVACY_NOTICE = {
     "fr": (
@@ -80,6 +90,11 @@ class SpeechSettings:
 class DialogueSettings:
     backend: str = "builtin"
     nlu_path: str = ""
+    # backend = "rasa": one Rasa server per language (deploy/rasa/, `make rasa`)
+    rasa_urls: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_RASA_URLS))
+    # Budget for one caller turn through Rasa (webhook + tracker), connect included: past
+    # it the call goes on with the builtin engine, so silence stays under ~2 s.
+    rasa_timeout_s: float = 1.5
 
     @property
     def project_dir(self) -> Path:
@@ -101,6 +116,8 @@ class StoreSettings:
     # max_connections (100) shared with the business's other applications.
     postgres_pool_min: int = 1
     postgres_pool_max: int = 10
+    # Local journal of writes made while the database is unreachable, replayed in order.
+    spool_path: str = "var/spool.sqlite3"
 
 
 @dataclass(frozen=True)
@@ -110,9 +127,39 @@ class LoggingSettings:
 
 @dataclass(frozen=True)
 class Service:
+    """What a caller can book: how long it lasts and who can perform it."""
+
     name: str
     duration_min: int
     aliases: tuple[str, ...] = ()
+    # Time kept free after each appointment (cleaning a room, writing notes): the resource
+    # is blocked for [start, end + buffer) but the appointment itself ends at end.
+    buffer_min: int = 0
+    # The resources able to perform it, in preference order; () = every resource.
+    resources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Closure:
+    """A stretch of local wall-clock time when nobody can be booked: [start, end).
+
+    Naive datetimes in the tenant's time zone, as written in the configuration
+    (``"2026-12-25"`` is the whole day, ``"2026-12-24T14:00/2026-12-24T18:00"`` an
+    afternoon), so a closure follows the wall clock across daylight-saving changes.
+    """
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A practitioner or a room. Empty ``opening_hours`` means the tenant's own; when given,
+    the resource works only where its hours and the tenant's overlap."""
+
+    name: str
+    opening_hours: WeeklyHours = field(default_factory=dict)
+    closures: tuple[Closure, ...] = ()  # leave, training days...
 
 
 @dataclass(frozen=True)
@@ -182,13 +229,37 @@ class Tenant:
     dids: tuple[str, ...] = ()
     resources: tuple[str, ...] = ("default",)
     # weekday index (0 = Monday) -> ((open, close), ...)
-    opening_hours: Mapping[int, tuple[tuple[time, time], ...]] = field(default_factory=dict)
+    opening_hours: WeeklyHours = field(default_factory=dict)
     services: tuple[Service, ...] = ()
     notify: tuple[NotifyTarget, ...] = ()
+    # Hours and leave of the resources configured as [[tenants.resource]] tables (a
+    # resource of ``resources`` without an entry here works the tenant's hours).
+    resource_details: tuple[Resource, ...] = ()
+    closures: tuple[Closure, ...] = ()
+    # Country code, optionally with a subdivision ("FR", "DE-BY"): its public holidays
+    # are closed days (the ``holidays`` package); "" = none.
+    public_holidays: str = ""
+    min_notice_min: int = DEFAULT_MIN_NOTICE_MIN
+    horizon_days: int = DEFAULT_HORIZON_DAYS
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def min_notice(self) -> timedelta:
+        return timedelta(minutes=self.min_notice_min)
+
+    @property
+    def horizon(self) -> timedelta:
+        return timedelta(days=self.horizon_days)
+
+    def resource(self, name: str) -> Resource:
+        """The hours and closures of resource ``name`` (the tenant's hours if none given)."""
+        for detail in self.resource_details:
+            if detail.name == name:
+                return detail
+        return Resource(name)
 
     def service(self, name: str | None) -> Service:
         """The service called ``name`` (or one of its aliases); the first one by default."""
@@ -353,6 +424,14 @@ def _validate_sections(s: Mapping[str, Any]) -> None:
     if s["dialogue"].backend not in ("builtin", "rasa"):
         raise ConfigError("dialogue.backend", f"unknown backend {s['dialogue'].backend!r}",
                           "use 'builtin' or 'rasa'")
+    for language, url in s["dialogue"].rasa_urls.items():
+        if language not in LANGUAGES:
+            raise ConfigError(f"dialogue.rasa_urls.{language}", "unsupported language", "use fr or en")
+        if not re.match(r"^https?://[^/\s]+/?$", url):
+            raise ConfigError(f"dialogue.rasa_urls.{language}", f"{url!r} is not a server URL",
+                              'e.g. "http://127.0.0.1:5005"')
+    if not 0.1 <= s["dialogue"].rasa_timeout_s <= 10:
+        raise ConfigError("dialogue.rasa_timeout_s", "must be between 0.1 and 10 seconds")
     st = s["store"]
     if st.backend not in ("sqlite", "postgres"):
         raise ConfigError("store.backend", f"unknown backend {st.backend!r}", "use 'sqlite' or 'postgres'")
@@ -373,7 +452,10 @@ def _validate_sections(s: Mapping[str, Any]) -> None:
 
 
 _TENANT_KEYS = {"id", "name", "language", "timezone", "greeting", "privacy_notice",
-                "transfer_target", "dids", "resources", "opening_hours", "services", "notify"}
+                "transfer_target", "dids", "resources", "opening_hours", "services", "notify",
+                "resource", "closures", "public_holidays", "min_notice_min", "horizon_days"}
+_RESOURCE_KEYS = {"name", "opening_hours", "closures"}
+_SERVICE_KEYS = {"name", "duration_min", "aliases", "buffer_min", "resources"}
 
 
 def _tenant(index: int, raw: Mapping[str, Any], environ: Mapping[str, str]) -> Tenant:
@@ -407,9 +489,12 @@ def _tenant(index: int, raw: Mapping[str, Any], environ: Mapping[str, str]) -> T
     if not services:
         raise ConfigError(f"{where}.services", "at least one service is required",
                           'add [[tenants.services]] with name and duration_min')
-    resources_ = tuple(raw.get("resources", ["default"]))
-    if not resources_:
-        raise ConfigError(f"{where}.resources", "at least one resource is required")
+    resources_, details = _resources(where, raw)
+    for i, svc in enumerate(services):
+        unknown = [r for r in svc.resources if r not in resources_]
+        if unknown:
+            raise ConfigError(f"{where}.services[{i}].resources", f"unknown resource {unknown[0]!r}",
+                              f"known: {', '.join(resources_)}")
     return Tenant(
         id=tid, name=name, language=language, timezone=tz,
         greeting=raw.get("greeting", ""), privacy_notice=notice.strip(),
@@ -418,17 +503,130 @@ def _tenant(index: int, raw: Mapping[str, Any], environ: Mapping[str, str]) -> T
         opening_hours=_hours(f"{where}.opening_hours", raw.get("opening_hours", {})),
         services=services,
         notify=_notify_targets(f"{where}.notify", raw.get("notify", []), environ),
+        resource_details=details,
+        closures=_closures(f"{where}.closures", raw.get("closures", [])),
+        public_holidays=_holiday_country(f"{where}.public_holidays", raw.get("public_holidays", "")),
+        min_notice_min=_whole(f"{where}.min_notice_min", raw.get("min_notice_min"),
+                              DEFAULT_MIN_NOTICE_MIN, 0, 7 * 24 * 60),
+        horizon_days=_whole(f"{where}.horizon_days", raw.get("horizon_days"),
+                            DEFAULT_HORIZON_DAYS, 1, 730),
     )
 
 
+def _resources(where: str, raw: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[Resource, ...]]:
+    """Resource names and details: ``resources = [...]`` or ``[[tenants.resource]]`` tables."""
+    if "resources" in raw and "resource" in raw:
+        raise ConfigError(f"{where}.resource", "both resources and [[tenants.resource]] are set",
+                          "list the names in resources, or describe each one as a table; not both")
+    tables = raw.get("resource")
+    if tables is None:
+        names = raw.get("resources", ["default"])
+        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+            raise ConfigError(f"{where}.resources", f"expected a list of names, got {names!r}")
+        if not names:
+            raise ConfigError(f"{where}.resources", "at least one resource is required")
+        if len(set(names)) != len(names):
+            raise ConfigError(f"{where}.resources", "a resource is listed twice")
+        return tuple(names), ()
+    if not isinstance(tables, list) or not tables:
+        raise ConfigError(f"{where}.resource", "expected [[tenants.resource]] tables",
+                          '{ name = "Dr Martin", opening_hours = { mon = ["09:00-12:00"] } }')
+    details = []
+    for i, table in enumerate(tables):
+        at = f"{where}.resource[{i}]"
+        if not isinstance(table, Mapping):
+            raise ConfigError(at, "must be a table", 'e.g. { name = "Dr Martin" }')
+        for key in table:
+            if key not in _RESOURCE_KEYS:
+                raise ConfigError(f"{at}.{key}", "unknown resource setting",
+                                  f"known: {', '.join(sorted(_RESOURCE_KEYS))}")
+        name = table.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{at}.name", "missing")
+        details.append(Resource(name=name.strip(),
+                                opening_hours=_hours(f"{at}.opening_hours", table.get("opening_hours", {})),
+                                closures=_closures(f"{at}.closures", table.get("closures", []))))
+    names = [d.name for d in details]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{where}.resource", "two resources have the same name")
+    return tuple(names), tuple(details)
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def _closures(where: str, raw: Any) -> tuple[Closure, ...]:
+    """``"2026-12-25"`` (a day), ``"2026-08-03/2026-08-14"`` (days, both included) or
+    ``"2026-12-24T14:00/2026-12-24T18:00"`` (local times, end excluded)."""
+    if not isinstance(raw, list):
+        raise ConfigError(where, f"expected a list, got {raw!r}", 'e.g. ["2026-12-25"]')
+    out = []
+    for i, text in enumerate(raw):
+        if not isinstance(text, str):
+            raise ConfigError(f"{where}[{i}]", f"expected a string, got {text!r}")
+        first, _, second = text.strip().partition("/")
+        second = second or first
+        try:
+            if _DAY.fullmatch(first) and _DAY.fullmatch(second):
+                start = datetime.combine(date.fromisoformat(first), time())
+                end = datetime.combine(date.fromisoformat(second) + timedelta(days=1), time())
+            elif _MOMENT.fullmatch(first) and _MOMENT.fullmatch(second) and "/" in text:
+                start, end = datetime.fromisoformat(first), datetime.fromisoformat(second)
+            else:
+                raise ValueError(text)
+        except ValueError as exc:
+            raise ConfigError(f"{where}[{i}]", f"bad closure {text!r}",
+                              'write "2026-12-25", "2026-08-03/2026-08-14" or '
+                              '"2026-12-24T14:00/2026-12-24T18:00"') from exc
+        if end <= start:
+            raise ConfigError(f"{where}[{i}]", f"closure {text!r} ends before it starts")
+        out.append(Closure(start, end))
+    return tuple(sorted(out, key=lambda c: c.start))
+
+
+def _holiday_country(where: str, raw: Any) -> str:
+    """``"FR"`` or ``"DE-BY"``, checked against what the ``holidays`` package knows."""
+    if raw == "":
+        return ""
+    if not isinstance(raw, str) or not re.fullmatch(r"[A-Z]{2}(-[A-Z0-9]{1,4})?", raw.strip()):
+        raise ConfigError(where, f"invalid country {raw!r}", 'an ISO 3166 code such as "FR" or "DE-BY"')
+    import holidays  # only tenants with public holidays need it
+
+    country, _, subdiv = raw.strip().partition("-")
+    try:
+        holidays.country_holidays(country, subdiv=subdiv or None)
+    except NotImplementedError as exc:
+        raise ConfigError(where, f"no public holidays known for {raw!r}: {exc}",
+                          "use a country the holidays package supports") from exc
+    return raw.strip()
+
+
+def _whole(where: str, raw: Any, default: int, low: int, high: int) -> int:
+    if raw is None:
+        return default
+    if not isinstance(raw, int) or isinstance(raw, bool) or not low <= raw <= high:
+        raise ConfigError(where, f"invalid value {raw!r}", f"a whole number from {low} to {high}")
+    return raw
+
+
 def _service(where: str, raw: Mapping[str, Any]) -> Service:
+    for key in raw:
+        if key not in _SERVICE_KEYS:
+            raise ConfigError(f"{where}.{key}", "unknown service setting",
+                              f"known: {', '.join(sorted(_SERVICE_KEYS))}")
     name = raw.get("name")
     duration = raw.get("duration_min")
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{where}.name", "missing")
     if not isinstance(duration, int) or not 5 <= duration <= 480:
         raise ConfigError(f"{where}.duration_min", f"invalid duration {duration!r}", "minutes, 5 to 480")
-    return Service(name=name, duration_min=duration, aliases=tuple(raw.get("aliases", ())))
+    who = raw.get("resources", [])
+    if not isinstance(who, list) or not all(isinstance(r, str) for r in who):
+        raise ConfigError(f"{where}.resources", f"expected a list of resource names, got {who!r}")
+    return Service(name=name, duration_min=duration, aliases=tuple(raw.get("aliases", ())),
+                   buffer_min=_whole(f"{where}.buffer_min", raw.get("buffer_min"), 0, 0, 240),
+                   resources=tuple(who))
 
 
 def _hours(where: str, raw: Mapping[str, Any]) -> dict[int, tuple[tuple[time, time], ...]]:

@@ -22,6 +22,7 @@ Every error the controller raises on purpose is one of these; vendor exceptions
     ├── DialogueError               the dialogue engine cannot run or answer
     │   └── NluProjectError         nlu/ files are invalid (file and line in message)
     ├── StoreError                  the database failed
+    │   ├── StoreUnavailable        it cannot be reached now (writes go to the spool)
     │   └── SlotTaken               the appointment overlaps another one
     │       └── SlotUnavailable     closed then, in the past, too soon or too far ahead
     ├── UnknownTenant               no tenant for this path or dialled number
@@ -131,6 +132,11 @@ class NluProjectError(DialogueError):
 
 class StoreError(PermanenceError):
     """The database failed."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached right now (down, restarting, pool exhausted);
+    writes are kept in the local spool and replayed when it is back."""
 
 
 class SlotTaken(StoreError):

@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from agi.booking.spool import Spool
 from agi.booking.sqlite import SqliteStore
 from agi.booking.store import Store
 from agi.call.session import CallServices, TurnTiming, handle_call
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 # On stop, calls in progress get this long to end on their own (systemd's TimeoutStopSec
 # in deploy/systemd/permanence.service is longer).
 DRAIN_GRACE_S = 30.0
+# How often the spool tries the database again while it holds writes.
+SPOOL_REPLAY_EVERY_S = 2.0
 
 
 def open_store(settings: Settings) -> Store:
@@ -72,7 +75,8 @@ class PermanenceServer:
                  recognizers: RecognizerFactory | None = None,
                  synthesizer: Synthesizer | None = None,
                  health: bool = True,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None,
+                 spool: Spool | None = None) -> None:
         self.settings = settings
         self._store = store
         self._dialogue = dialogue
@@ -89,6 +93,9 @@ class PermanenceServer:
         self._started_at = 0.0
         self._outbox_stop = asyncio.Event()
         self._outbox_task: asyncio.Task[None] | None = None
+        self._replay_task: asyncio.Task[None] | None = None
+        self._spool = spool
+        self.spool: Spool | None = None
 
     @property
     def agi_port(self) -> int:
@@ -115,6 +122,10 @@ class PermanenceServer:
         dialogue = self._dialogue
         if dialogue is None:
             dialogue = await asyncio.to_thread(BuiltinEngine, s.dialogue.project_dir)
+            if s.dialogue.backend == "rasa":  # Rasa over HTTP; the builtin takes over if it fails
+                from agi.dialogue.rasa import RasaEngine
+
+                dialogue = RasaEngine(s.dialogue, fallback=dialogue)
         synthesizer = self._synthesizer or EspeakSynthesizer(s.speech)
         recognizers, problem = self._recognizers, ""
         if recognizers is None:
@@ -127,10 +138,12 @@ class PermanenceServer:
             # an ephemeral port (tests, bench): advertise the one actually bound
             server = replace(server, audiosocket_port=self._audiosocket.port)
             self.settings = s = replace(s, server=server)
+        self.spool = self._spool or Spool(s.store.spool_path)
+        self._replay_task = asyncio.create_task(self._replay_forever(store, self.spool))
         self.services = CallServices(
             settings=s, store=store, dialogue=dialogue, synthesizer=synthesizer,
             audiosocket=self._audiosocket, recognizers=recognizers, speech_problem=problem,
-            on_turn=self._record_turn)
+            on_turn=self._record_turn, spool=self.spool)
         if self._clock is not None:
             self.services.clock = self._clock
         self._agi = FastAgiServer(self._handle, s.server.agi_host, s.server.agi_port)
@@ -179,6 +192,16 @@ class PermanenceServer:
             tenant, outcome = session_outcome
             self.metrics.calls.labels(tenant=tenant, outcome=outcome).inc()
 
+    async def _replay_forever(self, store: Store, spool: Spool) -> None:
+        """Write what the spool holds as soon as the database answers again."""
+        while not self._outbox_stop.is_set():
+            if spool.pending():
+                await asyncio.to_thread(spool.replay, store)
+            try:
+                await asyncio.wait_for(self._outbox_stop.wait(), SPOOL_REPLAY_EVERY_S)
+            except TimeoutError:
+                continue
+
     def _record_turn(self, timing: TurnTiming) -> None:
         self.turns.append(timing)
         del self.turns[:-1000]
@@ -191,6 +214,10 @@ class PermanenceServer:
         problems = []
         if services is not None and services.speech_problem:
             problems.append(services.speech_problem)
+        rasa = services.dialogue.reachability() if services is not None and hasattr(
+            services.dialogue, "reachability") else None
+        problems += [f"Rasa ({lang}) unreachable: calls use the builtin dialogue"
+                     for lang, up in (rasa or {}).items() if not up]
         return {
             "status": "ok" if services is not None and not problems else "degraded",
             "problems": problems,
@@ -198,7 +225,9 @@ class PermanenceServer:
             "uptime_s": round(time.monotonic() - self._started_at, 1) if self._started_at else 0,
             "tenants": [t.id for t in self.settings.tenants],
             "dialogue_backend": self.settings.dialogue.backend,
+            **({"rasa": rasa} if rasa is not None else {}),
             "store_backend": self.settings.store.backend,
+            "spooled_writes": self.spool.pending() if self.spool else 0,
         }
 
     async def reload_dialogue(self) -> None:
@@ -224,9 +253,10 @@ class PermanenceServer:
             await self._audiosocket.stop()
         if self._health is not None:
             self._health.stop()
-        if self._outbox_task is not None:
-            self._outbox_stop.set()
-            await self._outbox_task
+        self._outbox_stop.set()
+        for task in (self._outbox_task, self._replay_task):
+            if task is not None:
+                await task
         if self.services is not None:
             self.services.store.close()
 

@@ -4,10 +4,11 @@ Same semantics as :class:`agi.booking.sqlite.SqliteStore` (the shared test suite
 both); what differs is where the guarantees come from:
 
 * **No overlapping appointments** is a property of the table, not of this code: the
-  exclusion constraint ``appointments_no_overlap`` (see ``migrations/0001_initial.sql``)
-  makes a second live appointment on an overlapping range of the same tenant's resource
-  fail with SQLSTATE 23P01, whatever the number of writers or hosts. :meth:`book` turns
-  that into :class:`SlotTaken` carrying the appointment in the way.
+  exclusion constraint ``appointments_no_overlap`` (``migrations/0003_booking_domain.sql``)
+  makes a second live appointment whose blocked range [starts_at, blocked_until) meets
+  another's on the same tenant's resource fail with SQLSTATE 23P01, whatever the number
+  of writers or hosts. :meth:`book` and :meth:`move` turn that into :class:`SlotTaken`
+  carrying the appointment in the way.
 * **Turn numbers** come from ``calls.last_turn_seq``, incremented in the same statement
   that inserts the turn; the row lock serialises writers of one call.
 * **Notifications** are outbox rows inserted by the transaction that books, cancels or
@@ -46,13 +47,17 @@ from agi.booking.migrate import (
 from agi.booking.outbox import (
     NewOutboxRow,
     appointment_payload,
+    lead_payload,
     load_payload,
     message_payload,
+    moved_payload,
     outbox_rows,
 )
 from agi.booking.store import (
     Appointment,
+    Caller,
     CallRecord,
+    Lead,
     Message,
     NewAppointment,
     OutboxItem,
@@ -62,8 +67,9 @@ from agi.booking.store import (
     TargetsFor,
     Turn,
     dump_call_data,
+    is_e164,
 )
-from agi.errors import SlotTaken, StoreError
+from agi.errors import SlotTaken, StoreError, StoreUnavailable
 
 try:
     import psycopg
@@ -87,7 +93,10 @@ BOOK_ATTEMPTS = 3
 _CALL_COLUMNS = ("call_id", "tenant_id", "caller", "started_at", "ended_at", "outcome", "data",
                  "language", "channel")
 _APPT_COLUMNS = ("id", "tenant_id", "resource", "service", "starts_at", "ends_at",
-                 "customer_name", "customer_phone", "status", "call_id")
+                 "customer_name", "customer_phone", "status", "call_id", "blocked_until",
+                 "revision", "moved_by_call")
+_CALLER_COLUMNS = ("tenant_id", "phone", "name", "first_seen", "last_seen", "calls")
+_LEAD_COLUMNS = ("id", "tenant_id", "call_id", "caller", "kind", "details", "created_at")
 _MESSAGE_COLUMNS = ("id", "tenant_id", "call_id", "caller", "name", "text", "created_at")
 _OUTBOX_COLUMNS = ("id", "tenant_id", "kind", "target", "payload", "idempotency_key", "status",
                    "attempts", "next_attempt_at", "last_error", "created_at", "sent_at")
@@ -164,6 +173,9 @@ class PostgresStore(Store):
         try:
             with self._pool.connection(timeout=self._timeout) as conn, conn.transaction():
                 yield conn
+        except psycopg.OperationalError as exc:  # server down, restarting, pool timeout
+            raise StoreUnavailable(
+                f"{action} failed: PostgreSQL unreachable (schema {self.schema!r}): {exc}") from exc
         except psycopg.Error as exc:
             raise StoreError(f"{action} failed on PostgreSQL (schema {self.schema!r}): {exc}") from exc
 
@@ -183,13 +195,42 @@ class PostgresStore(Store):
     # calls ----------------------------------------------------------------------------
     def start_call(self, call: CallRecord) -> None:
         ended = aware_utc(call.ended_at) if call.ended_at else None
+        started = aware_utc(call.started_at)
         with self._tx(f"start_call {call.call_id}") as conn:
             conn.execute(self._q.insert_call, (
-                call.call_id, call.tenant_id, call.caller, aware_utc(call.started_at), ended,
+                call.call_id, call.tenant_id, call.caller, started, ended,
                 call.outcome, _jsonb(call.data), call.language, call.channel))
+            if is_e164(call.caller):
+                conn.execute(self._q.upsert_caller, (call.tenant_id, call.caller, None, started,
+                                                     started, 1, None))
 
     def set_caller(self, call_id: str, caller: str) -> None:
-        self._touch_call(f"set_caller {call_id}", self._q.set_caller, (caller, call_id), call_id)
+        with self._tx(f"set_caller {call_id}") as conn:
+            # the row lock makes a repeated set_caller see the first one's number
+            before = conn.execute(self._q.call_for_update, (call_id,)).fetchone()
+            if before is None:
+                raise self._no_call(call_id)
+            conn.execute(self._q.set_caller, (caller, call_id))
+            tenant_id, previous, started = before
+            if is_e164(caller) and caller != previous:  # one call counts once per number
+                conn.execute(self._q.upsert_caller, (tenant_id, caller, None, started, started,
+                                                     1, None))
+
+    # callers --------------------------------------------------------------------------
+    def touch_caller(self, tenant_id: str, phone: str, at: datetime, *, name: str | None = None,
+                     new_call: bool = False) -> Caller:
+        if not is_e164(phone):
+            raise ValueError(f"caller number {phone!r} is not in E.164 form")
+        when = aware_utc(at)
+        with self._tx(f"touch_caller {tenant_id}") as conn:
+            row = conn.execute(self._q.upsert_caller, (tenant_id, phone, name, when, when,
+                                                       int(new_call), name)).fetchone()
+        assert row is not None  # INSERT ... ON CONFLICT DO UPDATE ... RETURNING always returns
+        return _caller(row)
+
+    def caller(self, tenant_id: str, phone: str) -> Caller | None:
+        rows = self._rows("caller", self._q.get_caller, (tenant_id, phone))
+        return _caller(rows[0]) if rows else None
 
     def add_turn(self, call_id: str, speaker: Speaker, text: str, at: datetime) -> Turn:
         when = aware_utc(at)
@@ -225,12 +266,9 @@ class PostgresStore(Store):
 
     # appointments -----------------------------------------------------------------------
     def book(self, appt: NewAppointment) -> Appointment:
-        start, end = aware_utc(appt.starts_at), aware_utc(appt.ends_at)
-        if end <= start:
-            raise ValueError(f"appointment ends ({end.isoformat()}) before it starts "
-                             f"({start.isoformat()})")
+        start, end, blocked = _span(appt.starts_at, appt.ends_at, appt.buffer_min)
         args = (appt.tenant_id, appt.resource, appt.service, start, end, appt.customer_name,
-                appt.customer_phone, appt.call_id or None)
+                appt.customer_phone, appt.call_id or None, blocked)
         for _ in range(BOOK_ATTEMPTS):
             with self._tx(f"book {appt.tenant_id}/{appt.resource}") as conn:
                 if appt.call_id and conn.execute(self._q.call_exists, (appt.call_id,)).fetchone() is None:
@@ -242,13 +280,10 @@ class PostgresStore(Store):
                     # READ COMMITTED: this new statement sees the winner, committed by now
                     # (the INSERT waited for it before failing).
                     clash = conn.execute(self._q.first_overlap, (
-                        appt.tenant_id, appt.resource, start, end)).fetchone()
+                        appt.tenant_id, appt.resource, start, blocked, None)).fetchone()
                     if clash is None:
                         continue  # cancelled in between: the slot is free again, retry
-                    taken = _appointment(clash)
-                    raise SlotTaken(f"{appt.resource} is taken from {taken.starts_at.isoformat()} "
-                                    f"to {taken.ends_at.isoformat()} (appointment {taken.id})",
-                                    conflict=taken) from exc
+                    raise _taken(appt.resource, _appointment(clash)) from exc
                 assert row is not None  # INSERT ... RETURNING always returns the row
                 booked = _appointment(row)
                 self._queue(conn, outbox_rows(self._targets_for, booked.tenant_id,
@@ -257,6 +292,42 @@ class PostgresStore(Store):
             return booked
         raise StoreError(f"book {appt.tenant_id}/{appt.resource}: the slot kept changing under "
                          f"{BOOK_ATTEMPTS} attempts; try again")
+
+    def move(self, appointment_id: int, new_start: datetime, new_end: datetime, *,
+             resource: str | None = None, buffer_min: int | None = None,
+             call_id: str = "") -> Appointment:
+        for _ in range(BOOK_ATTEMPTS):
+            with self._tx(f"move {appointment_id}") as conn:
+                # the row lock serialises two moves (or a move and a cancel) of one appointment
+                row = conn.execute(self._q.appointment_for_update, (appointment_id,)).fetchone()
+                if row is None:
+                    raise StoreError(f"no appointment {appointment_id}")
+                before = _appointment(row)
+                if before.status == "cancelled":
+                    raise StoreError(f"appointment {appointment_id} is cancelled: it cannot be moved")
+                if call_id and conn.execute(self._q.call_exists, (call_id,)).fetchone() is None:
+                    raise self._no_call(call_id)
+                start, end, blocked = _span(new_start, new_end, before.buffer_min
+                                            if buffer_min is None else buffer_min)
+                where = resource or before.resource
+                try:
+                    with conn.transaction():
+                        moved_row = conn.execute(self._q.move, (
+                            where, start, end, blocked, call_id or None, before.id)).fetchone()
+                except psycopg.errors.ExclusionViolation as exc:
+                    clash = conn.execute(self._q.first_overlap, (
+                        before.tenant_id, where, start, blocked, before.id)).fetchone()
+                    if clash is None:
+                        continue  # the one in the way was cancelled or moved meanwhile
+                    raise _taken(where, _appointment(clash)) from exc
+                assert moved_row is not None  # the row is locked: it is still there
+                moved = _appointment(moved_row)
+                self._queue(conn, outbox_rows(self._targets_for, moved.tenant_id,
+                                              "appointment_moved", f"{moved.id}.{moved.revision}",
+                                              moved_payload(before, moved)))
+            return moved
+        raise StoreError(f"move {appointment_id}: the slot kept changing under {BOOK_ATTEMPTS} "
+                         "attempts; try again")
 
     def appointments(self, tenant_id: str, start: datetime, end: datetime,
                      resource: str | None = None) -> Sequence[Appointment]:
@@ -305,6 +376,23 @@ class PostgresStore(Store):
     def messages(self, tenant_id: str) -> Sequence[Message]:
         """The tenant's messages, oldest first."""
         return [_message(r) for r in self._rows("messages", self._q.messages, (tenant_id,))]
+
+    # leads ------------------------------------------------------------------------------
+    def add_lead(self, tenant_id: str, call_id: str, caller: str, kind: str,
+                 details: Mapping[str, Any], at: datetime) -> Lead:
+        if not kind:
+            raise ValueError("a lead needs a kind")
+        args = (tenant_id, call_id or None, caller, kind, _jsonb(details), aware_utc(at))
+        with self._tx(f"add_lead {tenant_id}") as conn:
+            row = conn.execute(self._q.add_lead, args).fetchone()
+            assert row is not None
+            lead = _lead(row)
+            self._queue(conn, outbox_rows(self._targets_for, tenant_id, "lead", lead.id,
+                                          lead_payload(lead)))
+        return lead
+
+    def leads(self, tenant_id: str) -> Sequence[Lead]:
+        return [_lead(r) for r in self._rows("leads", self._q.leads, (tenant_id,))]
 
     # outbox ---------------------------------------------------------------------------
     def _queue(self, conn: psycopg.Connection[Any], rows: Sequence[NewOutboxRow]) -> None:
@@ -363,10 +451,13 @@ class _Queries:
                 calls=table("calls"), turns=table("turns"), appointments=table("appointments"),
                 messages=table("messages"), outbox=table("outbox"), call_cols=cols(_CALL_COLUMNS),
                 appt_cols=cols(_APPT_COLUMNS), message_cols=cols(_MESSAGE_COLUMNS),
-                outbox_cols=cols(_OUTBOX_COLUMNS))
+                outbox_cols=cols(_OUTBOX_COLUMNS), callers=table("callers"),
+                caller_cols=cols(_CALLER_COLUMNS), leads=table("leads"),
+                lead_cols=cols(_LEAD_COLUMNS))
 
         live_overlap = ("tenant_id = %s AND resource = %s AND status <> 'cancelled' "
-                        "AND tstzrange(starts_at, ends_at, '[)') && tstzrange(%s, %s, '[)')")
+                        "AND tstzrange(starts_at, blocked_until, '[)') && tstzrange(%s, %s, '[)') "
+                        "AND id IS DISTINCT FROM %s")
         self.insert_call = q("INSERT INTO {calls} ({call_cols}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)")
         self.set_caller = q("UPDATE {calls} SET caller = %s WHERE call_id = %s")
         self.set_data = q("UPDATE {calls} SET data = %s WHERE call_id = %s")
@@ -385,17 +476,36 @@ class _Queries:
                             "WHERE call_id = %s ORDER BY seq")
         self.insert_appointment = q(
             "INSERT INTO {appointments} (tenant_id, resource, service, starts_at, ends_at, "
-            "customer_name, customer_phone, status, call_id) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, 'booked', %s) RETURNING {appt_cols}")
+            "customer_name, customer_phone, status, call_id, blocked_until) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, 'booked', %s, %s) RETURNING {appt_cols}")
+        self.appointment_for_update = q("SELECT {appt_cols} FROM {appointments} WHERE id = %s "
+                                        "FOR UPDATE")
+        self.move = q("UPDATE {appointments} SET resource = %s, starts_at = %s, ends_at = %s, "
+                      "blocked_until = %s, status = 'moved', revision = revision + 1, "
+                      "moved_by_call = %s WHERE id = %s RETURNING {appt_cols}")
+        self.call_for_update = q("SELECT tenant_id, caller, started_at FROM {calls} "
+                                 "WHERE call_id = %s FOR UPDATE")
+        self.upsert_caller = q(
+            "INSERT INTO {callers} ({caller_cols}) VALUES (%s, %s, COALESCE(%s, ''), %s, %s, %s) "
+            "ON CONFLICT (tenant_id, phone) DO UPDATE SET "
+            "name = CASE WHEN %s::text IS NULL THEN {callers}.name ELSE EXCLUDED.name END, "
+            "first_seen = LEAST({callers}.first_seen, EXCLUDED.first_seen), "
+            "last_seen = GREATEST({callers}.last_seen, EXCLUDED.last_seen), "
+            "calls = {callers}.calls + EXCLUDED.calls RETURNING {caller_cols}")
+        self.get_caller = q("SELECT {caller_cols} FROM {callers} WHERE tenant_id = %s AND phone = %s")
+        self.add_lead = q("INSERT INTO {leads} (tenant_id, call_id, caller, kind, details, created_at) "
+                          "VALUES (%s, %s, %s, %s, %s, %s) RETURNING {lead_cols}")
+        self.leads = q("SELECT {lead_cols} FROM {leads} WHERE tenant_id = %s ORDER BY created_at, id")
         self.first_overlap = q("SELECT {appt_cols} FROM {appointments} WHERE " + live_overlap
                                + " ORDER BY starts_at, id LIMIT 1")
         self.window = q("SELECT {appt_cols} FROM {appointments} WHERE tenant_id = %s "
                         "AND status <> 'cancelled' "
-                        "AND tstzrange(starts_at, ends_at, '[)') && tstzrange(%s, %s, '[)') "
+                        "AND tstzrange(starts_at, blocked_until, '[)') && tstzrange(%s, %s, '[)') "
                         "AND (%s::text IS NULL OR resource = %s) ORDER BY starts_at, id")
         self.for_caller = q("SELECT {appt_cols} FROM {appointments} WHERE tenant_id = %s "
                             "AND customer_phone = %s AND status <> 'cancelled' ORDER BY starts_at, id")
-        self.cancel = q("UPDATE {appointments} SET status = 'cancelled' WHERE id = %s "
+        self.cancel = q("UPDATE {appointments} SET status = 'cancelled', revision = revision + "
+                        "CASE WHEN status = 'cancelled' THEN 0 ELSE 1 END WHERE id = %s "
                         "RETURNING {appt_cols}")
         self.add_message = q("INSERT INTO {messages} (tenant_id, call_id, caller, name, text, created_at) "
                              "VALUES (%s, %s, %s, %s, %s, %s) RETURNING {message_cols}")
@@ -431,9 +541,38 @@ def _call(row: Sequence[Any]) -> CallRecord:
 
 
 def _appointment(row: Sequence[Any]) -> Appointment:
-    (id_, tenant_id, resource, service, starts, ends, name, phone, status, call_id) = row
+    (id_, tenant_id, resource, service, starts, ends, name, phone, status, call_id, blocked,
+     revision, moved_by) = row
+    buffer_min = int((blocked - ends).total_seconds() // 60)
     return Appointment(id_, tenant_id, resource, service, starts.astimezone(UTC),
-                       ends.astimezone(UTC), name, phone, status, call_id or "")
+                       ends.astimezone(UTC), name, phone, status, call_id or "", buffer_min,
+                       revision, moved_by or "")
+
+
+def _taken(resource: str, taken: Appointment) -> SlotTaken:
+    return SlotTaken(f"{resource} is taken from {taken.starts_at.isoformat()} to "
+                     f"{taken.blocked_until.isoformat()} (appointment {taken.id})", conflict=taken)
+
+
+def _span(start: datetime, end: datetime, buffer_min: int) -> tuple[datetime, datetime, datetime]:
+    """Start, end and blocked_until in UTC; :class:`ValueError` if out of order."""
+    if buffer_min < 0:
+        raise ValueError(f"buffer must not be negative, not {buffer_min} minutes")
+    first, last = aware_utc(start), aware_utc(end)
+    if last <= first:
+        raise ValueError(f"appointment ends ({last.isoformat()}) before it starts "
+                         f"({first.isoformat()})")
+    return first, last, last + timedelta(minutes=buffer_min)
+
+
+def _caller(row: Sequence[Any]) -> Caller:
+    tenant_id, phone, name, first, last, calls = row
+    return Caller(tenant_id, phone, name, first.astimezone(UTC), last.astimezone(UTC), calls)
+
+
+def _lead(row: Sequence[Any]) -> Lead:
+    id_, tenant_id, call_id, caller, kind, details, created = row
+    return Lead(id_, tenant_id, call_id or "", caller, kind, details, created.astimezone(UTC))
 
 
 def _jsonb_text(text: str) -> Jsonb:

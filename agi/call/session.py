@@ -23,6 +23,7 @@ from typing import Any
 
 import phonenumbers
 
+from agi.booking.spool import Spool
 from agi.booking.store import CallRecord, Store
 from agi.call.media import CallerHungUp, CallerSilent, CallerTurn, DigitPressed, MediaSession
 from agi.call.state import CallState, CallStateMachine
@@ -75,6 +76,7 @@ class CallServices:
     on_turn: Callable[[TurnTiming], None] | None = None
     active_calls: set[str] = field(default_factory=set)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    spool: Spool | None = None  # where writes go while the database is unreachable
 
 
 async def handle_call(channel: AgiChannel, services: CallServices) -> tuple[str, str]:
@@ -139,7 +141,7 @@ class CallSession:
         self.tenant_id = tenant.id
         self.services.active_calls.add(self.call_id)
         log.info("call %s: start tenant=%s", self.call_id, tenant.id)
-        await self._store(self.services.store.start_call, CallRecord(
+        await self._store("start_call", CallRecord(
             call_id=self.call_id, tenant_id=tenant.id, caller="", started_at=_utcnow(),
             language=tenant.language, channel=env.channel))
         self._recorded = True
@@ -192,7 +194,7 @@ class CallSession:
             self.outcome = "hangup_during_disclosure"
             return
         self.sm.fire("disclosed")
-        await self._store(self.services.store.set_caller, self.call_id,
+        await self._store("set_caller", self.call_id,
                           caller_e164(self.channel.env.callerid, tenant))
         if not media.can_hear:
             log.error("call %s: no speech model, handing over: %s", self.call_id,
@@ -218,7 +220,7 @@ class CallSession:
                 return
             if isinstance(event, CallerTurn) and event.caller_gone:
                 if event.text.strip():
-                    await self._store(self.services.store.add_turn, self.call_id, "caller",
+                    await self._store("add_turn", self.call_id, "caller",
                                       event.text, _utcnow())
                 continue  # the CallerHungUp that follows ends the loop
             self.sm.fire("heard")
@@ -227,7 +229,7 @@ class CallSession:
             if isinstance(event, CallerTurn) and event.text.strip():
                 silences = 0
                 t0 = time.monotonic()
-                await self._store(self.services.store.add_turn, self.call_id, "caller",
+                await self._store("add_turn", self.call_id, "caller",
                                   event.text, _utcnow())
                 store_ms = (time.monotonic() - t0) * 1000
                 reply = await self._ask(conversation.respond, event.text)
@@ -268,7 +270,7 @@ class CallSession:
         if reply.data:
             self.data = dict(reply.data)
             t0 = time.monotonic()
-            await self._store(self.services.store.update_call_data, self.call_id, self.data)
+            await self._store("update_call_data", self.call_id, self.data)
             store_ms += (time.monotonic() - t0) * 1000
         if reply.outcome:
             self.outcome = reply.outcome
@@ -299,7 +301,7 @@ class CallSession:
             if not text:
                 continue
             if record and self.sm.state is not CallState.DISCLOSING:
-                await self._store(self.services.store.add_turn, self.call_id, "agent", text, _utcnow())
+                await self._store("add_turn", self.call_id, "agent", text, _utcnow())
             started = time.monotonic()
             chunks = self._synthesize(text, timing, started)
             completed = await media.play(chunks, interruptible=interruptible)
@@ -344,7 +346,7 @@ class CallSession:
             except (TimeoutError, AgiError, CallEnded) as exc:
                 log.info("call %s: AudioSocket ended: %s", self.call_id, type(exc).__name__)
         if self._recorded:  # before the channel goes: the record must not depend on AGI
-            await self._store(self.services.store.end_call, self.call_id, _utcnow(), self.outcome,
+            await self._store("end_call", self.call_id, _utcnow(), self.outcome,
                               self.data or None)
         await self._release_channel()
         self.services.active_calls.discard(self.call_id)
@@ -373,7 +375,7 @@ class CallSession:
         """Apologise (or send the call to the configured fallback) and record the call."""
         env = self.channel.env
         log.warning("call %s: unknown tenant for path %r", self.call_id, env.network_script)
-        await self._store(self.services.store.start_call, CallRecord(
+        await self._store("start_call", CallRecord(
             call_id=self.call_id, tenant_id="", caller="", started_at=_utcnow(),
             channel=env.channel))
         fallback = self.settings.server.unknown_tenant_extension
@@ -397,14 +399,19 @@ class CallSession:
         finally:
             await self.channel.close()
             self.outcome = "fallback" if fallback else "unknown_tenant"
-            await self._store(self.services.store.end_call, self.call_id, _utcnow(), self.outcome, None)
+            await self._store("end_call", self.call_id, _utcnow(), self.outcome, None)
 
-    async def _store(self, method: Callable[..., Any], *args: Any) -> Any:
-        """Run one store call off the loop; a failing database never drops the call."""
+    async def _store(self, method: str, *args: Any) -> Any:
+        """One store write, off the loop. An unreachable database sends it to the local
+        spool (replayed in order later); any other store failure is logged, and the call
+        goes on either way."""
+        store, spool = self.services.store, self.services.spool
         try:
-            return await asyncio.to_thread(method, *args)
+            if spool is None:
+                return await asyncio.to_thread(getattr(store, method), *args)
+            return await asyncio.to_thread(spool.write, store, method, *args, key=self.call_id)
         except StoreError as exc:
-            log.error("call %s: store failed in %s: %s", self.call_id, method.__name__, exc)
+            log.error("call %s: store failed in %s: %s", self.call_id, method, exc)
             return None
 
 

@@ -385,16 +385,20 @@ def server_command(venv: Path, model: Path, host: str, port: int,
     return command
 
 
-def actions_command(venv: Path, module: str, port: int) -> list[str]:
+def actions_command(venv: Path, module: str, port: int, python: str | None = None) -> list[str]:
     """The Rasa SDK action server: ``python -m rasa_sdk`` (what ``rasa run actions`` runs,
-    without importing Rasa and TensorFlow). It binds $SANIC_HOST, 0.0.0.0 by default."""
-    return [str(venv_bin(venv, "python")), "-m", "rasa_sdk", "--actions", module,
+    without importing Rasa and TensorFlow). It binds $SANIC_HOST, 0.0.0.0 by default.
+
+    ``python`` is the interpreter that runs it, the Rasa venv's by default; Permanence's
+    nlu/actions/ import the controller's package, so they run with the controller's venv
+    (Python 3.11, ``pip install -e '.[rasa]'``): pass ``--actions-python``."""
+    return [python or str(venv_bin(venv, "python")), "-m", "rasa_sdk", "--actions", module,
             "--port", str(port)]
 
 
 def serve(venv: Path, model: Path, host: str, port: int, actions_port: int,
           actions_dir: Path | None, endpoints: Path | None,
-          token: str | None, home: Path | None) -> int:
+          token: str | None, home: Path | None, actions_python: str | None = None) -> int:
     """Run the Rasa server (and the action server when a module exists) until stopped."""
     require_venv(venv)
     if not model.is_file():
@@ -416,7 +420,7 @@ def serve(venv: Path, model: Path, host: str, port: int, actions_port: int,
         actions_env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(actions_dir), env.get("PYTHONPATH", "")) if p)
         log(f"action server: module {module!r} from {actions_dir} on {host}:{actions_port}")
-        children.append(subprocess.Popen(actions_command(venv, module, actions_port),
+        children.append(subprocess.Popen(actions_command(venv, module, actions_port, actions_python),
                                          cwd=str(actions_dir), env=actions_env))
     log(f"rasa server: {model} on http://{host}:{port} (ready when `status` says so)")
     children.append(subprocess.Popen(server_command(venv, model, host, port, endpoints, token),
@@ -546,6 +550,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--actions-dir", type=Path, default=REPO / "nlu",
                    help="directory holding the actions/ package (default nlu/)")
     p.add_argument("--no-actions", action="store_true", help="do not start the action server")
+    p.add_argument("--actions-python", help="interpreter for the action server (default: the "
+                   "Rasa venv's); Permanence's actions need the controller's, e.g. .venv/bin/python")
     p.add_argument("--endpoints", type=Path, help="endpoints.yml (action server URL...)")
     p.add_argument("--home", type=Path, help="HOME for the servers (keeps Rasa's files there)")
 
@@ -571,7 +577,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "serve":
             actions_dir = None if args.no_actions else args.actions_dir.resolve()
             return serve(args.venv, args.model.resolve(), args.host, args.port,
-                         args.actions_port, actions_dir, args.endpoints, token, args.home)
+                         args.actions_port, actions_dir, args.endpoints, token, args.home,
+                         args.actions_python)
         elif args.command == "status":
             status(args.url, args.timeout, args.text, token, args.actions_url)
     except RasaEnvError as exc:

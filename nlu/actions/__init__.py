@@ -1,0 +1,160 @@
+"""Custom actions of nlu/<lang>/domain.yml for a Rasa SDK action server.
+
+Run from nlu/ with the controller's venv (Python 3.11), which holds ``rasa-sdk`` through
+the ``rasa`` extra (``pip install -e '.[rasa]'``)::
+
+    cd nlu && PERMANENCE_CONFIG=/etc/permanence/permanence.toml \\
+        ../.venv/bin/python -m rasa_sdk --actions actions --port 5055
+
+Why this venv and not Rasa's: the actions are the very functions of
+:mod:`agi.dialogue.actions` the builtin engine runs, over the same store (SQLite or
+PostgreSQL through psycopg), availability search and normalisers; those need Python 3.11
+and our package, which Rasa's 3.10 venv cannot import. rasa-sdk 3.11 speaks the same
+action-server HTTP protocol as Rasa 3.6 (it only logs a version-mismatch warning).
+
+Each Rasa action here wraps one function of ``ACTIONS`` and translates its events:
+``SlotSet`` and ``FollowupAction`` become the rasa_sdk events of the same name, ``Utter``
+becomes ``dispatcher.utter_message(response=...)`` with the slots set so far in this action
+as template values (Rasa fills templates from the tracker *before* the action's events),
+and ``Outcome``/``Transfer``/``Hangup`` travel as one custom JSON message
+``{"permanence": {...}}`` that the controller's Rasa backend executes.
+
+The call comes with the message ``metadata`` the controller sends on every turn
+(``tenant_id``, ``call_id``, ``caller``, ``now``); the store and tenants come from the
+Permanence settings (``PERMANENCE_CONFIG``), so actions write to the controller's database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from rasa_sdk import Action
+from rasa_sdk import Tracker as SdkTracker
+from rasa_sdk.events import EventType
+from rasa_sdk.events import FollowupAction as SdkFollowupAction
+from rasa_sdk.events import SlotSet as SdkSlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from agi.booking.store import Store
+from agi.config import Settings, load_settings
+from agi.dialogue.actions import (
+    ACTIONS,
+    Entity,
+    Event,
+    FollowupAction,
+    Hangup,
+    Outcome,
+    SlotSet,
+    Tracker,
+    Transfer,
+    Utter,
+)
+from agi.dialogue.base import CallContext
+
+log = logging.getLogger(__name__)
+
+# The key of the custom JSON message the controller's Rasa backend reads (agi/dialogue/rasa.py).
+PAYLOAD_KEY = "permanence"
+
+
+class _Process:
+    """Settings and store, opened once per action-server process on first use.
+
+    Lazily, so importing this package (rasa_sdk does it at start-up) never fails on a
+    missing configuration before the server can log why."""
+
+    settings: Settings | None = None
+    store: Store | None = None
+
+    @classmethod
+    def open(cls) -> tuple[Settings, Store]:
+        if cls.settings is None or cls.store is None:
+            from agi.server import open_store
+
+            cls.settings = load_settings()
+            cls.store = open_store(cls.settings)
+            log.info("actions: store %s for tenants %s", cls.settings.store.backend,
+                     ", ".join(t.id for t in cls.settings.tenants))
+        return cls.settings, cls.store
+
+
+def call_context(metadata: Mapping[str, Any], settings: Settings, store: Store) -> CallContext:
+    """The :class:`CallContext` of the call a Rasa message belongs to, from its metadata."""
+    tenant = settings.tenant(str(metadata.get("tenant_id") or ""))
+    raw_now = metadata.get("now")
+    at = datetime.fromisoformat(str(raw_now)) if raw_now else None
+    return CallContext(call_id=str(metadata.get("call_id") or ""), tenant=tenant, store=store,
+                       caller=str(metadata.get("caller") or ""),
+                       # the controller's clock: "demain" means the same day on both sides
+                       now=(lambda: at) if at is not None else (lambda: datetime.now().astimezone()))
+
+
+def to_tracker(sdk: SdkTracker, ctx: CallContext) -> Tracker:
+    """Our :class:`Tracker` over a Rasa SDK tracker (a copy of the slots)."""
+    latest = sdk.latest_message or {}
+    entities = tuple(Entity(str(e.get("entity")), e.get("value"), str(e.get("value") or ""))
+                     for e in latest.get("entities") or [])
+    return Tracker(ctx, dict(sdk.slots), (latest.get("intent") or {}).get("name"), entities,
+                   str(latest.get("text") or ""), sdk.active_loop_name,
+                   sdk.get_slot("requested_slot"))
+
+
+def translate(events: list[Event], dispatcher: CollectingDispatcher) -> list[EventType]:
+    """Our events as rasa_sdk events and dispatched messages, in order."""
+    out: list[EventType] = []
+    set_so_far: dict[str, Any] = {}
+    payload: dict[str, Any] = {}
+    for ev in events:
+        if isinstance(ev, SlotSet):
+            out.append(SdkSlotSet(ev.name, ev.value))
+            set_so_far[ev.name] = ev.value
+        elif isinstance(ev, Utter):
+            values = {k: v for k, v in set_so_far.items() if v is not None}
+            values.update(ev.params)
+            dispatcher.utter_message(response=ev.response, **values)
+        elif isinstance(ev, FollowupAction):
+            out.append(SdkFollowupAction(ev.name))
+        elif isinstance(ev, Outcome):
+            payload["outcome"] = ev.value
+        elif isinstance(ev, Transfer):
+            payload["transfer"] = ev.target
+        elif isinstance(ev, Hangup):
+            payload["hangup"] = True
+    if payload:
+        dispatcher.utter_message(json_message={PAYLOAD_KEY: payload})
+    return out
+
+
+class PermanenceAction:
+    """A Rasa action running one function of :data:`agi.dialogue.actions.ACTIONS`.
+
+    Not an :class:`Action` itself: rasa_sdk registers every ``Action`` subclass it finds,
+    and this base has no name; the classes below mix it with ``Action``."""
+
+    action_name = ""
+
+    def name(self) -> str:
+        return self.action_name
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: SdkTracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        settings, store = _Process.open()
+        metadata = (tracker.latest_message or {}).get("metadata") or {}
+        ctx = call_context(metadata, settings, store)
+        ours = to_tracker(tracker, ctx)
+        # store calls block (SQLite, psycopg pool): keep the server's event loop free
+        events = await asyncio.to_thread(ACTIONS[self.action_name], ours)
+        return translate(events, dispatcher)
+
+
+def _action_class(action_name: str) -> type[Action]:
+    cls_name = "".join(part.title() for part in action_name.split("_"))
+    return type(cls_name, (PermanenceAction, Action), {"action_name": action_name, "__module__": __name__})
+
+
+# One class per action: rasa_sdk registers every Action subclass it finds after import.
+ACTION_CLASSES = tuple(_action_class(name) for name in ACTIONS)

@@ -13,30 +13,37 @@ tzinfo by wall clock, ignoring ``fold``, which is wrong around a change. Inputs 
 any time zone and are converted to the tenant's; naive datetimes are rejected with
 :class:`ValueError` (use :func:`localize` for a wall-clock time the caller said).
 Returned datetimes are in the tenant's time zone.
+
+Who can work when (tenant and resource hours, closures, public holidays) comes from
+:mod:`agi.booking.hours`. A service's ``buffer_min`` keeps its resource free after each
+appointment: a booking blocks [start, end + buffer), and a new one must fit before the
+next blocked stretch; the buffer may run past closing time (nobody is booked then).
+Minimum notice and horizon are the tenant's (``min_notice_min``, ``horizon_days``) unless
+given explicitly.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import accumulate
 
+from agi.booking import hours
 from agi.booking.store import Appointment, NewAppointment, Store
-from agi.config import Service, Tenant
-from agi.errors import SlotTaken, SlotUnavailable
+from agi.config import DEFAULT_HORIZON_DAYS, DEFAULT_MIN_NOTICE_MIN, Service, Tenant
+from agi.errors import SlotTaken, SlotUnavailable, StoreError
 
-# A booking made by phone must reach the business before the customer does: no slot
-# starts sooner than this after the call.
-MIN_NOTICE = timedelta(hours=1)
-# Calendars further out are not reliable (holidays, staff rotas) and the bound keeps a
-# search over a full calendar small.
-HORIZON = timedelta(days=60)
+# The defaults of the tenant keys min_notice_min and horizon_days (see agi.config).
+MIN_NOTICE = timedelta(minutes=DEFAULT_MIN_NOTICE_MIN)
+HORIZON = timedelta(days=DEFAULT_HORIZON_DAYS)
 # Slots start on quarter hours of local time: what callers say and what diaries show.
 SLOT_STEP = timedelta(minutes=15)
 # How far next_opening() looks: one week covers every weekday once, plus today.
 _OPENING_LOOKAHEAD_DAYS = 8
+# ... and past closed days at most this far (a business closed for a year is closed).
+_CLOSED_LOOKAHEAD_DAYS = 366
 
 
 @dataclass(frozen=True)
@@ -85,45 +92,74 @@ def _end(start: datetime, minutes: int) -> datetime:
 
 
 # opening hours -------------------------------------------------------------------------
-def within_opening_hours(tenant: Tenant, start: datetime, duration_min: int) -> bool:
-    """True if [start, start + duration) fits inside one opening span of its local day."""
-    local = to_local(tenant, start)
+def _wall_span(local: datetime, duration_min: int) -> tuple[int, int] | None:
+    """[start, end) of an appointment in wall-clock minutes of its day; None across midnight."""
     end = _end(local, duration_min)
     if end.date() != local.date():
-        return False
-    begin, finish = local.time(), end.time()
-    return any(opens <= begin and finish <= closes
-               for opens, closes in tenant.opening_hours.get(local.weekday(), ()))
+        return None
+    return hours.minutes(local.time()), hours.minutes(end.time())
+
+
+def _can_work(tenant: Tenant, resource: str, local: datetime, duration_min: int) -> bool:
+    span = _wall_span(local, duration_min)
+    return span is not None and hours.fits(hours.working_spans(tenant, resource, local.date()), *span)
+
+
+def within_opening_hours(tenant: Tenant, start: datetime, duration_min: int,
+                         resource: str | None = None) -> bool:
+    """True if [start, start + duration) fits a working span of ``resource`` (default: of any
+    resource) that day: opening hours, closures, public holidays and resource hours."""
+    local = to_local(tenant, start)
+    candidates = tenant.resources if resource is None else (resource,)
+    return any(_can_work(tenant, r, local, duration_min) for r in candidates)
 
 
 def is_open(tenant: Tenant, at: datetime) -> bool:
-    """True if the business is open at this instant (closing time itself is closed)."""
+    """True if the business is open at this instant (closing time itself is closed).
+
+    Closures and public holidays count as closed."""
     local = to_local(tenant, at)
-    now = local.time()
-    return any(opens <= now < closes
-               for opens, closes in tenant.opening_hours.get(local.weekday(), ()))
+    now = hours.minutes(local.time())
+    return any(opens <= now < closes for opens, closes in hours.tenant_spans(tenant, local.date()))
 
 
 def next_opening(tenant: Tenant, after: datetime) -> datetime | None:
-    """The next time the doors open, at or after ``after`` (local); None if never open."""
+    """The next time the doors open, at or after ``after`` (local); None if never open.
+
+    Looks one week ahead, plus one day for every usual working day found closed (a
+    holiday, a closure), at most a year."""
     local = to_local(tenant, after)
-    for offset in range(_OPENING_LOOKAHEAD_DAYS):
+    budget, offset = _OPENING_LOOKAHEAD_DAYS, 0
+    while offset < min(budget, _CLOSED_LOOKAHEAD_DAYS):
         day = local.date() + timedelta(days=offset)
-        for opens, _closes in tenant.opening_hours.get(day.weekday(), ()):
-            candidate = localize(tenant, datetime.combine(day, opens))
+        spans = hours.tenant_spans(tenant, day)
+        if not spans and tenant.opening_hours.get(day.weekday()):
+            budget += 1
+        for opens, _closes in spans:
+            candidate = localize(tenant, datetime.combine(day, time(opens // 60, opens % 60)))
             if candidate.astimezone(UTC) >= local.astimezone(UTC):
                 return candidate
+        offset += 1
     return None
 
 
 # rules --------------------------------------------------------------------------------
+def _limits(tenant: Tenant, min_notice: timedelta | None,
+            horizon: timedelta | None) -> tuple[timedelta, timedelta]:
+    return (tenant.min_notice if min_notice is None else min_notice,
+            tenant.horizon if horizon is None else horizon)
+
+
 def check_slot(tenant: Tenant, service: Service, start: datetime, *, now: datetime,
-               min_notice: timedelta = MIN_NOTICE, horizon: timedelta = HORIZON) -> None:
+               min_notice: timedelta | None = None, horizon: timedelta | None = None,
+               resource: str | None = None) -> None:
     """Raise :class:`SlotUnavailable` (with a ``reason``) if no calendar could take it.
 
-    Reasons: ``past``, ``too_soon`` (inside ``min_notice``), ``too_far`` (beyond
-    ``horizon``), ``closed`` (does not fit in the opening hours with its duration).
+    Reasons: ``past``, ``too_soon`` (inside the minimum notice), ``too_far`` (beyond the
+    horizon), ``closed`` (no resource able to perform the service works then for its
+    whole duration: opening hours, a closure, a public holiday, leave).
     """
+    min_notice, horizon = _limits(tenant, min_notice, horizon)
     local = to_local(tenant, start)
     at, now_utc = local.astimezone(UTC), _utc(tenant, now)
     when = f"{local:%Y-%m-%d %H:%M %Z}"
@@ -133,27 +169,33 @@ def check_slot(tenant: Tenant, service: Service, start: datetime, *, now: dateti
         raise SlotUnavailable(f"{when} is less than {min_notice} from now", reason="too_soon")
     if at > now_utc + horizon:
         raise SlotUnavailable(f"{when} is more than {horizon.days} days ahead", reason="too_far")
-    if not within_opening_hours(tenant, local, service.duration_min):
-        raise SlotUnavailable(f"{tenant.name} is not open for a {service.duration_min}-minute "
-                              f"{service.name} at {when}", reason="closed")
+    who = _resources(tenant, service, resource)
+    if not any(_can_work(tenant, r, local, service.duration_min) for r in who):
+        why = hours.closed_reason(tenant, who, local.date())
+        raise SlotUnavailable(f"{tenant.name} cannot take a {service.duration_min}-minute "
+                              f"{service.name} at {when}: {why}", reason="closed")
 
 
-def _resources(tenant: Tenant, resource: str | None) -> tuple[str, ...]:
+def _resources(tenant: Tenant, service: Service, resource: str | None) -> tuple[str, ...]:
+    able = service.resources or tenant.resources
     if resource is None:
-        return tenant.resources
-    if resource not in tenant.resources:
-        raise ValueError(f"tenant {tenant.id} has no resource {resource!r}; "
-                         f"known: {', '.join(tenant.resources)}")
+        return able
+    if resource not in able:
+        raise ValueError(f"resource {resource!r} of tenant {tenant.id} cannot perform "
+                         f"{service.name}; able: {', '.join(able)}")
     return (resource,)
 
 
 class _Calendar:
-    """Busy intervals per resource, fetched once, answering overlap queries by bisection."""
+    """Blocked intervals per resource ([start, end + buffer) of each appointment), fetched
+    once, answering overlap queries by bisection."""
 
-    def __init__(self, appointments: Sequence[Appointment]) -> None:
+    def __init__(self, appointments: Sequence[Appointment], ignore: int | None = None) -> None:
         by_resource: dict[str, list[tuple[datetime, datetime]]] = {}
         for appt in appointments:
-            by_resource.setdefault(appt.resource, []).append((appt.starts_at, appt.ends_at))
+            if appt.id != ignore:
+                by_resource.setdefault(appt.resource, []).append((appt.starts_at,
+                                                                  appt.blocked_until))
         self._starts: dict[str, list[datetime]] = {}
         self._max_ends: dict[str, list[datetime]] = {}
         for resource, spans in by_resource.items():
@@ -170,106 +212,151 @@ class _Calendar:
         before_end = bisect_left(starts, end)  # intervals starting before our end
         return before_end == 0 or self._max_ends[resource][before_end - 1] <= start
 
-    def first_free(self, resources: Sequence[str], start: datetime, end: datetime) -> str | None:
-        return next((r for r in resources if self.is_free(r, start, end)), None)
-
 
 # search ---------------------------------------------------------------------------------
 def slot_if_free(store: Store, tenant: Tenant, service: Service, start: datetime, *,
-                 now: datetime, min_notice: timedelta = MIN_NOTICE,
-                 horizon: timedelta = HORIZON, resource: str | None = None) -> Slot | None:
-    """The asked slot on the first free resource, or None if closed, too soon, too far or
-    taken. The start need not be on a :data:`SLOT_STEP` boundary: the caller chose it."""
+                 now: datetime, min_notice: timedelta | None = None,
+                 horizon: timedelta | None = None, resource: str | None = None,
+                 ignore: int | None = None) -> Slot | None:
+    """The asked slot on the first free resource able to perform the service, or None if
+    closed, too soon, too far or taken. The start need not be on a :data:`SLOT_STEP`
+    boundary: the caller chose it. ``ignore`` is an appointment id not counted as busy
+    (the one being moved)."""
     try:
-        check_slot(tenant, service, start, now=now, min_notice=min_notice, horizon=horizon)
+        check_slot(tenant, service, start, now=now, min_notice=min_notice, horizon=horizon,
+                   resource=resource)
     except SlotUnavailable:
         return None
     local = to_local(tenant, start)
     end = _end(local, service.duration_min)
-    calendar = _Calendar(store.appointments(tenant.id, local, end))
-    free = calendar.first_free(_resources(tenant, resource), local.astimezone(UTC),
-                               end.astimezone(UTC))
-    return Slot(local, end, free) if free else None
+    blocked = end.astimezone(UTC) + timedelta(minutes=service.buffer_min)
+    calendar = _Calendar(store.appointments(tenant.id, local, blocked), ignore)
+    for candidate in _resources(tenant, service, resource):
+        if (_can_work(tenant, candidate, local, service.duration_min)
+                and calendar.is_free(candidate, local.astimezone(UTC), blocked)):
+            return Slot(local, end, candidate)
+    return None
 
 
 def free_slots(store: Store, tenant: Tenant, service: Service, around: datetime, *,
-               now: datetime, count: int = 3, min_notice: timedelta = MIN_NOTICE,
-               horizon: timedelta = HORIZON, step: timedelta = SLOT_STEP,
-               resource: str | None = None) -> list[Slot]:
+               now: datetime, count: int = 3, min_notice: timedelta | None = None,
+               horizon: timedelta | None = None, step: timedelta = SLOT_STEP,
+               resource: str | None = None, ignore: int | None = None) -> list[Slot]:
     """The ``count`` free slots nearest to ``around``, before or after it.
 
     Ordered by distance from ``around``, then earlier first. Each start time is offered
-    once, on the first free resource in ``tenant.resources`` order. Slots respect opening
-    hours with the service's duration, start at least ``min_notice`` after ``now`` and at
-    most ``horizon`` after it, and start on ``step`` boundaries of local wall-clock time.
-    The calendar is read with one query over the whole window.
+    once, on the first free resource able to perform the service (its ``resources``
+    order, else the tenant's). Slots fit the resource's working hours with the service's
+    duration, keep its buffer clear of other appointments, start at least the minimum
+    notice after ``now`` and at most the horizon after it, and start on ``step``
+    boundaries of local wall-clock time. The calendar is read with one query.
     """
+    min_notice, horizon = _limits(tenant, min_notice, horizon)
     target, now_utc = _utc(tenant, around), _utc(tenant, now)
-    resources = _resources(tenant, resource)
+    who = _resources(tenant, service, resource)
     first, last = now_utc + min_notice, now_utc + horizon
     duration = timedelta(minutes=service.duration_min)
-    calendar = _Calendar(store.appointments(tenant.id, first, last + duration))
+    blocking = duration + timedelta(minutes=service.buffer_min)
+    calendar = _Calendar(store.appointments(tenant.id, first, last + blocking), ignore)
     found: list[tuple[timedelta, datetime, Slot]] = []
-    for start in _candidates(tenant, service.duration_min, first, last, step):
+    for start, able in _candidates(tenant, who, service.duration_min, first, last, step):
         start_utc = start.astimezone(UTC)
-        end_utc = start_utc + duration
-        free = calendar.first_free(resources, start_utc, end_utc)
+        free = next((r for r in able if calendar.is_free(r, start_utc, start_utc + blocking)), None)
         if free is not None:
-            slot = Slot(start, end_utc.astimezone(tenant.tz), free)
+            slot = Slot(start, (start_utc + duration).astimezone(tenant.tz), free)
             found.append((abs(start_utc - target), start_utc, slot))
     found.sort(key=lambda item: item[:2])
     return [slot for _, _, slot in found[:count]]
 
 
-def _candidates(tenant: Tenant, duration_min: int, first: datetime, last: datetime,
-                step: timedelta) -> Iterator[datetime]:
-    """Every aligned local start in [first, last] (UTC) whose service fits an opening span."""
+def _candidates(tenant: Tenant, resources: Sequence[str], duration_min: int, first: datetime,
+                last: datetime, step: timedelta) -> Iterator[tuple[datetime, list[str]]]:
+    """Every aligned local start in [first, last] (UTC) with the resources working then for
+    the whole service, in preference order."""
     step_min = int(step.total_seconds() // 60)
     if step_min <= 0:
         raise ValueError(f"slot step must be at least one minute, not {step}")
     day: date = first.astimezone(tenant.tz).date()
     last_day = last.astimezone(tenant.tz).date()
     while day <= last_day:
-        for opens, closes in tenant.opening_hours.get(day.weekday(), ()):
-            minute = -(-_minutes(opens) // step_min) * step_min  # first aligned start
-            while minute < _minutes(closes):
-                wall = datetime.combine(day, time(minute // 60, minute % 60))
-                local = wall.replace(tzinfo=tenant.tz)  # fold=0: a repeated time once
-                minute += step_min
-                if not _exists(wall, local) or not first <= local.astimezone(UTC) <= last:
-                    continue
-                end = _end(local, duration_min)
-                if end.date() == day and end.time() <= closes:
-                    yield local
+        spans = {r: hours.working_spans(tenant, r, day) for r in resources}
+        union = sorted({span for found in spans.values() for span in found})
+        starts = sorted({m for opens, closes in union
+                         for m in range(-(-opens // step_min) * step_min, closes, step_min)})
+        for minute in starts:
+            wall = datetime.combine(day, time(minute // 60, minute % 60))
+            local = wall.replace(tzinfo=tenant.tz)  # fold=0: a repeated time once
+            if not _exists(wall, local) or not first <= local.astimezone(UTC) <= last:
+                continue
+            span = _wall_span(local, duration_min)
+            able = [r for r in resources if span is not None and hours.fits(spans[r], *span)]
+            if able:
+                yield local, able
         day += timedelta(days=1)
-
-
-def _minutes(t: time) -> int:
-    return t.hour * 60 + t.minute
 
 
 # booking ---------------------------------------------------------------------------------
 def book_slot(store: Store, tenant: Tenant, service: Service, start: datetime, *, name: str,
-              phone: str, call_id: str, now: datetime, min_notice: timedelta = MIN_NOTICE,
-              horizon: timedelta = HORIZON, resource: str | None = None) -> Appointment:
-    """Write the appointment on the first resource free at ``start``.
+              phone: str, call_id: str, now: datetime, min_notice: timedelta | None = None,
+              horizon: timedelta | None = None, resource: str | None = None) -> Appointment:
+    """Write the appointment on the first resource able and free at ``start``.
 
     Raises :class:`SlotUnavailable` when the rules forbid the time (closed, past, too soon,
     too far) and :class:`SlotTaken` when every resource is busy. The overlap check is the
     store's atomic one, so two calls racing for the same slot cannot both win.
     """
-    check_slot(tenant, service, start, now=now, min_notice=min_notice, horizon=horizon)
+    local, end, able = _prepare(tenant, service, start, now, min_notice, horizon, resource)
+
+    def attempt(candidate: str) -> Appointment:
+        return store.book(NewAppointment(
+            tenant_id=tenant.id, resource=candidate, service=service.name, starts_at=local,
+            ends_at=end, customer_name=name, customer_phone=phone, call_id=call_id,
+            buffer_min=service.buffer_min))
+
+    return _first_success(tenant, local, able, attempt)
+
+
+def move_slot(store: Store, tenant: Tenant, service: Service, appointment: Appointment,
+              new_start: datetime, *, now: datetime, call_id: str = "",
+              min_notice: timedelta | None = None, horizon: timedelta | None = None,
+              resource: str | None = None) -> Appointment:
+    """Move ``appointment`` to ``new_start``, on its own resource when it is free then, else
+    on the next resource able to perform the service. Same rules and errors as
+    :func:`book_slot`; the store's move is atomic, and the old time is freed by it.
+    ``call_id`` is the call asking for the move (recorded as ``moved_by_call``).
+    """
+    if appointment.status == "cancelled":
+        raise StoreError(f"appointment {appointment.id} is cancelled: it cannot be moved")
+    local, end, able = _prepare(tenant, service, new_start, now, min_notice, horizon, resource)
+    if appointment.resource in able:  # the customer keeps their practitioner when possible
+        able = [appointment.resource, *(r for r in able if r != appointment.resource)]
+
+    def attempt(candidate: str) -> Appointment:
+        return store.move(appointment.id, local, end, resource=candidate,
+                          buffer_min=service.buffer_min, call_id=call_id)
+
+    return _first_success(tenant, local, able, attempt)
+
+
+def _prepare(tenant: Tenant, service: Service, start: datetime, now: datetime,
+             min_notice: timedelta | None, horizon: timedelta | None,
+             resource: str | None) -> tuple[datetime, datetime, list[str]]:
+    check_slot(tenant, service, start, now=now, min_notice=min_notice, horizon=horizon,
+               resource=resource)
     local = to_local(tenant, start)
-    end = _end(local, service.duration_min)
+    able = [r for r in _resources(tenant, service, resource)
+            if _can_work(tenant, r, local, service.duration_min)]
+    return local, _end(local, service.duration_min), able
+
+
+def _first_success(tenant: Tenant, local: datetime, resources: Sequence[str],
+                   attempt: Callable[[str], Appointment]) -> Appointment:
     last: SlotTaken | None = None
-    for candidate in _resources(tenant, resource):
+    for candidate in resources:
         try:
-            return store.book(NewAppointment(
-                tenant_id=tenant.id, resource=candidate, service=service.name,
-                starts_at=local, ends_at=end, customer_name=name, customer_phone=phone,
-                call_id=call_id))
+            return attempt(candidate)
         except SlotTaken as exc:
             last = exc
-    assert last is not None  # a tenant always has at least one resource (config checks)
+    assert last is not None  # check_slot made sure at least one resource works then
     raise SlotTaken(f"no resource of {tenant.id} is free at {local:%Y-%m-%d %H:%M %Z}: {last}",
                     conflict=last.conflict) from last

@@ -31,13 +31,17 @@ from typing import Any
 from agi.booking.outbox import (
     NewOutboxRow,
     appointment_payload,
+    lead_payload,
     load_payload,
     message_payload,
+    moved_payload,
     outbox_rows,
 )
 from agi.booking.store import (
     Appointment,
+    Caller,
     CallRecord,
+    Lead,
     Message,
     NewAppointment,
     OutboxItem,
@@ -47,6 +51,7 @@ from agi.booking.store import (
     TargetsFor,
     Turn,
     dump_call_data,
+    is_e164,
 )
 from agi.errors import SlotTaken, StoreError
 
@@ -131,6 +136,57 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX outbox_due ON outbox (status, next_attempt_at, id)",
         "CREATE INDEX outbox_tenant ON outbox (tenant_id, created_at)",
     ),
+    (  # 3: buffers, moves, callers, leads (PostgreSQL: migrations/0003_booking_domain.sql)
+        # blocked_until = ends_at + the service's buffer: what the overlap check compares
+        "ALTER TABLE appointments ADD COLUMN blocked_until TEXT NOT NULL DEFAULT ''",
+        "UPDATE appointments SET blocked_until = ends_at",
+        "ALTER TABLE appointments ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE appointments ADD COLUMN moved_by_call TEXT "
+        "REFERENCES calls (call_id) ON DELETE SET NULL",
+        # SQLite cannot change a CHECK constraint: the outbox is rebuilt with the new kinds
+        """CREATE TABLE outbox_v3 (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            tenant_id       TEXT NOT NULL,
+            kind            TEXT NOT NULL CHECK (kind IN ('appointment_booked',
+                                'appointment_moved', 'appointment_cancelled', 'message',
+                                'lead')),
+            target          TEXT NOT NULL,
+            payload         TEXT NOT NULL CHECK (json_valid(payload)),
+            idempotency_key TEXT NOT NULL UNIQUE,
+            status          TEXT NOT NULL DEFAULT 'pending'
+                            CHECK (status IN ('pending', 'sent', 'dead')),
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            lease_until     TEXT,
+            last_error      TEXT NOT NULL DEFAULT '',
+            created_at      TEXT NOT NULL,
+            sent_at         TEXT
+        )""",
+        "INSERT INTO outbox_v3 SELECT * FROM outbox",
+        "DROP TABLE outbox",
+        "ALTER TABLE outbox_v3 RENAME TO outbox",
+        "CREATE INDEX outbox_due ON outbox (status, next_attempt_at, id)",
+        "CREATE INDEX outbox_tenant ON outbox (tenant_id, created_at)",
+        """CREATE TABLE callers (
+            tenant_id  TEXT NOT NULL,
+            phone      TEXT NOT NULL,
+            name       TEXT NOT NULL DEFAULT '',
+            first_seen TEXT NOT NULL,
+            last_seen  TEXT NOT NULL,
+            calls      INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (tenant_id, phone)
+        )""",
+        """CREATE TABLE leads (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            tenant_id  TEXT NOT NULL,
+            call_id    TEXT REFERENCES calls (call_id) ON DELETE SET NULL,
+            caller     TEXT NOT NULL DEFAULT '',
+            kind       TEXT NOT NULL CHECK (kind <> ''),
+            details    TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(details)),
+            created_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX leads_tenant ON leads (tenant_id, created_at)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -138,7 +194,9 @@ _CALL_COLUMNS = "call_id, tenant_id, caller, started_at, ended_at, outcome, data
 _OUTBOX_COLUMNS = ("id, tenant_id, kind, target, payload, idempotency_key, status, attempts, "
                    "next_attempt_at, last_error, created_at, sent_at")
 _APPT_COLUMNS = ("id, tenant_id, resource, service, starts_at, ends_at, customer_name, "
-                 "customer_phone, status, call_id")
+                 "customer_phone, status, call_id, blocked_until, revision, moved_by_call")
+_CALLER_COLUMNS = "tenant_id, phone, name, first_seen, last_seen, calls"
+_LEAD_COLUMNS = "id, tenant_id, call_id, caller, kind, details, created_at"
 
 
 def to_db_time(value: datetime) -> str:
@@ -266,11 +324,45 @@ class SqliteStore(Store):
         with self._write(f"start_call {call.call_id}") as conn:
             conn.execute("INSERT INTO calls (call_id, tenant_id, caller, started_at, ended_at, "
                          "outcome, data, language, channel) VALUES (?,?,?,?,?,?,?,?,?)", row)
+            if is_e164(call.caller):
+                self._upsert_caller(conn, call.tenant_id, call.caller, row[3], None, True)
 
     def set_caller(self, call_id: str, caller: str) -> None:
         with self._write(f"set_caller {call_id}") as conn:
-            self._require_call(conn, call_id)
+            before = conn.execute("SELECT tenant_id, caller, started_at FROM calls "
+                                  "WHERE call_id = ?", (call_id,)).fetchone()
+            if before is None:
+                raise StoreError(f"no call {call_id!r}: start_call() first")
             conn.execute("UPDATE calls SET caller = ? WHERE call_id = ?", (caller, call_id))
+            if is_e164(caller) and caller != before[1]:  # one call counts once per number
+                self._upsert_caller(conn, before[0], caller, before[2], None, True)
+
+    # callers --------------------------------------------------------------------
+    @staticmethod
+    def _upsert_caller(conn: sqlite3.Connection, tenant_id: str, phone: str, at: str,
+                       name: str | None, new_call: bool) -> Caller:
+        row = conn.execute(
+            f"INSERT INTO callers ({_CALLER_COLUMNS}) VALUES (?, ?, COALESCE(?, ''), ?, ?, ?) "
+            "ON CONFLICT (tenant_id, phone) DO UPDATE SET "
+            "name = CASE WHEN ? IS NULL THEN name ELSE excluded.name END, "
+            "first_seen = MIN(first_seen, excluded.first_seen), "
+            "last_seen = MAX(last_seen, excluded.last_seen), calls = calls + excluded.calls "
+            f"RETURNING {_CALLER_COLUMNS}",
+            (tenant_id, phone, name, at, at, int(new_call), name)).fetchone()
+        return _caller(row)
+
+    def touch_caller(self, tenant_id: str, phone: str, at: datetime, *, name: str | None = None,
+                     new_call: bool = False) -> Caller:
+        if not is_e164(phone):
+            raise ValueError(f"caller number {phone!r} is not in E.164 form")
+        when = to_db_time(at)
+        with self._write(f"touch_caller {tenant_id}") as conn:
+            return self._upsert_caller(conn, tenant_id, phone, when, name, new_call)
+
+    def caller(self, tenant_id: str, phone: str) -> Caller | None:
+        rows = self._read("caller", f"SELECT {_CALLER_COLUMNS} FROM callers WHERE tenant_id = ? "
+                          "AND phone = ?", (tenant_id, phone))
+        return _caller(rows[0]) if rows else None
 
     def add_turn(self, call_id: str, speaker: Speaker, text: str, at: datetime) -> Turn:
         when = to_db_time(at)
@@ -325,43 +417,73 @@ class SqliteStore(Store):
 
     # appointments -------------------------------------------------------------------
     def book(self, appt: NewAppointment) -> Appointment:
-        start, end = to_db_time(appt.starts_at), to_db_time(appt.ends_at)
-        if end <= start:
-            raise ValueError(f"appointment ends ({end}) before it starts ({start})")
+        start, end, blocked = _span(appt.starts_at, appt.ends_at, appt.buffer_min)
         with self._write(f"book {appt.tenant_id}/{appt.resource}") as conn:
             if appt.call_id:
                 self._require_call(conn, appt.call_id)
-            clash = conn.execute(
-                f"SELECT {_APPT_COLUMNS} FROM appointments WHERE tenant_id = ? AND resource = ? "
-                "AND status != 'cancelled' AND starts_at < ? AND ends_at > ? "
-                "ORDER BY starts_at LIMIT 1",
-                (appt.tenant_id, appt.resource, end, start)).fetchone()
-            if clash is not None:
-                taken = _appointment(clash)
-                raise SlotTaken(f"{appt.resource} is taken from {taken.starts_at.isoformat()} to "
-                                f"{taken.ends_at.isoformat()} (appointment {taken.id})",
-                                conflict=taken)
+            self._refuse_overlap(conn, appt.tenant_id, appt.resource, start, blocked, None)
             now = to_db_time(datetime.now(UTC))
-            cur = conn.execute(
+            row = conn.execute(
                 "INSERT INTO appointments (tenant_id, resource, service, starts_at, ends_at, "
-                "customer_name, customer_phone, status, call_id, created_at) "
-                "VALUES (?,?,?,?,?,?,?,'booked',?,?)",
+                "customer_name, customer_phone, status, call_id, created_at, blocked_until) "
+                f"VALUES (?,?,?,?,?,?,?,'booked',?,?,?) RETURNING {_APPT_COLUMNS}",
                 (appt.tenant_id, appt.resource, appt.service, start, end, appt.customer_name,
-                 appt.customer_phone, appt.call_id or None, now))
-            assert cur.lastrowid is not None  # an INSERT into a rowid table always sets it
-            booked = Appointment(cur.lastrowid, appt.tenant_id, appt.resource, appt.service,
-                                 from_db_time(start), from_db_time(end), appt.customer_name,
-                                 appt.customer_phone, "booked", appt.call_id)
+                 appt.customer_phone, appt.call_id or None, now, blocked)).fetchone()
+            booked = _appointment(row)
             self._queue(conn, now, outbox_rows(self._targets_for, appt.tenant_id,
                                                "appointment_booked", booked.id,
                                                appointment_payload(booked)))
         return booked
 
+    @staticmethod
+    def _refuse_overlap(conn: sqlite3.Connection, tenant_id: str, resource: str, start: str,
+                        blocked: str, ignore: int | None) -> None:
+        """:class:`SlotTaken` if [start, blocked) meets another live appointment's blocked time.
+
+        Run inside the write transaction: nobody can insert between this check and ours."""
+        clash = conn.execute(
+            f"SELECT {_APPT_COLUMNS} FROM appointments WHERE tenant_id = ? AND resource = ? "
+            "AND status != 'cancelled' AND starts_at < ? AND blocked_until > ? AND id IS NOT ? "
+            "ORDER BY starts_at LIMIT 1", (tenant_id, resource, blocked, start, ignore)).fetchone()
+        if clash is not None:
+            taken = _appointment(clash)
+            raise SlotTaken(f"{resource} is taken from {taken.starts_at.isoformat()} to "
+                            f"{taken.blocked_until.isoformat()} (appointment {taken.id})",
+                            conflict=taken)
+
+    def move(self, appointment_id: int, new_start: datetime, new_end: datetime, *,
+             resource: str | None = None, buffer_min: int | None = None,
+             call_id: str = "") -> Appointment:
+        with self._write(f"move {appointment_id}") as conn:
+            row = conn.execute(f"SELECT {_APPT_COLUMNS} FROM appointments WHERE id = ?",
+                               (appointment_id,)).fetchone()
+            if row is None:
+                raise StoreError(f"no appointment {appointment_id}")
+            before = _appointment(row)
+            if before.status == "cancelled":
+                raise StoreError(f"appointment {appointment_id} is cancelled: it cannot be moved")
+            if call_id:
+                self._require_call(conn, call_id)
+            start, end, blocked = _span(new_start, new_end, before.buffer_min
+                                        if buffer_min is None else buffer_min)
+            where = resource or before.resource
+            self._refuse_overlap(conn, before.tenant_id, where, start, blocked, before.id)
+            row = conn.execute(
+                "UPDATE appointments SET resource = ?, starts_at = ?, ends_at = ?, "
+                "blocked_until = ?, status = 'moved', revision = revision + 1, "
+                f"moved_by_call = ? WHERE id = ? RETURNING {_APPT_COLUMNS}",
+                (where, start, end, blocked, call_id or None, before.id)).fetchone()
+            moved = _appointment(row)
+            self._queue(conn, to_db_time(datetime.now(UTC)), outbox_rows(
+                self._targets_for, moved.tenant_id, "appointment_moved",
+                f"{moved.id}.{moved.revision}", moved_payload(before, moved)))
+        return moved
+
     def appointments(self, tenant_id: str, start: datetime, end: datetime,
                      resource: str | None = None) -> Sequence[Appointment]:
         """Non-cancelled appointments overlapping [start, end), in start order."""
         sql = (f"SELECT {_APPT_COLUMNS} FROM appointments WHERE tenant_id = ? "
-               "AND status != 'cancelled' AND starts_at < ? AND ends_at > ?")
+               "AND status != 'cancelled' AND starts_at < ? AND blocked_until > ?")
         args: list[Any] = [tenant_id, to_db_time(end), to_db_time(start)]
         if resource is not None:
             sql += " AND resource = ?"
@@ -387,7 +509,8 @@ class SqliteStore(Store):
                                   (appointment_id,)).fetchone()
             if before is None:
                 raise StoreError(f"no appointment {appointment_id}")
-            conn.execute("UPDATE appointments SET status = 'cancelled' WHERE id = ?",
+            conn.execute("UPDATE appointments SET status = 'cancelled', revision = revision + "
+                         "CASE WHEN status = 'cancelled' THEN 0 ELSE 1 END WHERE id = ?",
                          (appointment_id,))
             row = conn.execute(f"SELECT {_APPT_COLUMNS} FROM appointments WHERE id = ?",
                                (appointment_id,)).fetchone()
@@ -420,6 +543,27 @@ class SqliteStore(Store):
                           (tenant_id,))
         return [Message(r[0], r[1], r[2] or "", r[3], r[4], r[5], from_db_time(r[6]))
                 for r in rows]
+
+    # leads ----------------------------------------------------------------------
+    def add_lead(self, tenant_id: str, call_id: str, caller: str, kind: str,
+                 details: Mapping[str, Any], at: datetime) -> Lead:
+        if not kind:
+            raise ValueError("a lead needs a kind")
+        when, encoded = to_db_time(at), dump_call_data(details)
+        with self._write(f"add_lead {tenant_id}") as conn:
+            row = conn.execute(
+                "INSERT INTO leads (tenant_id, call_id, caller, kind, details, created_at) "
+                f"VALUES (?,?,?,?,?,?) RETURNING {_LEAD_COLUMNS}",
+                (tenant_id, call_id or None, caller, kind, encoded, when)).fetchone()
+            lead = _lead(row)
+            self._queue(conn, to_db_time(datetime.now(UTC)), outbox_rows(
+                self._targets_for, tenant_id, "lead", lead.id, lead_payload(lead)))
+        return lead
+
+    def leads(self, tenant_id: str) -> Sequence[Lead]:
+        rows = self._read("leads", f"SELECT {_LEAD_COLUMNS} FROM leads WHERE tenant_id = ? "
+                          "ORDER BY created_at, id", (tenant_id,))
+        return [_lead(r) for r in rows]
 
     # outbox -----------------------------------------------------------------------
     @staticmethod
@@ -492,6 +636,30 @@ def _call(row: Sequence[Any]) -> CallRecord:
 
 
 def _appointment(row: Sequence[Any]) -> Appointment:
-    (id_, tenant_id, resource, service, starts, ends, name, phone, status, call_id) = row
-    return Appointment(id_, tenant_id, resource, service, from_db_time(starts),
-                       from_db_time(ends), name, phone, status, call_id or "")
+    (id_, tenant_id, resource, service, starts, ends, name, phone, status, call_id, blocked,
+     revision, moved_by) = row
+    start, end = from_db_time(starts), from_db_time(ends)
+    buffer_min = int((from_db_time(blocked) - end).total_seconds() // 60)
+    return Appointment(id_, tenant_id, resource, service, start, end, name, phone, status,
+                       call_id or "", buffer_min, revision, moved_by or "")
+
+
+def _span(start: datetime, end: datetime, buffer_min: int) -> tuple[str, str, str]:
+    """Database text of start, end and blocked_until; :class:`ValueError` if out of order."""
+    if buffer_min < 0:
+        raise ValueError(f"buffer must not be negative, not {buffer_min} minutes")
+    first, last = to_db_time(start), to_db_time(end)
+    if last <= first:
+        raise ValueError(f"appointment ends ({last}) before it starts ({first})")
+    return first, last, to_db_time(end + timedelta(minutes=buffer_min))
+
+
+def _caller(row: Sequence[Any]) -> Caller:
+    tenant_id, phone, name, first, last, calls = row
+    return Caller(tenant_id, phone, name, from_db_time(first), from_db_time(last), calls)
+
+
+def _lead(row: Sequence[Any]) -> Lead:
+    id_, tenant_id, call_id, caller, kind, details, created = row
+    return Lead(id_, tenant_id, call_id or "", caller, kind, json.loads(details),
+                from_db_time(created))

@@ -1,4 +1,4 @@
-"""The store interface: calls, turns, appointments and messages.
+"""The store interface: calls, turns, callers, appointments, messages and leads.
 
 The call controller and the dialogue actions depend on :class:`Store` only; SQLite
 (:mod:`agi.booking.sqlite`) is the embedded default and PostgreSQL implements the same
@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import abc
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
 from agi.errors import StoreError
 
 Speaker = Literal["caller", "agent"]
 AppointmentStatus = Literal["booked", "moved", "cancelled"]
-OutboxKind = Literal["appointment_booked", "appointment_cancelled", "message"]
+OutboxKind = Literal["appointment_booked", "appointment_moved", "appointment_cancelled", "message",
+                     "lead"]
 OutboxStatus = Literal["pending", "sent", "dead"]
 # Who the business wants told of what: (tenant id, kind) -> target keys such as
 # "email:office" (agi.notify.targets_for builds it from the tenants' [[tenants.notify]]).
@@ -62,7 +64,17 @@ class Appointment:
     customer_name: str
     customer_phone: str
     status: AppointmentStatus = "booked"
-    call_id: str = ""
+    call_id: str = ""  # the call that booked it (kept across moves)
+    # the resource stays blocked this long after ends_at (the service's buffer)
+    buffer_min: int = 0
+    # 0 when booked, +1 at each move and at the cancellation (the iCalendar SEQUENCE)
+    revision: int = 0
+    moved_by_call: str = ""  # the call that moved it last
+
+    @property
+    def blocked_until(self) -> datetime:
+        """End of the time no other appointment may take on this resource."""
+        return self.ends_at + timedelta(minutes=self.buffer_min)
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,7 @@ class NewAppointment:
     customer_name: str
     customer_phone: str
     call_id: str = ""
+    buffer_min: int = 0
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,32 @@ class Message:
     caller: str
     name: str
     text: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A phone number that called a tenant (E.164), with the name it last gave."""
+
+    tenant_id: str
+    phone: str
+    name: str
+    first_seen: datetime
+    last_seen: datetime
+    calls: int
+
+
+@dataclass(frozen=True)
+class Lead:
+    """A request that is not an appointment (a quote, a call-back about a product...):
+    ``kind`` names it, ``details`` holds what the caller said, as the dialogue collected it."""
+
+    id: int
+    tenant_id: str
+    call_id: str
+    caller: str
+    kind: str
+    details: Mapping[str, Any]
     created_at: datetime
 
 
@@ -115,8 +154,13 @@ class Store(abc.ABC):
     """Where calls, turns, appointments, messages and the outbox are kept. Thread-safe.
 
     A store built with ``targets_for`` (tenant id -> target keys) writes one outbox row
-    per target in the same transaction as :meth:`book`, :meth:`cancel` (when it changes
-    the status) and :meth:`add_message`; without it, nothing is queued.
+    per target in the same transaction as :meth:`book`, :meth:`move`, :meth:`cancel`
+    (when it changes the status), :meth:`add_message` and :meth:`add_lead`; without it,
+    nothing is queued.
+
+    Callers: :meth:`start_call` and :meth:`set_caller` keep the ``callers`` table up to
+    date for E.164 numbers (first and last seen, number of calls); other numbers (withheld,
+    internal extensions) are not tracked.
     """
 
     # calls ---------------------------------------------------------------
@@ -126,7 +170,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def set_caller(self, call_id: str, caller: str) -> None:
-        """Attach the caller's number once the privacy notice has played."""
+        """Attach the caller's number once the privacy notice has played (and count the
+        call for that number in ``callers``)."""
 
     @abc.abstractmethod
     def add_turn(self, call_id: str, speaker: Speaker, text: str, at: datetime) -> Turn:
@@ -150,16 +195,39 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def transcript(self, call_id: str) -> Sequence[Turn]: ...
 
+    # callers -------------------------------------------------------------
+    @abc.abstractmethod
+    def touch_caller(self, tenant_id: str, phone: str, at: datetime, *, name: str | None = None,
+                     new_call: bool = False) -> Caller:
+        """Record that ``phone`` was seen at ``at`` (a name given replaces the one known;
+        ``new_call`` counts one more call). :class:`ValueError` if not E.164."""
+
+    @abc.abstractmethod
+    def caller(self, tenant_id: str, phone: str) -> Caller | None: ...
+
     # appointments --------------------------------------------------------
     @abc.abstractmethod
     def book(self, appt: NewAppointment) -> Appointment:
-        """Write an appointment; raise :class:`agi.errors.SlotTaken` if it overlaps another
-        non-cancelled one for the same tenant and resource (checked atomically)."""
+        """Write an appointment; raise :class:`agi.errors.SlotTaken` if its blocked time
+        [start, end + buffer) overlaps that of another non-cancelled one for the same
+        tenant and resource (checked atomically)."""
+
+    @abc.abstractmethod
+    def move(self, appointment_id: int, new_start: datetime, new_end: datetime, *,
+             resource: str | None = None, buffer_min: int | None = None,
+             call_id: str = "") -> Appointment:
+        """Give the appointment a new time (and resource): the same row, status "moved",
+        revision + 1, the old time freed, an ``appointment_moved`` notification queued, all
+        in one transaction. :class:`agi.errors.SlotTaken` under the same overlap rule as
+        :meth:`book` (the appointment never conflicts with itself); :class:`StoreError` if
+        it is unknown or cancelled. ``resource``/``buffer_min`` ``None`` keep the current
+        ones; ``call_id`` is recorded as ``moved_by_call``."""
 
     @abc.abstractmethod
     def appointments(self, tenant_id: str, start: datetime, end: datetime,
                      resource: str | None = None) -> Sequence[Appointment]:
-        """Non-cancelled appointments overlapping [start, end)."""
+        """Non-cancelled appointments whose blocked time [start, blocked_until) overlaps
+        [start, end)."""
 
     @abc.abstractmethod
     def appointments_for_caller(self, tenant_id: str, phone: str) -> Sequence[Appointment]:
@@ -175,6 +243,16 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def messages(self, tenant_id: str) -> Sequence[Message]: ...
+
+    # leads -----------------------------------------------------------------
+    @abc.abstractmethod
+    def add_lead(self, tenant_id: str, call_id: str, caller: str, kind: str,
+                 details: Mapping[str, Any], at: datetime) -> Lead:
+        """Keep a request that is not an appointment (queues a ``lead`` notification)."""
+
+    @abc.abstractmethod
+    def leads(self, tenant_id: str) -> Sequence[Lead]:
+        """The tenant's leads, oldest first."""
 
     # outbox ---------------------------------------------------------------
     @abc.abstractmethod
@@ -220,3 +298,11 @@ def dump_call_data(data: Mapping[str, Any]) -> str:
         return json.dumps(dict(data), ensure_ascii=False, default=default)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"call data cannot be stored as JSON: {exc}") from exc
+
+
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+
+
+def is_e164(phone: str) -> bool:
+    """True for a number in E.164 form (what :mod:`agi.dialogue.normalize` produces)."""
+    return bool(_E164.fullmatch(phone or ""))

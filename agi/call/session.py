@@ -203,7 +203,8 @@ class CallSession:
             return
         conversation = await asyncio.to_thread(self.services.dialogue.conversation, CallContext(
             call_id=self.call_id, tenant=tenant, store=self.services.store,
-            caller=caller_e164(self.channel.env.callerid, tenant), now=self.services.clock))
+            caller=caller_e164(self.channel.env.callerid, tenant), now=self.services.clock,
+            spool=self.services.spool))
         await self._say_all((greeting,), interruptible=True, record=True)
         await self._turn_loop(media, conversation)
 

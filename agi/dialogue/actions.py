@@ -16,13 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from agi.booking import availability
+from agi.booking.spool import Spool
+from agi.booking.store import NewAppointment
 from agi.dialogue import normalize
 from agi.dialogue.base import CallContext
-from agi.errors import SlotTaken
+from agi.errors import SlotTaken, StoreUnavailable
 
 # After this many misunderstandings in a row, offer a human: when unsure, hand over.
 MAX_MISUNDERSTOOD = 2
@@ -187,7 +189,15 @@ def action_check_availability(tracker: Tracker) -> list[Event]:
         return [FollowupAction("booking_form")]
     tenant = tracker.ctx.tenant
     service = tenant.service(None)
-    slot = availability.slot_if_free(tracker.ctx.store, tenant, service, start, now=tracker.now())
+    try:
+        slot = availability.slot_if_free(tracker.ctx.store, tenant, service, start, now=tracker.now())
+    except StoreUnavailable:
+        if tracker.ctx.spool is None or not availability.within_opening_hours(
+                tenant, start, service.duration_min):
+            raise
+        # The diary cannot be read now: read the request back; it is noted after the yes.
+        return [*_spoken(start.astimezone(tenant.tz), tracker.lang),
+                SlotSet("pending", "confirm_booking"), Utter("utter_confirm_appointment")]
     if slot is not None:
         return [*_spoken(slot.start, tracker.lang), SlotSet("pending", "confirm_booking"),
                 Utter("utter_confirm_appointment")]
@@ -249,9 +259,30 @@ def action_book_appointment(tracker: Tracker) -> list[Event]:
             now=tracker.now())
     except SlotTaken:  # includes SlotUnavailable: someone else was faster, or time passed
         return _offer(tracker, start, "utter_slot_just_taken")
+    except StoreUnavailable:
+        if ctx.spool is None:
+            raise
+        return _note_booking_request(tracker, start, ctx.spool)
     local = appt.starts_at.astimezone(ctx.tenant.tz)
     return [*_spoken(local, tracker.lang), SlotSet("appointment_id", appt.id),
             SlotSet("pending", "anything_else"), Outcome("booked"), Utter("utter_booked")]
+
+
+def _note_booking_request(tracker: Tracker, start: datetime, spool: Spool) -> list[Event]:
+    """The database is down: keep the confirmed request in the spool, to be written (or
+    turned into a call-back lead if the slot went meanwhile) once it is back."""
+    ctx = tracker.ctx
+    service = ctx.tenant.service(None)
+    local = start.astimezone(ctx.tenant.tz)
+    resources = getattr(service, "resources", ()) or ctx.tenant.resources
+    spool.append("book", (NewAppointment(
+        tenant_id=ctx.tenant.id, resource=resources[0], service=service.name, starts_at=local,
+        ends_at=local + timedelta(minutes=service.duration_min),
+        customer_name=str(tracker.get_slot("name") or ""),
+        customer_phone=str(tracker.get_slot("phone") or ctx.caller), call_id=ctx.call_id,
+        buffer_min=getattr(service, "buffer_min", 0)),), key=ctx.call_id)
+    return [*_spoken(local, tracker.lang), SlotSet("pending", "anything_else"),
+            Outcome("pending"), Utter("utter_booking_noted")]
 
 
 # cancelling ------------------------------------------------------------------------------

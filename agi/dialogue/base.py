@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from agi.booking.spool import Spool
 from agi.booking.store import Store
 from agi.config import Tenant
 
@@ -29,6 +30,9 @@ class CallContext:
     store: Store
     caller: str = ""  # E.164, or "" when withheld
     now: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
+    # where a booking request waits while the database is unreachable (None: no spool,
+    # as in the Rasa action server, which then reports the store error)
+    spool: Spool | None = None
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ calendar holds one resource per UID). A cancellation PUTs the same event with
 ``STATUS:CANCELLED`` rather than deleting it: the business sees what was cancelled, and
 a repeated cancellation is as harmless as a repeated booking.
 
-Order: a booking retried after its cancellation went through must not bring the event
-back, so a booking is not written over an event that is already cancelled.
+Order: a booking or move retried after a later change went through must not bring the
+old version back, so an event is not written over one that is cancelled or has a higher
+SEQUENCE (a move PUTs the same UID with the new times and the next SEQUENCE).
 
 Messages are not calendar entries: :func:`agi.notify.outbox.targets_for` never queues
 them for CalDAV targets.
@@ -22,7 +23,7 @@ from collections.abc import Coroutine
 from agi.booking.store import OutboxItem
 from agi.config import CalDavTarget, NotifyTarget, Tenant
 from agi.errors import DeliveryError
-from agi.notify.render import calendar_bytes, event_uid
+from agi.notify.render import calendar_bytes, event_sequence, event_uid
 
 try:
     from caldav.collection import Calendar
@@ -50,15 +51,16 @@ class CalDavSender:
     def send(self, item: OutboxItem, target: NotifyTarget, tenant: Tenant) -> None:
         if not isinstance(target, CalDavTarget):
             raise TypeError(f"CalDavSender cannot send to {target.key}")
-        if item.kind == "message":
-            return  # nothing to put in a calendar (never queued; tolerated if it was)
+        if not item.kind.startswith("appointment_"):
+            return  # messages and leads are not calendar entries (never queued; tolerated)
         try:
             with DAVClient(url=target.url, username=target.username or None,
                                   password=target.password or None, timeout=self._timeout,
                                   require_tls=False) as client:
                 calendar = self._calendar(client, target)
                 uid = event_uid(item.tenant_id, int(item.payload["appointment_id"]))
-                if item.kind == "appointment_booked" and self._cancelled_already(calendar, uid):
+                if item.kind != "appointment_cancelled" and self._superseded(
+                        calendar, uid, event_sequence(item)):
                     return
                 calendar.add_event(calendar_bytes(item, tenant, method=None).decode(),
                                    increase_seqno=False)
@@ -82,12 +84,14 @@ class CalDavSender:
                             "this user (create it, or give its URL as calendar)")
 
     @staticmethod
-    def _cancelled_already(calendar: Calendar, uid: str) -> bool:
+    def _superseded(calendar: Calendar, uid: str, sequence: int) -> bool:
         try:
             existing = calendar.event_by_uid(uid)
         except dav_error.NotFoundError:
             return False
         # The library types its methods for sync and async clients; ours is synchronous.
         assert not isinstance(existing, Coroutine)
-        status = existing.icalendar_component.get("status", "")
-        return str(status).upper() == "CANCELLED"
+        component = existing.icalendar_component
+        if str(component.get("status", "")).upper() == "CANCELLED":
+            return True
+        return int(component.get("sequence", 0)) > sequence

@@ -52,7 +52,7 @@ def build_message(item: OutboxItem, target: EmailTarget, tenant: Tenant) -> Emai
     msg["Idempotency-Key"] = item.idempotency_key
     msg["Content-Language"] = tenant.language
     msg.set_content(summary(item, tenant))
-    if item.kind != "message":
+    if item.kind.startswith("appointment_"):
         method = "CANCEL" if item.kind == "appointment_cancelled" else "PUBLISH"
         msg.add_attachment(calendar_bytes(item, tenant, method=method), maintype="text",
                            subtype="calendar", filename="appointment.ics",

@@ -39,9 +39,11 @@ log = logging.getLogger(__name__)
 
 # What each kind of target is told about. A calendar holds appointments, not messages.
 KINDS_BY_TARGET: Mapping[str, frozenset[OutboxKind]] = {
-    "email": frozenset({"appointment_booked", "appointment_cancelled", "message"}),
-    "webhook": frozenset({"appointment_booked", "appointment_cancelled", "message"}),
-    "caldav": frozenset({"appointment_booked", "appointment_cancelled"}),
+    "email": frozenset({"appointment_booked", "appointment_moved", "appointment_cancelled",
+                        "message", "lead"}),
+    "webhook": frozenset({"appointment_booked", "appointment_moved", "appointment_cancelled",
+                          "message", "lead"}),
+    "caldav": frozenset({"appointment_booked", "appointment_moved", "appointment_cancelled"}),
 }
 # Kept in the outbox row and the log; long enough for any of our errors, short enough
 # that a receiver's error page cannot flood the table.

@@ -3,8 +3,10 @@ event of an appointment. Pure functions of an outbox item, so every attempt of o
 produces the same bytes (a receiver comparing two deliveries sees the same thing).
 
 The event's UID comes from the tenant and the appointment id, not from the outbox row:
-the booking and its cancellation, sent by e-mail or put into a CalDAV calendar, are the
-same event (RFC 5545 section 3.8.4.7), and a retried PUT overwrites instead of adding.
+the booking, its moves and its cancellation, sent by e-mail or put into a CalDAV
+calendar, are the same event (RFC 5545 section 3.8.4.7), and a retried PUT overwrites
+instead of adding. Its SEQUENCE is the appointment's revision (0 booked, +1 per move and
+at the cancellation), so a calendar keeps the latest version (RFC 5546 section 2.1.4).
 """
 
 from __future__ import annotations
@@ -19,23 +21,33 @@ PRODID = "-//Permanence//Permanence receptionist//EN"
 
 _TITLES = {
     "fr": {"appointment_booked": "Nouveau rendez-vous", "appointment_cancelled": "Rendez-vous annulé",
-           "message": "Nouveau message"},
+           "appointment_moved": "Rendez-vous déplacé", "message": "Nouveau message",
+           "lead": "Nouvelle demande"},
     "en": {"appointment_booked": "New appointment", "appointment_cancelled": "Appointment cancelled",
-           "message": "New message"},
+           "appointment_moved": "Appointment moved", "message": "New message",
+           "lead": "New request"},
 }
 _LABELS = {
     "fr": {"when": "Quand", "service": "Prestation", "resource": "Avec", "name": "Nom",
            "phone": "Téléphone", "call": "Appel", "text": "Message", "caller": "Appelant",
-           "at": "Reçu le", "ref": "Référence"},
+           "at": "Reçu le", "ref": "Référence", "previous": "Avant", "kind": "Demande"},
     "en": {"when": "When", "service": "Service", "resource": "With", "name": "Name",
            "phone": "Phone", "call": "Call", "text": "Message", "caller": "Caller",
-           "at": "Received", "ref": "Reference"},
+           "at": "Received", "ref": "Reference", "previous": "Was", "kind": "Request"},
 }
 
 
 def event_uid(tenant_id: str, appointment_id: int) -> str:
     """The iCalendar UID of an appointment, the same for every message about it."""
     return f"permanence-{tenant_id}-appointment-{appointment_id}@permanence"
+
+
+def event_sequence(item: OutboxItem) -> int:
+    """The iCalendar SEQUENCE of the event this item describes (the appointment's revision)."""
+    revision = item.payload.get("revision")
+    if isinstance(revision, int):
+        return revision
+    return 1 if item.kind == "appointment_cancelled" else 0
 
 
 def _local(tenant: Tenant, iso: str) -> datetime:
@@ -49,6 +61,8 @@ def subject(item: OutboxItem, tenant: Tenant) -> str:
     if item.kind == "message":
         who = p.get("name") or p.get("caller") or "?"
         return f"{title} – {who}"
+    if item.kind == "lead":
+        return f"{title} – {p.get('kind')} – {p.get('caller') or '?'}"
     return f"{title} – {_local(tenant, p['starts_at']):%Y-%m-%d %H:%M} – {p['customer_name']}"
 
 
@@ -62,15 +76,26 @@ def summary(item: OutboxItem, tenant: Tenant) -> str:
             ("name", p.get("name")), ("caller", p.get("caller")),
             ("at", f"{_local(tenant, p['created_at']):%Y-%m-%d %H:%M} ({tenant.timezone})"),
             ("call", p.get("call_id")), ("text", p.get("text"))]
-    else:
-        start, end = _local(tenant, p["starts_at"]), _local(tenant, p["ends_at"])
-        rows = [("when", f"{start:%Y-%m-%d %H:%M}–{end:%H:%M} ({tenant.timezone})"),
-                ("service", p.get("service")), ("resource", p.get("resource")),
-                ("name", p.get("customer_name")), ("phone", p.get("customer_phone")),
+    elif item.kind == "lead":
+        rows = [("kind", p.get("kind")), ("caller", p.get("caller")),
+                ("at", f"{_local(tenant, p['created_at']):%Y-%m-%d %H:%M} ({tenant.timezone})"),
                 ("call", p.get("call_id"))]
-    lines += [f"{labels[key]}: {value}" for key, value in rows if value]
+        rows += [(str(k), v) for k, v in sorted(dict(p.get("details") or {}).items())]
+    else:
+        rows = [("when", _span(tenant, p)), ("service", p.get("service")),
+                ("resource", p.get("resource")), ("name", p.get("customer_name")),
+                ("phone", p.get("customer_phone")), ("call", p.get("call_id"))]
+        if item.kind == "appointment_moved" and p.get("previous"):
+            before = p["previous"]
+            rows.insert(1, ("previous", f"{_span(tenant, before)}, {before.get('resource')}"))
+    lines += [f"{labels.get(key, key)}: {value}" for key, value in rows if value]
     lines += ["", f"{labels['ref']}: {item.idempotency_key}"]
     return "\n".join(lines) + "\n"
+
+
+def _span(tenant: Tenant, p: Any) -> str:
+    start, end = _local(tenant, p["starts_at"]), _local(tenant, p["ends_at"])
+    return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M} ({tenant.timezone})"
 
 
 def calendar_bytes(item: OutboxItem, tenant: Tenant, *, method: str | None) -> bytes:
@@ -91,7 +116,8 @@ def calendar_bytes(item: OutboxItem, tenant: Tenant, *, method: str | None) -> b
     event.add("summary", f"{p['service']} – {p['customer_name']}")
     event.add("description", summary(item, tenant))
     # A later SEQUENCE supersedes an earlier one in calendar clients (RFC 5546 2.1.4).
-    event.add("sequence", 1 if cancelled else 0)
+    # Payloads queued before revisions existed have none: booked 0, cancelled 1.
+    event.add("sequence", event_sequence(item))
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     cal = Calendar()
     cal.add("prodid", PRODID)

@@ -9,12 +9,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from pg_server import PgServer
 
 from agi.booking.postgres import PostgresStore
 from agi.booking.spool import Spool
 from agi.booking.store import CallRecord, NewAppointment
 from agi.errors import StoreError
-from pg_server import PgServer
 
 PARIS = ZoneInfo("Europe/Paris")
 T0 = datetime(2027, 3, 12, 14, 30, tzinfo=PARIS)

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from agi.booking.sqlite import SqliteStore
+from agi.booking.store import Store
 from agi.config import Settings, settings_from_dict
 from agi.dialogue.builtin import BuiltinEngine
 from agi.server import PermanenceServer
@@ -106,9 +107,11 @@ def shared() -> Shared:
 @asynccontextmanager
 async def serving(settings: Settings, shared: Shared, *,
                   recognizers: RecognizerFactory | None,
-                  now: Callable[[], datetime] | None = None) -> AsyncIterator[PermanenceServer]:
-    """A started server on loopback; stopped (and its store closed) on exit."""
-    store = SqliteStore(settings.store.sqlite_path)
+                  now: Callable[[], datetime] | None = None,
+                  store: Store | None = None) -> AsyncIterator[PermanenceServer]:
+    """A started server on loopback (SQLite unless ``store`` is given); stopped, and its
+    store closed, on exit."""
+    store = store or SqliteStore(settings.store.sqlite_path)
     server = PermanenceServer(settings, store=store, dialogue=shared.engine,
                               recognizers=recognizers, synthesizer=shared.synthesizer,
                               health=False, clock=now)

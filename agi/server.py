@@ -53,6 +53,18 @@ def open_store(settings: Settings) -> Store:
                          st.postgres_pool_max, targets_for=targets_for(settings))
 
 
+def build_dialogue(settings: Settings) -> DialogueEngine:
+    """The configured dialogue: the builtin engine trained from nlu/, wrapped by Rasa over
+    HTTP when ``dialogue.backend = "rasa"`` (the builtin then takes over a call whose
+    Rasa fails)."""
+    builtin = BuiltinEngine(settings.dialogue.project_dir)
+    if settings.dialogue.backend != "rasa":
+        return builtin
+    from agi.dialogue.rasa import RasaEngine  # httpx only for this backend
+
+    return RasaEngine(settings.dialogue, fallback=builtin)
+
+
 class _KnownGaps(RecognizerFactory):
     """Recognisers for the languages whose model loaded; the others fail at once, without
     trying a download again on every call."""
@@ -121,11 +133,7 @@ class PermanenceServer:
         self._outbox_task = asyncio.create_task(OutboxWorker(store, s).run_forever(self._outbox_stop))
         dialogue = self._dialogue
         if dialogue is None:
-            dialogue = await asyncio.to_thread(BuiltinEngine, s.dialogue.project_dir)
-            if s.dialogue.backend == "rasa":  # Rasa over HTTP; the builtin takes over if it fails
-                from agi.dialogue.rasa import RasaEngine
-
-                dialogue = RasaEngine(s.dialogue, fallback=dialogue)
+            dialogue = await asyncio.to_thread(build_dialogue, s)
         synthesizer = self._synthesizer or EspeakSynthesizer(s.speech)
         recognizers, problem = self._recognizers, ""
         if recognizers is None:
@@ -231,14 +239,14 @@ class PermanenceServer:
         }
 
     async def reload_dialogue(self) -> None:
-        """Retrain the builtin engine from nlu/ and use it for new calls (SIGHUP).
+        """Retrain the dialogue from nlu/ and use it for new calls (SIGHUP).
 
         Calls in progress keep the engine they started with; a project that no longer
         loads leaves the running engine in place and logs why.
         """
         assert self.services is not None
         try:
-            engine = await asyncio.to_thread(BuiltinEngine, self.settings.dialogue.project_dir)
+            engine = await asyncio.to_thread(build_dialogue, self.settings)
         except PermanenceError as exc:
             log.error("reload refused, keeping the running dialogue: %s", exc)
             return

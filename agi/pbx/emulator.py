@@ -16,17 +16,15 @@ import subprocess
 import tempfile
 import time
 import uuid as uuidlib
-import wave
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
 
-import numpy as np
-
 from agi.errors import AudioSocketFrameError, RemoteProtocolError, SpeechError
 from agi.protocols import audiosocket as asock
 from agi.protocols.agi import NEED_DATA, AgiClientConnection, CommandReceived
+from agi.speech import audio
 
 __all__ = [
     "emulate_call", "CallerTurn", "CallEvent", "EmulatedCall", "TurnTiming", "read_wav",
@@ -133,37 +131,16 @@ class EmulatedCall:
 
 
 def is_speech(pcm: bytes) -> bool:
-    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
-    return bool(samples.size) and float(np.sqrt(np.mean(samples * samples))) >= SPEECH_RMS_THRESHOLD
+    return bool(pcm) and audio.rms(pcm) >= SPEECH_RMS_THRESHOLD
 
 
 def write_wav(path: str | Path, pcm: bytes, rate: int = asock.SAMPLE_RATE) -> None:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(asock.SAMPLE_WIDTH)
-        out.setframerate(rate)
-        out.writeframes(pcm)
+    audio.write_wav(path, pcm, rate)
 
 
 def read_wav(path: str | Path) -> bytes:
-    """A PCM WAV file of any rate, width and channel count as 8 kHz s16le mono."""
-    import soxr  # the resampler the speech stack uses too
-
-    with wave.open(str(path), "rb") as wav:
-        width, channels, rate = wav.getsampwidth(), wav.getnchannels(), wav.getframerate()
-        raw = wav.readframes(wav.getnframes())
-    if width == 1:
-        samples = (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
-    elif width in (2, 4):
-        dtype = "<i2" if width == 2 else "<i4"
-        samples = np.frombuffer(raw, dtype=dtype).astype(np.float32) / float(2 ** (8 * width - 1))
-    else:
-        raise ValueError(f"{path}: {8 * width}-bit WAV is not supported (use 8, 16 or 32-bit PCM)")
-    samples = samples.reshape(-1, channels).mean(axis=1)
-    if rate != asock.SAMPLE_RATE:
-        samples = soxr.resample(samples, rate, asock.SAMPLE_RATE)
-    pcm: bytes = (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
-    return pcm
+    """A 16-bit PCM WAV file of any rate and channel count as 8 kHz s16le mono."""
+    return audio.read_wav_8k(Path(path))
 
 
 def speak(text: str, voice: str = "fr") -> bytes:

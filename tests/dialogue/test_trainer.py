@@ -6,7 +6,6 @@ trains DIET for about a minute); its report files are read from literal JSON."""
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import io
 import json
 import shutil
@@ -17,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from agi.config import DialogueSettings, load_settings
-from agi.dialogue.chat import make_engine
 from agi.dialogue.evaluation import evaluate_project, gold_value, markdown, read_rasa_results
 from agi.dialogue.project import load_project
 from agi.dialogue.trainer import add_nlu_parser, cmd_nlu, example_lines, run_test, run_validate, validate_project
@@ -190,10 +188,3 @@ def test_cli_validate_and_test_through_cmd_nlu(fr: Path, tmp_path: Path) -> None
     assert cmd_nlu(bad, settings, out) == 1
     assert "99-fold cross-validation needs at least 99 examples per intent" in out.getvalue()
 
-
-@pytest.mark.skipif(importlib.util.find_spec("agi.dialogue.rasa") is not None,
-                    reason="the Rasa backend exists: its own tests cover --nlu rasa")
-def test_chat_nlu_rasa_without_backend_names_make_rasa() -> None:
-    settings = load_settings(environ={})
-    with pytest.raises(DialogueError, match="make rasa"):
-        make_engine(settings, "fr", "rasa")

@@ -61,10 +61,25 @@ RASA_MODELS ?= models
 RASA_HOME ?= .rasa/home
 RASA_ENV = $(PYTHON) deploy/rasa/rasa_env.py
 
-.PHONY: rasa
+.PHONY: rasa rasa-ready
 
-rasa:
+# The action server (nlu/actions/) runs with the controller's venv: it imports agi.
+rasa: rasa-sdk
 	$(RASA_ENV) install --venv $(RASA_VENV)
 	$(RASA_ENV) train --venv $(RASA_VENV) --home $(RASA_HOME) nlu/$(RASA_LANG) $(RASA_MODELS)
 	$(RASA_ENV) serve --venv $(RASA_VENV) --home $(RASA_HOME) --model $(RASA_MODELS)/permanence-$(RASA_LANG).tar.gz \
-	  --port $(RASA_PORT) --actions-port $(RASA_ACTIONS_PORT) --endpoints nlu/$(RASA_LANG)/endpoints.yml
+	  --port $(RASA_PORT) --actions-port $(RASA_ACTIONS_PORT) --endpoints nlu/$(RASA_LANG)/endpoints.yml \
+	  --actions-python $(abspath $(BIN))/python
+
+# Everything the Rasa integration tests need, nothing started: the Rasa venv from the lock,
+# rasa-sdk in the controller's venv, both models. Idempotent: install checks the lock's
+# hash, training is skipped while nlu/<lang>/ and the venv keep their fingerprint.
+# Then: PERMANENCE_RASA_TESTS=1 $(BIN)/python -m pytest tests/rasa
+rasa-ready: rasa-sdk
+	$(RASA_ENV) install --venv $(RASA_VENV)
+	$(RASA_ENV) train --venv $(RASA_VENV) --home $(RASA_HOME) nlu/fr $(RASA_MODELS)
+	$(RASA_ENV) train --venv $(RASA_VENV) --home $(RASA_HOME) nlu/en $(RASA_MODELS)
+
+.PHONY: rasa-sdk
+rasa-sdk: $(VENV)/.installed
+	$(BIN)/python -c 'import rasa_sdk' 2>/dev/null || $(BIN)/python -m pip install -q -e '.[rasa]'

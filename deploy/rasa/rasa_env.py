@@ -565,6 +565,13 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    # Absolute, without following symlinks (a venv's python is one): training and the action
+    # server run in another working directory, where `--venv .rasa-venv` would not resolve.
+    for attr in ("venv", "home"):
+        if getattr(args, attr, None) is not None:
+            setattr(args, attr, Path(os.path.abspath(getattr(args, attr))))
+    if getattr(args, "actions_python", None) and os.sep in args.actions_python:
+        args.actions_python = os.path.abspath(args.actions_python)
     token = os.environ.get("RASA_AUTH_TOKEN") or None
     try:
         if args.command == "install":

@@ -41,6 +41,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from agi.booking.store import Store
 from agi.config import Settings, load_settings
+from agi.dialogue import normalize
 from agi.dialogue.actions import (
     ACTIONS,
     Entity,
@@ -93,12 +94,76 @@ def call_context(metadata: Mapping[str, Any], settings: Settings, store: Store) 
                        now=(lambda: at) if at is not None else (lambda: datetime.now().astimezone()))
 
 
-def to_tracker(sdk: SdkTracker, ctx: CallContext) -> Tracker:
-    """Our :class:`Tracker` over a Rasa SDK tracker (a copy of the slots)."""
+# Actions Rasa runs itself between the user message and the first predicted action.
+_TURN_START_ACTIONS = frozenset({"action_listen", "action_extract_slots"})
+
+
+def first_of_turn(sdk: SdkTracker, action_name: str = "") -> bool:
+    """Whether no action has run yet since the latest user message.
+
+    A form's validation (``validate_<form>``) counts as first: Rasa calls it with a
+    temporary tracker that already ends with the form's own ``ActionExecuted``."""
+    for event in reversed(sdk.events):
+        if event.get("event") == "user":
+            return True
+        name = event.get("name")
+        if (event.get("event") == "action" and name not in _TURN_START_ACTIONS
+                and action_name != f"validate_{name}"):
+            return False
+    return True
+
+
+def spoken_when(sdk: SdkTracker, ctx: CallContext, action_name: str = "") -> dict[str, str]:
+    """Date and time re-derived by our normaliser from the whole user message.
+
+    Rasa's DIET tags parts of spoken numbers ("dix neuf heures" gives only "neuf heures"),
+    so whenever it tagged a date or a time, the message itself is parsed again with
+    :func:`agi.dialogue.normalize.parse_when`, exactly as the builtin engine does, and what
+    it finds replaces Rasa's values (ISO date, ``HH:MM`` time). Empty when Rasa tagged
+    neither: then the caller did not speak about when, for Rasa's slot filling either.
+
+    Only for the first action of the turn: a later one (after the form, or a follow-up)
+    must not bring back a value an earlier action of this turn rejected or replaced."""
+    latest = sdk.latest_message or {}
+    if not {str(e.get("entity")) for e in latest.get("entities") or []} & {"date", "time"}:
+        return {}
+    if not first_of_turn(sdk, action_name):
+        return {}
+    when = normalize.parse_when(str(latest.get("text") or ""), ctx.tenant.language, ctx.now(),
+                                bare_time=sdk.get_slot("requested_slot") == "time")
+    found: dict[str, str] = {}
+    if when.date is not None:
+        found["date"] = when.date.isoformat()
+    if when.time is not None:
+        found["time"] = when.time.strftime("%H:%M")
+    return found
+
+
+def spoken_name(sdk: SdkTracker, action_name: str = "") -> dict[str, str]:
+    """The whole answer as ``name`` when a form asked for the name and DIET tagged only a
+    part of it ("anna jones" -> "jones"); the form's validation then tidies it with
+    :func:`agi.dialogue.normalize.clean_name`, as the builtin engine reads an asked name."""
+    latest = sdk.latest_message or {}
+    text = str(latest.get("text") or "").strip()
+    tagged = [e for e in latest.get("entities") or [] if e.get("entity") == "name"]
+    if (not text or not tagged or sdk.get_slot("requested_slot") != "name"
+            or not first_of_turn(sdk, action_name)):
+        return {}
+    return {"name": text}
+
+
+def to_tracker(sdk: SdkTracker, ctx: CallContext, when: Mapping[str, str] | None = None) -> Tracker:
+    """Our :class:`Tracker` over a Rasa SDK tracker (a copy of the slots).
+
+    ``when`` (from :func:`spoken_when`, :func:`spoken_name`) replaces the date/time entities and slots Rasa
+    filled from this message, so actions see the normalised values."""
+    when = when or {}
     latest = sdk.latest_message or {}
     entities = tuple(Entity(str(e.get("entity")), e.get("value"), str(e.get("value") or ""))
-                     for e in latest.get("entities") or [])
-    return Tracker(ctx, dict(sdk.slots), (latest.get("intent") or {}).get("name"), entities,
+                     for e in latest.get("entities") or [] if str(e.get("entity")) not in when)
+    entities += tuple(Entity(name, value, str(latest.get("text") or "")) for name, value in when.items())
+    slots = {**sdk.slots, **when}
+    return Tracker(ctx, slots, (latest.get("intent") or {}).get("name"), entities,
                    str(latest.get("text") or ""), sdk.active_loop_name,
                    sdk.get_slot("requested_slot"))
 
@@ -145,10 +210,15 @@ class PermanenceAction:
         settings, store = _Process.open()
         metadata = (tracker.latest_message or {}).get("metadata") or {}
         ctx = call_context(metadata, settings, store)
-        ours = to_tracker(tracker, ctx)
+        when = {**spoken_when(tracker, ctx, self.action_name),
+                **spoken_name(tracker, self.action_name)}
+        ours = to_tracker(tracker, ctx, when)
         # store calls block (SQLite, psycopg pool): keep the server's event loop free
         events = await asyncio.to_thread(ACTIONS[self.action_name], ours)
-        return translate(events, dispatcher)
+        # Rasa's own slots get the normalised date/time first; the action's events follow
+        # and win where they set the same slot.
+        return [*(SdkSlotSet(name, value) for name, value in when.items()),
+                *translate(events, dispatcher)]
 
 
 def _action_class(action_name: str) -> type[Action]:

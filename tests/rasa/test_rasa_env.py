@@ -227,6 +227,26 @@ def test_rasa_unit_serves_loopback_and_waits_for_a_warm_model() -> None:
     assert "Environment=SANIC_HOST=127.0.0.1" in (UNITS / "permanence-rasa-actions.service").read_text()
 
 
+def test_actions_unit_runs_the_controllers_python_on_its_settings() -> None:
+    """nlu/actions/ import agi (store, normalisers): the Rasa venv's 3.10 cannot run them."""
+    text = (UNITS / "permanence-rasa-actions.service").read_text()
+    service = read_unit("permanence-rasa-actions.service")["Service"]
+    assert service["ExecStart"].split()[:5] == [
+        "/opt/permanence/venv/bin/python", "-m", "rasa_sdk", "--actions", "actions"]
+    assert "Environment=PERMANENCE_CONFIG=/etc/permanence/permanence.toml" in text
+    assert service["WorkingDirectory"] == "/opt/permanence/nlu"
+    assert "rasa-venv" not in service["ExecStart"]
+
+
+def test_make_rasa_ready_installs_and_trains_both_languages_without_serving() -> None:
+    done = subprocess.run(["make", "-n", "rasa-ready", "PYTHON=python3"], cwd=REPO,
+                          capture_output=True, text=True, check=True)
+    lines = [line for line in done.stdout.splitlines() if "rasa_env.py" in line]
+    assert [line.split()[2] for line in lines] == ["install", "train", "train"]
+    assert "nlu/fr models" in lines[1] and "nlu/en models" in lines[2]
+    assert "import rasa_sdk" in done.stdout  # the action server's rasa-sdk, controller side
+
+
 def test_make_rasa_installs_trains_then_serves() -> None:
     done = subprocess.run(["make", "-n", "rasa", "RASA_LANG=en", "PYTHON=python3"], cwd=REPO,
                           capture_output=True, text=True, check=True)

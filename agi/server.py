@@ -134,6 +134,9 @@ class PermanenceServer:
         dialogue = self._dialogue
         if dialogue is None:
             dialogue = await asyncio.to_thread(build_dialogue, s)
+        warm_up = getattr(dialogue, "warm_up", None)
+        if warm_up is not None:  # Rasa: its first turn is slow, keep it off the first caller
+            await asyncio.to_thread(warm_up)
         synthesizer = self._synthesizer or EspeakSynthesizer(s.speech)
         recognizers, problem = self._recognizers, ""
         if recognizers is None:

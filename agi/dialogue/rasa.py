@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 PAYLOAD_KEY = "permanence"
 FALLBACK_KEY = "dialogue_fallback"
 # /health asks each server's /status with this bound: a probe must not hold the endpoint.
+# The first turn a fresh Rasa server predicts can take tens of seconds on a loaded machine.
+WARM_UP_TIMEOUT_S = 60.0
 STATUS_TIMEOUT_S = 0.5
 
 
@@ -75,6 +77,21 @@ class RasaEngine(DialogueEngine):
                 answer = self._client.get(f"{url}/status", timeout=STATUS_TIMEOUT_S)
                 out[lang] = answer.status_code == 200 and bool(answer.json().get("model_file"))
             except (httpx.HTTPError, ValueError):
+                out[lang] = False
+        return out
+
+    def warm_up(self, timeout_s: float = WARM_UP_TIMEOUT_S) -> dict[str, bool]:
+        """One throw-away conversation turn per language before the first caller: Rasa's
+        first prediction builds its graphs and takes far longer than the per-turn budget
+        (a /model/parse warm-up does not cover the dialogue policies)."""
+        out = {}
+        for lang, url in self.urls.items():
+            try:
+                answer = self._client.post(f"{url}/webhooks/rest/webhook", timeout=timeout_s,
+                                           json={"sender": "permanence-warm-up", "message": "bonjour"})
+                out[lang] = answer.status_code == 200
+            except httpx.HTTPError as exc:
+                log.warning("Rasa %s warm-up failed: %s", lang, exc)
                 out[lang] = False
         return out
 

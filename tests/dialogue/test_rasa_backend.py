@@ -97,3 +97,15 @@ def test_rasa_urls_are_validated() -> None:
         settings_from_dict({**raw, "dialogue": {"rasa_urls": {"de": "http://127.0.0.1:5005"}}})
     with pytest.raises(ConfigError, match="dialogue.rasa_urls.fr: '127.0.0.1:5005' is not a server URL"):
         settings_from_dict({**raw, "dialogue": {"rasa_urls": {"fr": "127.0.0.1:5005"}}})
+
+
+def test_warm_up_waits_for_a_slow_first_turn_and_reports_a_dead_server(
+        builtin: BuiltinEngine, slow_server: str) -> None:
+    dead = f"http://127.0.0.1:{closed_port()}"
+    engine = RasaEngine(DialogueSettings(backend="rasa", rasa_urls={"fr": slow_server, "en": dead},
+                                         rasa_timeout_s=0.5), builtin)
+    try:
+        # the 2 s answer is far over the per-turn budget, well within the warm-up's
+        assert engine.warm_up(timeout_s=10) == {"fr": True, "en": False}
+    finally:
+        engine.close()

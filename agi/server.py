@@ -173,13 +173,14 @@ class PermanenceServer:
         (log and /health) and its calls are handed over, the others are served."""
         factory = VoskRecognizerFactory(self.settings.speech, models=self.settings.speech.models)
         failed: dict[str, str] = {}
-        for language in sorted({t.language for t in self.settings.tenants}):
+        languages = sorted({t.language for t in self.settings.tenants})
+        for language in languages:
             try:
                 factory.model(language)
             except SpeechError as exc:
                 log.error("speech recognition unavailable for %s: %s", language, exc)
                 failed[language] = str(exc)
-        if len(failed) == len({t.language for t in self.settings.tenants}):
+        if len(failed) == len(languages):
             return None, " ".join(failed.values())
         if failed:
             return _KnownGaps(factory, failed), " ".join(failed.values())

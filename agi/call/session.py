@@ -194,8 +194,8 @@ class CallSession:
             self.outcome = "hangup_during_disclosure"
             return
         self.sm.fire("disclosed")
-        await self._store("set_caller", self.call_id,
-                          caller_e164(self.channel.env.callerid, tenant))
+        caller = caller_e164(self.channel.env.callerid, tenant)
+        await self._store("set_caller", self.call_id, caller)
         if not media.can_hear:
             log.error("call %s: no speech model, handing over: %s", self.call_id,
                       self.services.speech_problem)
@@ -203,7 +203,7 @@ class CallSession:
             return
         conversation = await asyncio.to_thread(self.services.dialogue.conversation, CallContext(
             call_id=self.call_id, tenant=tenant, store=self.services.store,
-            caller=caller_e164(self.channel.env.callerid, tenant), now=self.services.clock,
+            caller=caller, now=self.services.clock,
             spool=self.services.spool))
         await self._say_all((greeting,), interruptible=True, record=True)
         await self._turn_loop(media, conversation)
@@ -314,7 +314,7 @@ class CallSession:
 
     async def _synthesize(self, text: str, timing: dict[str, float] | None,
                           started: float) -> AsyncIterator[bytes]:
-        language = getattr(self, "tenant", None) and self.tenant.language or "fr"
+        language = self.tenant.language  # set before anything is said, even for unknown tenants
         iterator = iter(await asyncio.to_thread(
             lambda: self.services.synthesizer.synthesize_stream(text, language)))
         while True:

@@ -226,6 +226,13 @@ def _failure(event: CommandFailed, line: str) -> AgiError:
 AgiHandler = Callable[[AgiChannel], Awaitable[None]]
 
 
+def _bound_port(server: asyncio.Server | None, configured: int) -> int:
+    """The port a listener really got (port 0 asks the kernel for a free one)."""
+    if server is not None and server.sockets:
+        return int(server.sockets[0].getsockname()[1])
+    return configured
+
+
 class FastAgiServer(Application):  # type: ignore[misc]  # panoramisk ships no type hints
     """A FastAGI server on panoramisk's ``Application`` with our own session handler.
 
@@ -252,9 +259,7 @@ class FastAgiServer(Application):  # type: ignore[misc]  # panoramisk ships no t
     @property
     def port(self) -> int:
         """The bound port (the real one once started with port 0)."""
-        if self._server is not None and self._server.sockets:
-            return int(self._server.sockets[0].getsockname()[1])
-        return self._port
+        return _bound_port(self._server, self._port)
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self.handler, self.host, self._port)
@@ -394,9 +399,8 @@ class AudioSocketServer:
 
     @property
     def port(self) -> int:
-        if self._server is not None and self._server.sockets:
-            return int(self._server.sockets[0].getsockname()[1])
-        return self._port
+        """The bound port (the real one once started with port 0)."""
+        return _bound_port(self._server, self._port)
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._on_connect, self.host, self._port)

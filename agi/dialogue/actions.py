@@ -21,7 +21,7 @@ from typing import Any
 
 from agi.booking import availability
 from agi.booking.spool import Spool
-from agi.booking.store import NewAppointment
+from agi.booking.store import Appointment, NewAppointment
 from agi.dialogue import normalize
 from agi.dialogue.base import CallContext
 from agi.errors import SlotTaken, StoreUnavailable
@@ -258,7 +258,10 @@ def action_book_appointment(tracker: Tracker) -> list[Event]:
             phone=str(tracker.get_slot("phone") or ctx.caller), call_id=ctx.call_id,
             now=tracker.now())
     except SlotTaken:  # includes SlotUnavailable: someone else was faster, or time passed
-        return _offer(tracker, start, "utter_slot_just_taken")
+        own = _booked_by_this_call(tracker, start)
+        if own is None:
+            return _offer(tracker, start, "utter_slot_just_taken")
+        appt = own
     except StoreUnavailable:
         if ctx.spool is None:
             raise
@@ -266,6 +269,22 @@ def action_book_appointment(tracker: Tracker) -> list[Event]:
     local = appt.starts_at.astimezone(ctx.tenant.tz)
     return [*_spoken(local, tracker.lang), SlotSet("appointment_id", appt.id),
             SlotSet("pending", "anything_else"), Outcome("booked"), Utter("utter_booked")]
+
+
+def _booked_by_this_call(tracker: Tracker, start: datetime) -> Appointment | None:
+    """This call's own appointment at ``start`` for the same name, if the yes was already
+    acted on.
+
+    A booking is idempotent per call, start and name: when Rasa runs the booking after the
+    controller stopped waiting for it, the builtin engine replays the same "yes" and must
+    confirm that appointment, not offer the caller other times for their own slot.
+    """
+    ctx = tracker.ctx
+    name = str(tracker.get_slot("name") or "")
+    end = start + timedelta(minutes=ctx.tenant.service(None).duration_min)
+    return next((a for a in ctx.store.appointments(ctx.tenant.id, start, end)
+                 if a.call_id == ctx.call_id and a.starts_at == start and a.customer_name == name),
+                None)
 
 
 def _note_booking_request(tracker: Tracker, start: datetime, spool: Spool) -> list[Event]:

@@ -99,6 +99,15 @@ def test_booking_writes_exactly_once(store: SqliteStore) -> None:
     assert len(store.appointments_for_caller("t", "+33612345678")) == 1
 
 
+def test_the_same_yes_acted_on_twice_confirms_the_one_appointment(store: SqliteStore) -> None:
+    # Rasa booked after the controller stopped waiting; the builtin engine replays the yes
+    first = a.action_book_appointment(tracker(store, name="Jean", date="2026-12-03", time="10:00"))
+    again = a.action_book_appointment(tracker(store, name="Jean", date="2026-12-03", time="10:00"))
+    assert a.Outcome("booked") in again and utters(again) == ["utter_booked"]
+    assert slots_of(again)["appointment_id"] == slots_of(first)["appointment_id"]
+    assert len(store.appointments_for_caller("t", "+33612345678")) == 1
+
+
 def test_correction_with_a_new_time_is_checked(store: SqliteStore) -> None:
     ev = a.action_correct_booking(tracker(store, intent="deny", entities=(a.Entity("time", "11:00"),),
                                           date="2026-12-03", time="11:00"))

@@ -116,6 +116,22 @@ def test_a_withheld_number_hears_nothing_even_with_a_dictated_number(db: Store) 
     assert utters(ev) == ["utter_no_caller_id"] and slots_of(ev)["pending"] == "offer_message"
     ev = a.action_find_appointment_to_move(tracker(db, caller="", phone=CALLER))
     assert utters(ev) == ["utter_no_caller_id"]
+    ev = a.action_find_appointment(tracker(db, caller="", phone=CALLER))
+    assert utters(ev) == ["utter_no_caller_id"]
+
+
+def test_cancelling_reaches_only_the_callers_own_appointment(db: Store) -> None:
+    theirs = book(db, at(1, 10), phone=OTHER)
+    mine_ = book(db, at(3, 10))
+    # a dictated number is not an identity: the caller's own appointment is read back
+    ev = a.action_find_appointment(tracker(db, phone=OTHER))
+    assert slots_of(ev)["appointment_id"] == mine_.id and utters(ev) == ["utter_confirm_cancel"]
+    # an id of someone else's appointment left in the tracker cancels nothing
+    ev = a.action_cancel_appointment(tracker(db, intent="affirm", appointment_id=theirs.id))
+    assert utters(ev) == ["utter_no_appointment"] and a.Outcome("cancelled") not in ev
+    ev = a.action_cancel_appointment(tracker(db, intent="affirm", appointment_id=float(mine_.id)))
+    assert a.Outcome("cancelled") in ev
+    assert mine(db, OTHER) == [(at(1, 10), "booked")] and mine(db, CALLER) == []
 
 
 # moving -----------------------------------------------------------------------------------

@@ -1,0 +1,194 @@
+"""The vocabulary of the dialogue actions: their events, what they see (:class:`Tracker`),
+and the helpers the booking and the appointment actions share.
+
+Each action is a plain function ``(Tracker) -> list[Event]``. The builtin engine applies the
+events directly; the Rasa action server (nlu/actions/) translates them (``SlotSet`` ->
+``rasa_sdk.events.SlotSet``, ``Utter`` -> ``dispatcher.utter_message(response=..., **params)``,
+``FollowupAction`` -> ``rasa_sdk.events.FollowupAction``; ``Outcome``, ``Transfer`` and
+``Hangup`` travel as custom JSON for the call session).
+
+Slot values are kept as plain JSON: dates ``YYYY-MM-DD``, times ``HH:MM`` (tenant wall
+clock), so the same values survive a Rasa tracker store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from agi.booking import availability
+from agi.dialogue import normalize
+from agi.dialogue.base import CallContext
+
+
+@dataclass(frozen=True)
+class Entity:
+    entity: str
+    value: Any
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class SlotSet:
+    name: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Utter:
+    """Say the domain response ``response``, its ``{placeholders}`` filled from slots and ``params``."""
+
+    response: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FollowupAction:
+    """Run this action (or activate this form) next."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    value: str  # booked, moved, cancelled, message, transfer, pending (noted, to confirm)
+
+
+@dataclass(frozen=True)
+class Transfer:
+    target: str
+
+
+@dataclass(frozen=True)
+class Hangup:
+    pass
+
+
+Event = SlotSet | Utter | FollowupAction | Outcome | Transfer | Hangup
+
+
+@dataclass
+class Tracker:
+    """What an action sees: the conversation's slots and the latest caller turn."""
+
+    ctx: CallContext
+    slots: dict[str, Any]
+    intent: str | None = None
+    entities: Sequence[Entity] = ()
+    text: str = ""
+    active_loop: str | None = None
+    requested_slot: str | None = None
+
+    @property
+    def lang(self) -> str:
+        return self.ctx.tenant.language
+
+    def get_slot(self, name: str) -> Any:
+        return self.slots.get(name)
+
+    def now(self) -> datetime:
+        return self.ctx.now().astimezone(self.ctx.tenant.tz)
+
+
+# helpers ---------------------------------------------------------------------------------
+def as_date(value: Any, tracker: Tracker) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return normalize.parse_date(str(value), tracker.lang, tracker.now())
+
+
+def as_time(value: Any, tracker: Tracker) -> time | None:
+    if not value:
+        return None
+    try:
+        return time.fromisoformat(str(value))
+    except ValueError:
+        return normalize.parse_time(str(value), tracker.lang, bare=True)
+
+
+def start_of(tracker: Tracker) -> datetime | None:
+    d, t = as_date(tracker.get_slot("date"), tracker), as_time(tracker.get_slot("time"), tracker)
+    if d is None or t is None:
+        return None
+    return normalize.combine(d, t, tracker.ctx.tenant.tz)
+
+
+def spoken(start: datetime, lang: str) -> list[Event]:
+    return [SlotSet("date_spoken", normalize.speak_date(start.date(), lang)),
+            SlotSet("time_spoken", normalize.speak_time(start.time(), lang))]
+
+
+def set_start(start: datetime) -> list[Event]:
+    return [SlotSet("date", start.date().isoformat()), SlotSet("time", start.strftime("%H:%M"))]
+
+
+def offer(tracker: Tracker, around: datetime, response: str, *, form: str = "booking_form",
+           pending: str = "choose_slot", ignore: int | None = None) -> list[Event]:
+    """Offer the free slots nearest to ``around`` (``ignore``: the appointment being moved,
+    whose own time counts as free), or ask for another day through ``form``."""
+    tenant = tracker.ctx.tenant
+    slots = availability.free_slots(tracker.ctx.store, tenant, tenant.service(None), around,
+                                    now=tracker.now(), ignore=ignore)
+    if not slots:
+        return [SlotSet("pending", None), SlotSet("date", None), SlotSet("time", None),
+                Utter("utter_no_slots"), FollowupAction(form)]
+    starts = sorted(s.start for s in slots)
+    return [SlotSet("offered", [s.isoformat() for s in starts]),
+            SlotSet("offered_spoken", normalize.speak_choices(starts, tracker.lang)),
+            SlotSet("pending", pending), Utter(response)]
+
+def validate_when(tracker: Tracker) -> list[Event]:
+    """Normalise the ``date``/``time`` slots (ISO date, ``HH:MM``), or reject a past or
+    unreadable value with the response that says why."""
+    events: list[Event] = []
+    raw_date = tracker.get_slot("date")
+    if raw_date:
+        d = as_date(raw_date, tracker)
+        if d is None:
+            events += [SlotSet("date", None), Utter("utter_invalid_date")]
+        elif d < tracker.now().date():
+            events += [SlotSet("date", None), Utter("utter_past_date")]
+        elif d.isoformat() != raw_date:
+            events.append(SlotSet("date", d.isoformat()))
+    raw_time = tracker.get_slot("time")
+    if raw_time:
+        t = as_time(raw_time, tracker)
+        if t is None:
+            events += [SlotSet("time", None), Utter("utter_invalid_time")]
+        elif t.strftime("%H:%M") != raw_time:
+            events.append(SlotSet("time", t.strftime("%H:%M")))
+    return events
+
+
+def choose(tracker: Tracker, *, check: str, form: str) -> list[Event]:
+    """An answer to the offered slots: the pick is checked again by ``check``; a plain no
+    asks for another day through ``form``."""
+    offered = [datetime.fromisoformat(s) for s in tracker.get_slot("offered") or []]
+    index = normalize.parse_choice(tracker.text, tracker.lang)
+    if index is not None and offered and -len(offered) <= index < len(offered):
+        return [*set_start(offered[index]), SlotSet("pending", None), FollowupAction(check)]
+    when = normalize.parse_when(tracker.text, tracker.lang, tracker.now(), bare_time=True)
+    matches = [s for s in offered
+               if (when.date is None or s.date() == when.date)
+               and (when.time is None or s.time() == when.time)]
+    if (when.date or when.time) and matches:
+        return [*set_start(matches[0]), SlotSet("pending", None), FollowupAction(check)]
+    if when.date or when.time:  # something else than what was offered: check that instead
+        events: list[Event] = [SlotSet("pending", None)]
+        if when.date:
+            events.append(SlotSet("date", when.date.isoformat()))
+        if when.time:
+            events.append(SlotSet("time", when.time.strftime("%H:%M")))
+        return [*events, FollowupAction(check)]
+    if tracker.intent == "deny":
+        return [SlotSet("pending", None), SlotSet("date", None), SlotSet("time", None),
+                FollowupAction(form)]
+    if tracker.intent == "affirm" and len(offered) == 1:
+        return [*set_start(offered[0]), SlotSet("pending", None), FollowupAction(check)]
+    return [Utter("utter_which_slot")]
+

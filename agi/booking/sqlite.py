@@ -61,6 +61,8 @@ log = logging.getLogger(__name__)
 # single-row and take microseconds, so even 50 racing bookings finish far inside this; a
 # wait this long means something holds the file (a stuck process) and should surface.
 BUSY_TIMEOUT_MS = 10_000
+# close() waits this long for operations other threads are running (a call's last write).
+CLOSE_WAIT_S = 10.0
 
 # Version n+1 is reached by running MIGRATIONS[n]. Append, never edit a released entry.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -223,8 +225,10 @@ class SqliteStore(Store):
         self.path = Path(path)
         self._targets_for = targets_for
         self._local = threading.local()
-        self._lock = threading.Lock()  # guards _conns and _closed only
+        self._lock = threading.Lock()  # guards _conns, _busy and _closed only
+        self._idle = threading.Condition(self._lock)  # notified when a thread's operation ends
         self._conns: dict[threading.Thread, sqlite3.Connection] = {}
+        self._busy: set[threading.Thread] = set()  # threads inside an operation
         self._closed = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -263,13 +267,37 @@ class SqliteStore(Store):
             self._conns.pop(thread).close()
 
     def close(self) -> None:
-        """Close every thread's connection; later calls raise :class:`StoreError`."""
-        with self._lock:
+        """Close every thread's connection; later calls raise :class:`StoreError`.
+
+        Operations already running (a call's last write in a worker thread while the server
+        stops) finish first, up to CLOSE_WAIT_S: closing a connection another thread is
+        using can crash the interpreter. One still busy after that is left to its thread."""
+        with self._idle:
             self._closed = True
-            conns, self._conns = list(self._conns.values()), {}
+            if not self._idle.wait_for(lambda: not self._busy, timeout=CLOSE_WAIT_S):
+                log.warning("store %s closed while %d operation(s) still run; their "
+                            "connections close when they end", self.path, len(self._busy))
+            conns = [c for t, c in self._conns.items() if t not in self._busy]
+            self._conns = {}
         for conn in conns:
             conn.close()
         self._local = threading.local()
+
+    @contextmanager
+    def _use(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection for one operation, which close() waits for."""
+        conn = self._conn()
+        me = threading.current_thread()
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"store {self.path} is closed")
+            self._busy.add(me)
+        try:
+            yield conn
+        finally:
+            with self._idle:
+                self._busy.discard(me)
+                self._idle.notify_all()
 
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:
@@ -281,8 +309,7 @@ class SqliteStore(Store):
     @contextmanager
     def _write(self, action: str) -> Iterator[sqlite3.Connection]:
         """One write transaction holding SQLite's write lock from its first statement."""
-        conn = self._conn()
-        with self._errors(action):
+        with self._use() as conn, self._errors(action):
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -293,8 +320,7 @@ class SqliteStore(Store):
                 raise
 
     def _read(self, action: str, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        conn = self._conn()
-        with self._errors(action):
+        with self._use() as conn, self._errors(action):
             rows: list[tuple[Any, ...]] = conn.execute(sql, args).fetchall()
             return rows
 

@@ -314,3 +314,36 @@ def test_closed_store_refuses_work(make_store: StoreFactory) -> None:
     s.close()
     with pytest.raises(StoreError, match="closed"):
         s.get_call("c1")
+
+
+def test_close_waits_for_a_write_another_thread_is_running(tmp_path: Path) -> None:
+    """The server closes the store on stop while a call's last write may still run in a
+    worker thread: that write ends first (closing a connection in use can crash Python)."""
+    path = tmp_path / "db.sqlite3"
+    store = SqliteStore(path)
+    store.start_call(call())
+    holder = sqlite3.connect(path, isolation_level=None)  # another process's write lock
+    holder.execute("BEGIN IMMEDIATE")
+    finished: list[str] = []
+
+    def last_write() -> None:  # waits on the lock (busy timeout), inside an operation
+        store.end_call("c1", T0 + timedelta(minutes=3), "hangup", None)
+        finished.append("write")
+
+    worker = threading.Thread(target=last_write)
+    worker.start()
+    closer = threading.Thread(target=lambda: (store.close(), finished.append("close")))
+    while not store._busy:  # the write is in progress, blocked on the other connection
+        threading.Event().wait(0.01)
+    closer.start()
+    while not store._closed:  # close() has begun (and waits, or used to close at once)
+        threading.Event().wait(0.01)
+    holder.execute("COMMIT")  # let the write through
+    worker.join()
+    closer.join()
+    holder.close()
+    assert finished == ["write", "close"]
+    reopened = SqliteStore(path)
+    got = reopened.get_call("c1")
+    assert got is not None and got.outcome == "hangup"
+    reopened.close()

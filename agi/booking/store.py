@@ -38,7 +38,7 @@ class CallRecord:
     caller: str  # E.164 when it could be parsed, else as the PBX gave it ("" if withheld)
     started_at: datetime
     ended_at: datetime | None = None
-    outcome: str = ""  # booked, cancelled, message, transfer, hangup, error, ...
+    outcome: str = ""  # booked, moved, cancelled, pending, message, transfer, hangup, error, ...
     data: Mapping[str, Any] = field(default_factory=dict)  # everything collected (slots)
     language: str = "fr"
     channel: str = ""  # PBX channel name / unique id

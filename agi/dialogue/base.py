@@ -43,7 +43,7 @@ class BotReply:
     transfer: str | None = None  # a transfer target: hand the caller to a human
     hangup: bool = False  # say goodbye then end the call
     expecting: str | None = None  # slot being asked for (dictation mode when in DICTATION_SLOTS)
-    outcome: str | None = None  # booked, cancelled, message, transfer, ... once reached
+    outcome: str | None = None  # booked, moved, cancelled, pending, message, transfer, ... once reached
     data: Mapping[str, Any] = field(default_factory=dict)  # everything collected so far
 
     @property

@@ -259,13 +259,14 @@ def test_a_booking_stays_right_whichever_turn_rasa_is_too_slow_for(
                                 rasa_timeout_s=10.0), builtin,
                         transport=_GiveUpAfterForwarding(give_up_at))
     conv = engine.conversation(ctx)
-    # one hour per case: the cases share the stack's database (11:00 is the call test's)
+    # the cases share the stack's database with the conversation suite: a day the suite
+    # leaves alone, one hour per case
     hour, spoken = [(9, "neuf"), (10, "dix"), (14, "quatorze"), (15, "quinze"), (16, "seize")][give_up_at]
     for text in ("bonjour je voudrais prendre rendez-vous", "je m'appelle claire petit",
-                 "mardi prochain", f"à {spoken} heures", "oui"):
+                 "mardi huit décembre", f"à {spoken} heures", "oui"):
         reply = conv.respond(text)
     assert reply.outcome == "booked" and reply.data[FALLBACK_KEY] == "builtin"
-    day = datetime(2026, 12, 1, tzinfo=PARIS)
+    day = datetime(2026, 12, 8, tzinfo=PARIS)
     rows = [a for a in ctx.store.appointments("demo", day, day.replace(hour=23)) if a.call_id == ctx.call_id]
     assert [(a.starts_at.astimezone(PARIS).hour, a.customer_name) for a in rows] == [(hour, "Claire Petit")]
 

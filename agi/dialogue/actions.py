@@ -30,6 +30,7 @@ from agi.dialogue.appointments import (
     validate_move_form,
 )
 from agi.dialogue.events import (
+    Asking,
     Entity,
     Event,
     FollowupAction,
@@ -41,6 +42,7 @@ from agi.dialogue.events import (
     Utter,
     choose,
     offer,
+    read_back_or_offer,
     spoken,
     start_of,
     validate_when,
@@ -76,27 +78,16 @@ def validate_message_form(tracker: Tracker) -> list[Event]:
     return [SlotSet("name", name or None)] if raw_name and name != raw_name else []
 
 
+BOOKING = Asking(form="booking_form", confirm="confirm_booking",
+                 read_back="utter_confirm_appointment", choosing="choose_slot")
+
+
 def action_check_availability(tracker: Tracker) -> list[Event]:
     """Read the asked slot back if it is free, else offer the nearest free ones."""
     start = start_of(tracker)
     if start is None:
         return [FollowupAction("booking_form")]
-    tenant = tracker.ctx.tenant
-    service = tenant.service(None)
-    try:
-        slot = availability.slot_if_free(tracker.ctx.store, tenant, service, start, now=tracker.now())
-    except StoreUnavailable:
-        if tracker.ctx.spool is None or not availability.within_opening_hours(
-                tenant, start, service.duration_min):
-            raise
-        # The diary cannot be read now: read the request back; it is noted after the yes.
-        return [*spoken(start.astimezone(tenant.tz), tracker.lang),
-                SlotSet("pending", "confirm_booking"), Utter("utter_confirm_appointment")]
-    if slot is not None:
-        return [*spoken(slot.start, tracker.lang), SlotSet("pending", "confirm_booking"),
-                Utter("utter_confirm_appointment")]
-    closed = not availability.within_opening_hours(tenant, start, service.duration_min)
-    return offer(tracker, start, "utter_outside_hours" if closed else "utter_offer_slots")
+    return read_back_or_offer(tracker, start, BOOKING)
 
 
 def action_choose_slot(tracker: Tracker) -> list[Event]:

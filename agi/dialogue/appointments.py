@@ -13,6 +13,7 @@ from agi.booking.spool import Spool
 from agi.booking.store import Appointment
 from agi.dialogue import normalize
 from agi.dialogue.events import (
+    Asking,
     Event,
     FollowupAction,
     Outcome,
@@ -21,6 +22,7 @@ from agi.dialogue.events import (
     Utter,
     choose,
     offer,
+    read_back_or_offer,
     spoken,
     start_of,
     validate_when,
@@ -46,18 +48,26 @@ def _upcoming(tracker: Tracker) -> list[Appointment]:
                    if a.starts_at > now and a.status != "cancelled"), key=lambda a: a.starts_at)
 
 
+def _next_appointment(tracker: Tracker) -> tuple[Appointment | None, list[Event]]:
+    """The caller's next appointment, or none and what to answer (withheld number, nothing
+    booked: a message is offered)."""
+    withheld = _no_caller_id(tracker)
+    if withheld is not None:
+        return None, withheld
+    upcoming = _upcoming(tracker)
+    if not upcoming:
+        return None, [SlotSet("appointment_id", None), SlotSet("pending", "offer_message"),
+                      Utter("utter_no_appointment")]
+    return upcoming[0], []
+
+
 # cancelling ------------------------------------------------------------------------------
 def action_find_appointment(tracker: Tracker) -> list[Event]:
     """Read the caller's next appointment back and ask whether to cancel it (caller ID
     match, then the caller's yes to this read-back)."""
-    withheld = _no_caller_id(tracker)
-    if withheld is not None:
-        return withheld
-    upcoming = _upcoming(tracker)
-    if not upcoming:
-        return [SlotSet("appointment_id", None), SlotSet("pending", "offer_message"),
-                Utter("utter_no_appointment")]
-    appt = upcoming[0]
+    appt, answer = _next_appointment(tracker)
+    if appt is None:
+        return answer
     return [SlotSet("appointment_id", appt.id),
             *spoken(appt.starts_at.astimezone(tracker.ctx.tenant.tz), tracker.lang),
             SlotSet("pending", "confirm_cancel"), Utter("utter_confirm_cancel")]
@@ -145,14 +155,9 @@ def action_find_appointment_to_move(tracker: Tracker) -> list[Event]:
     read-back before a new time is asked. A new date or time said in this first sentence
     ("décaler mon rendez-vous à jeudi") is kept for after the yes; any older one is dropped.
     """
-    withheld = _no_caller_id(tracker)
-    if withheld is not None:
-        return withheld
-    upcoming = _upcoming(tracker)
-    if not upcoming:
-        return [SlotSet("appointment_id", None), SlotSet("pending", "offer_message"),
-                Utter("utter_no_appointment")]
-    appt = upcoming[0]
+    appt, answer = _next_appointment(tracker)
+    if appt is None:
+        return answer
     said = _last_when(tracker)
     return [SlotSet("appointment_id", appt.id),
             SlotSet("date", said.date.isoformat() if said.date else None),
@@ -166,33 +171,23 @@ def validate_move_form(tracker: Tracker) -> list[Event]:
     return validate_when(tracker)
 
 
+MOVE = Asking(form="move_form", confirm="confirm_new_time", read_back="utter_confirm_new_time",
+              choosing="choose_move_slot")
+
+
 def action_check_move(tracker: Tracker) -> list[Event]:
     """Read the new time back if it is free (the appointment's own time counts as free),
     else offer the nearest free ones."""
     start = start_of(tracker)
     if start is None:
         return [FollowupAction("move_form")]
-    ctx, tenant = tracker.ctx, tracker.ctx.tenant
-    service = tenant.service(None)
     try:
         appt = _own_appointment(tracker)
-        if appt is None:
-            return _appointment_gone()
-        slot = availability.slot_if_free(ctx.store, tenant, service, start, now=tracker.now(),
-                                         ignore=appt.id)
-    except StoreUnavailable:
-        if ctx.spool is None or not availability.within_opening_hours(
-                tenant, start, service.duration_min):
-            raise
-        # The diary cannot be read now: read the request back; it is noted after the yes.
-        return [*spoken(start.astimezone(tenant.tz), tracker.lang),
-                SlotSet("pending", "confirm_new_time"), Utter("utter_confirm_new_time")]
-    if slot is not None:
-        return [*spoken(slot.start, tracker.lang), SlotSet("pending", "confirm_new_time"),
-                Utter("utter_confirm_new_time")]
-    closed = not availability.within_opening_hours(tenant, start, service.duration_min)
-    return offer(tracker, start, "utter_outside_hours" if closed else "utter_offer_slots",
-                  form="move_form", pending="choose_move_slot", ignore=appt.id)
+    except StoreUnavailable:  # the diary is down: read_back_or_offer notes or raises
+        return read_back_or_offer(tracker, start, MOVE)
+    if appt is None:
+        return _appointment_gone()
+    return read_back_or_offer(tracker, start, MOVE, ignore=appt.id)
 
 
 def _appointment_gone() -> list[Event]:

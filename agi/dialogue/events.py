@@ -21,6 +21,7 @@ from typing import Any
 from agi.booking import availability
 from agi.dialogue import normalize
 from agi.dialogue.base import CallContext
+from agi.errors import StoreUnavailable
 
 
 @dataclass(frozen=True)
@@ -192,3 +193,39 @@ def choose(tracker: Tracker, *, check: str, form: str) -> list[Event]:
         return [*set_start(offered[0]), SlotSet("pending", None), FollowupAction(check)]
     return [Utter("utter_which_slot")]
 
+
+
+@dataclass(frozen=True)
+class Asking:
+    """What a read-back-or-offer step asks the caller, for a booking or for a move."""
+
+    form: str  # asks the day again when nothing is free around it
+    confirm: str  # ``pending`` while the caller answers the read-back
+    read_back: str  # the read-back response
+    choosing: str  # ``pending`` while the caller picks among the offered slots
+
+
+def read_back_or_offer(tracker: Tracker, start: datetime, asking: Asking, *,
+                       ignore: int | None = None) -> list[Event]:
+    """Read ``start`` back if it is free (``ignore``: an appointment whose own time counts
+    as free), else offer the nearest free slots.
+
+    When the diary cannot be read and a spool keeps the caller's writes, a time within
+    opening hours is read back anyway: the request is noted after the yes."""
+    tenant = tracker.ctx.tenant
+    service = tenant.service(None)
+    try:
+        slot = availability.slot_if_free(tracker.ctx.store, tenant, service, start,
+                                         now=tracker.now(), ignore=ignore)
+    except StoreUnavailable:
+        if tracker.ctx.spool is None or not availability.within_opening_hours(
+                tenant, start, service.duration_min):
+            raise
+        return [*spoken(start.astimezone(tenant.tz), tracker.lang),
+                SlotSet("pending", asking.confirm), Utter(asking.read_back)]
+    if slot is not None:
+        return [*spoken(slot.start, tracker.lang), SlotSet("pending", asking.confirm),
+                Utter(asking.read_back)]
+    closed = not availability.within_opening_hours(tenant, start, service.duration_min)
+    return offer(tracker, start, "utter_outside_hours" if closed else "utter_offer_slots",
+                 form=asking.form, pending=asking.choosing, ignore=ignore)

@@ -260,7 +260,8 @@ def test_make_rasa_installs_trains_then_serves() -> None:
 
 real_rasa = pytest.mark.skipif(
     os.environ.get("PERMANENCE_RASA_TESTS", "1" if (VENV / "bin" / "rasa").exists() else "0") != "1",
-    reason=f"no Rasa venv at {VENV}: run `make rasa` or set PERMANENCE_RASA_TESTS=1")
+    reason=f"Rasa tests off (PERMANENCE_RASA_TESTS=0, or no Rasa venv at {VENV}): "
+    "`make test` prepares Rasa and runs them")
 
 
 def free_port() -> int:

@@ -5,7 +5,7 @@ its constructor; nothing reads the environment later. Every validation error nam
 key and says how to fix it (:class:`agi.errors.ConfigError`).
 
 Environment overrides: ``PERMANENCE_<SECTION>_<KEY>`` for scalar keys of the
-``server``, ``speech``, ``dialogue``, ``store`` and ``logging`` sections, and
+``server``, ``speech``, ``dialogue``, ``store``, ``logging`` and ``privacy`` sections, and
 ``PERMANENCE_CONFIG`` for the file itself.
 """
 
@@ -32,6 +32,15 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # required by the EU AI Act (Art. 50) and is not configurable; only the privacy notice is.
 FORBIDDEN_DISCLOSURE_KEYS = re.compile(r"disclos|ai_statement|ai_notice|announce", re.I)
 _HOURS = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+# Retention bounds (days) for [privacy]: at least a day, so a purge can never remove a
+# call still being handled; at most ten years, the longest French legal retention
+# (accounting records, Code de commerce L123-22) a business could invoke.
+RETENTION_DAYS_MIN = 1
+RETENTION_DAYS_MAX = 3650
+# A purge more often than hourly only adds load; more than a week apart and data outlives
+# its retention period by too much.
+PURGE_INTERVAL_H_MIN = 1.0
+PURGE_INTERVAL_H_MAX = 168.0
 # A phone booking must reach the business before the customer does: by default no slot
 # starts sooner than this after the call (tenant key min_notice_min).
 DEFAULT_MIN_NOTICE_MIN = 60
@@ -118,6 +127,26 @@ class StoreSettings:
     postgres_pool_max: int = 10
     # Local journal of writes made while the database is unreachable, replayed in order.
     spool_path: str = "var/spool.sqlite3"
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    """How long personal data is kept (GDPR article 5(1)(e)); agi.privacy applies it.
+
+    CNIL asks for a fixed retention period per purpose, so none of these can be "forever".
+    """
+
+    # call records, transcripts, collected data and caller rows: long enough to settle a
+    # dispute about what was said, short enough that transcripts do not pile up
+    calls_days: int = 90
+    # messages and leads: the business may take months to follow a quote request up
+    messages_days: int = 365
+    # appointments that ended this long ago lose name and number; the row stays for the
+    # business's history and billing (the slot itself is in the past, it blocks nothing)
+    appointments_days: int = 365
+    # sent notifications (they copy names and numbers); pending ones are never purged
+    outbox_days: int = 30
+    purge_interval_h: float = 24.0
 
 
 @dataclass(frozen=True)
@@ -278,6 +307,7 @@ class Settings:
     dialogue: DialogueSettings = DialogueSettings()
     store: StoreSettings = StoreSettings()
     logging: LoggingSettings = LoggingSettings()
+    privacy: PrivacySettings = PrivacySettings()
     tenants: tuple[Tenant, ...] = ()
 
     def tenant(self, path: str = "", dialled: str = "") -> Tenant:
@@ -304,6 +334,7 @@ _SECTIONS: dict[str, type] = {
     "dialogue": DialogueSettings,
     "store": StoreSettings,
     "logging": LoggingSettings,
+    "privacy": PrivacySettings,
 }
 
 
@@ -449,6 +480,19 @@ def _validate_sections(s: Mapping[str, Any]) -> None:
     if s["logging"].level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("logging.level", f"unknown level {s['logging'].level!r}",
                           "use DEBUG, INFO, WARNING or ERROR")
+    _validate_privacy(s["privacy"])
+
+
+def _validate_privacy(p: PrivacySettings) -> None:
+    for key in ("calls_days", "messages_days", "appointments_days", "outbox_days"):
+        days = getattr(p, key)
+        if not RETENTION_DAYS_MIN <= days <= RETENTION_DAYS_MAX:
+            hint = (f"a number of days from {RETENTION_DAYS_MIN} to {RETENTION_DAYS_MAX}; "
+                    "personal data cannot be kept forever (CNIL: set a duration)")
+            raise ConfigError(f"privacy.{key}", f"{days} days is out of range", hint)
+    if not PURGE_INTERVAL_H_MIN <= p.purge_interval_h <= PURGE_INTERVAL_H_MAX:
+        raise ConfigError("privacy.purge_interval_h", f"{p.purge_interval_h} hours is out of range",
+                          f"from {PURGE_INTERVAL_H_MIN:g} to {PURGE_INTERVAL_H_MAX:g} hours")
 
 
 _TENANT_KEYS = {"id", "name", "language", "timezone", "greeting", "privacy_notice",

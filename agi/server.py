@@ -30,6 +30,7 @@ from agi.errors import ModelNotFound, PermanenceError, SpeechError
 from agi.health import HealthServer, Metrics
 from agi.notify import OutboxWorker, targets_for
 from agi.pbx.asterisk import AgiChannel, AudioSocketServer, FastAgiServer
+from agi.privacy import purge_forever
 from agi.speech.asr import Recognizer, RecognizerFactory, VoskRecognizerFactory
 from agi.speech.tts import EspeakSynthesizer, Synthesizer
 
@@ -106,6 +107,7 @@ class PermanenceServer:
         self._outbox_stop = asyncio.Event()
         self._outbox_task: asyncio.Task[None] | None = None
         self._replay_task: asyncio.Task[None] | None = None
+        self._purge_task: asyncio.Task[None] | None = None
         self._spool = spool
         self.spool: Spool | None = None
 
@@ -131,6 +133,9 @@ class PermanenceServer:
             store = await asyncio.to_thread(open_store, s)
         # deliveries to the business (e-mail, web hook, calendar) run beside the calls
         self._outbox_task = asyncio.create_task(OutboxWorker(store, s).run_forever(self._outbox_stop))
+        # retention: what is past its [privacy] period goes, now and every purge_interval_h
+        self._purge_task = asyncio.create_task(purge_forever(store, s.privacy, self._outbox_stop,
+                                                             self._clock))
         dialogue = self._dialogue
         if dialogue is None:
             dialogue = await asyncio.to_thread(build_dialogue, s)
@@ -266,7 +271,7 @@ class PermanenceServer:
         if self._health is not None:
             self._health.stop()
         self._outbox_stop.set()
-        for task in (self._outbox_task, self._replay_task):
+        for task in (self._outbox_task, self._replay_task, self._purge_task):
             if task is not None:
                 await task
         if self.services is not None:

@@ -62,6 +62,8 @@ from agi.booking.store import (
     NewAppointment,
     OutboxItem,
     OutboxStatus,
+    PurgeCutoffs,
+    PurgeReport,
     Speaker,
     Store,
     TargetsFor,
@@ -434,6 +436,29 @@ class PostgresStore(Store):
                status: OutboxStatus | None = None) -> Sequence[OutboxItem]:
         rows = self._rows("outbox", self._q.outbox, (tenant_id, tenant_id, status, status))
         return [_outbox_item(r) for r in rows]
+
+    # personal data: the SQL lives in agi.booking.postgres_privacy --------------------
+    # (imported here, not at the top: that module reads this one's row converters)
+    def purge(self, before: PurgeCutoffs, *, dry_run: bool = False) -> PurgeReport:
+        from agi.booking import postgres_privacy as p
+
+        return p.purge(self._tx, p.PrivacyQueries(self.schema), before, dry_run)
+
+    def erase_person(self, tenant_id: str, phone: str, *,
+                     now: datetime | None = None) -> PurgeReport:
+        from agi.booking import postgres_privacy as p
+
+        if not is_e164(phone):
+            raise ValueError(f"{phone!r} is not an E.164 number")
+        return p.erase_person(self._tx, p.PrivacyQueries(self.schema), tenant_id, phone,
+                              now or datetime.now(UTC))
+
+    def personal_data(self, tenant_id: str, phone: str) -> dict[str, Any]:
+        from agi.booking import postgres_privacy as p
+
+        if not is_e164(phone):
+            raise ValueError(f"{phone!r} is not an E.164 number")
+        return p.personal_data(self._tx, p.PrivacyQueries(self.schema), tenant_id, phone)
 
 
 class _Queries:

@@ -46,6 +46,8 @@ from agi.booking.store import (
     NewAppointment,
     OutboxItem,
     OutboxStatus,
+    PurgeCutoffs,
+    PurgeReport,
     Speaker,
     Store,
     TargetsFor,
@@ -644,6 +646,31 @@ class SqliteStore(Store):
                           "(? IS NULL OR tenant_id = ?) AND (? IS NULL OR status = ?) ORDER BY id",
                           (tenant_id, tenant_id, status, status))
         return [_outbox_item(r) for r in rows]
+
+    # personal data: the SQL lives in agi.booking.sqlite_privacy --------------------
+    # (imported here, not at the top: that module reads this one's row converters)
+    def purge(self, before: PurgeCutoffs, *, dry_run: bool = False) -> PurgeReport:
+        from agi.booking import sqlite_privacy
+
+        with self._use() as conn, self._errors("purge"):
+            return sqlite_privacy.purge(conn, before, dry_run)
+
+    def erase_person(self, tenant_id: str, phone: str, *,
+                     now: datetime | None = None) -> PurgeReport:
+        from agi.booking import sqlite_privacy
+
+        if not is_e164(phone):
+            raise ValueError(f"{phone!r} is not an E.164 number")
+        with self._use() as conn, self._errors(f"erase_person {tenant_id}"):
+            return sqlite_privacy.erase_person(conn, tenant_id, phone, now or datetime.now(UTC))
+
+    def personal_data(self, tenant_id: str, phone: str) -> dict[str, Any]:
+        from agi.booking import sqlite_privacy
+
+        if not is_e164(phone):
+            raise ValueError(f"{phone!r} is not an E.164 number")
+        with self._use() as conn, self._errors(f"personal_data {tenant_id}"):
+            return sqlite_privacy.personal_data(conn, tenant_id, phone)
 
 
 def _outbox_item(row: Sequence[Any]) -> OutboxItem:

@@ -150,6 +150,53 @@ class OutboxItem:
     sent_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class PurgeCutoffs:
+    """What :meth:`Store.purge` removes: everything strictly older than each instant.
+
+    ``calls``: call records (started before), their transcripts and data, and caller rows
+    last seen before. ``messages``: messages and leads (created before); failed ("dead")
+    outbox rows created before as well. ``appointments``: appointments that ended before
+    lose their customer's name and number. ``outbox``: sent outbox rows sent before.
+    """
+
+    calls: datetime
+    messages: datetime
+    appointments: datetime
+    outbox: datetime
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    """How many rows of each kind a purge or an erasure removed (or would, in a dry run).
+
+    ``appointments`` counts rows anonymised, not deleted. ``upcoming`` lists appointments
+    :meth:`Store.erase_person` kept because they are still to come: the business decides
+    whether to cancel them with the person.
+    """
+
+    calls: int = 0
+    turns: int = 0
+    callers: int = 0
+    messages: int = 0
+    leads: int = 0
+    appointments: int = 0
+    outbox: int = 0
+    upcoming: tuple[Appointment, ...] = ()
+
+    @property
+    def total(self) -> int:
+        """Rows deleted or anonymised, all kinds together."""
+        return (self.calls + self.turns + self.callers + self.messages + self.leads
+                + self.appointments + self.outbox)
+
+    def counts(self) -> dict[str, int]:
+        """The counts by kind, in a fixed order (for logs and the CLI)."""
+        return {"calls": self.calls, "turns": self.turns, "callers": self.callers,
+                "messages": self.messages, "leads": self.leads,
+                "appointments": self.appointments, "outbox": self.outbox}
+
+
 class Store(abc.ABC):
     """Where calls, turns, appointments, messages and the outbox are kept. Thread-safe.
 
@@ -281,6 +328,36 @@ class Store(abc.ABC):
     def outbox(self, tenant_id: str | None = None,
                status: OutboxStatus | None = None) -> Sequence[OutboxItem]:
         """Outbox rows, oldest first, for inspection (``permanence``, tests)."""
+
+    # personal data (GDPR articles 5(1)(e), 15 and 17; agi.privacy) ------------------
+    @abc.abstractmethod
+    def purge(self, before: PurgeCutoffs, *, dry_run: bool = False) -> PurgeReport:
+        """Delete or anonymise what is older than the cut-offs, one transaction per kind.
+
+        Pending outbox rows are never touched (the business is still owed them).
+        Idempotent: a second run with the same cut-offs reports zeros. ``dry_run`` runs
+        the same statements and rolls them back, so its counts are the real ones.
+        """
+
+    @abc.abstractmethod
+    def erase_person(self, tenant_id: str, phone: str, *,
+                     now: datetime | None = None) -> PurgeReport:
+        """Right to erasure for one E.164 number of one tenant, in one transaction.
+
+        Deleted: the calls it made (with transcripts and data), its messages, leads and
+        caller row, and outbox rows whose payload holds the number (sent, dead, and
+        pending ones not being delivered at this moment), except pending notifications
+        of the appointments kept. Appointments booked under the number that ended
+        before ``now`` (or were cancelled) lose name and number; upcoming live ones are
+        kept and listed in ``upcoming``: the business has to honour or cancel them with
+        the person, the store cannot decide that. Other numbers are untouched.
+        """
+
+    @abc.abstractmethod
+    def personal_data(self, tenant_id: str, phone: str) -> dict[str, Any]:
+        """Right of access: everything held about the number, as JSON-serialisable data
+        (``caller``, ``calls`` with their ``transcript``, ``appointments`` of every status,
+        ``messages``, ``leads``, ``outbox``)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook: stores without resources keep it
         """Release connections."""

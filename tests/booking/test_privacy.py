@@ -248,3 +248,33 @@ def test_the_export_lists_everything_held_about_the_number(make_store: StoreFact
     assert {o["kind"] for o in held["outbox"]} == {
         "message", "lead", "appointment_booked", "appointment_cancelled"}
     assert all(BOB not in json.dumps(o) for o in held["outbox"])
+
+
+# the loop beside the calls ------------------------------------------------------------------
+def test_the_purge_loop_purges_at_start_and_rides_out_a_store_that_fails(
+        make_store: StoreFactory, caplog: pytest.LogCaptureFixture) -> None:
+    """``permanence serve`` runs purge_forever: it purges at once, a store error is logged
+    (not fatal to the loop), and setting ``stop`` ends it."""
+    import asyncio
+
+    from agi.privacy import purge_forever
+
+    store = make_store()
+    old = NOW - timedelta(days=PrivacySettings().calls_days + 1)
+    store.start_call(CallRecord("old", "t", "+33612000001", old))
+    broken = make_store()
+    broken.close()  # every operation now raises StoreError, as an unreachable database does
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        healthy = asyncio.create_task(purge_forever(store, PrivacySettings(), stop, lambda: NOW))
+        failing = asyncio.create_task(purge_forever(broken, PrivacySettings(), stop, lambda: NOW))
+        while store.get_call("old") is not None or "privacy purge failed" not in caplog.text:
+            await asyncio.sleep(0.01)
+        assert not failing.done()  # still waiting for its next interval
+        stop.set()
+        await asyncio.gather(healthy, failing)
+
+    with caplog.at_level("WARNING", logger="agi.privacy"):
+        asyncio.run(scenario())
+    assert "privacy purge failed, next try in 24 h" in caplog.text

@@ -72,7 +72,12 @@ def test_final_resets_for_the_next_utterance(model: Any, hello: bytes) -> None:
     feed(recognizer, audio.silence(500))
     assert recognizer.final() == Transcript(text="", confidence=None)
     feed(recognizer, hello)
-    assert recognizer.final().text == first.text
+    second = recognizer.final().text
+    # A fresh utterance, not the first one again plus this: as many words, give or take
+    # one. Not necessarily the same words: a repeat in the same recognizer once came out
+    # with one syllable different (Kaldi-style online feature adaptation carries over
+    # between utterances of one stream), so equality would be a flaky assertion.
+    assert second and abs(len(second.split()) - len(first.text.split())) <= 1
 
 
 def test_reset_drops_the_utterance_in_progress(model: Any, hello: bytes) -> None:

@@ -97,13 +97,18 @@ def _no_caller_id(tracker: Tracker) -> list[Event] | None:
             Utter("utter_no_caller_id")]
 
 
+def _appointment_id(tracker: Tracker) -> int | None:
+    """The ``appointment_id`` slot as an int (Rasa keeps the slot as a float)."""
+    appt_id = tracker.get_slot("appointment_id")
+    return None if appt_id is None else int(float(appt_id))
+
+
 def _own_appointment(tracker: Tracker) -> Appointment | None:
     """The appointment in the ``appointment_id`` slot, if it is still one of the caller's
     upcoming appointments (by caller ID)."""
-    appt_id = tracker.get_slot("appointment_id")
-    if appt_id is None:
+    wanted = _appointment_id(tracker)
+    if wanted is None:
         return None
-    wanted = int(float(appt_id))  # Rasa keeps the slot as a float
     return next((a for a in _upcoming(tracker) if a.id == wanted), None)
 
 
@@ -225,8 +230,8 @@ def action_move_appointment(tracker: Tracker) -> list[Event]:
         moved = availability.move_slot(ctx.store, ctx.tenant, ctx.tenant.service(None), appt,
                                        start, now=tracker.now(), call_id=ctx.call_id)
     except SlotTaken:  # includes SlotUnavailable: someone else was faster, or time passed
-        return offer(tracker, start, "utter_slot_just_taken", form="move_form",
-                      pending="choose_move_slot", ignore=int(float(tracker.get_slot("appointment_id"))))
+        return offer(tracker, start, "utter_slot_just_taken", form=MOVE.form,
+                     pending=MOVE.choosing, ignore=_appointment_id(tracker))
     except StoreUnavailable:
         if ctx.spool is None:
             raise
@@ -242,7 +247,7 @@ def _note_move_request(tracker: Tracker, start: datetime, spool: Spool) -> list[
     ctx = tracker.ctx
     local = start.astimezone(ctx.tenant.tz)
     details = {"reason": "move confirmed while the database was unreachable",
-               "appointment_id": int(float(tracker.get_slot("appointment_id"))),
+               "appointment_id": _appointment_id(tracker),
                "new_starts_at": local.isoformat()}
     spool.append("add_lead", (ctx.tenant.id, ctx.call_id, ctx.caller, "move_request", details,
                               tracker.now()), key=ctx.call_id)

@@ -27,7 +27,8 @@ from agi.dialogue import phrases
 from agi.dialogue.base import DialogueEngine
 from agi.dialogue.builtin import BuiltinEngine
 from agi.errors import ModelNotFound, PermanenceError, SpeechError
-from agi.health import HealthServer, Metrics
+from agi.health import HealthServer
+from agi.metrics import Metrics
 from agi.notify import OutboxWorker, targets_for
 from agi.pbx.asterisk import AgiChannel, AudioSocketServer, FastAgiServer
 from agi.privacy import purge_forever

@@ -23,6 +23,7 @@ from agi.booking.sqlite import SqliteStore
 from agi.booking.store import Store
 from agi.call.session import CallServices, TurnTiming, handle_call
 from agi.config import Settings
+from agi.console.metering import usage_policy
 from agi.dialogue import phrases
 from agi.dialogue.base import DialogueEngine
 from agi.dialogue.builtin import BuiltinEngine
@@ -47,12 +48,13 @@ SPOOL_REPLAY_EVERY_S = 2.0
 def open_store(settings: Settings) -> Store:
     """The configured store (SQLite by default)."""
     st = settings.store
+    usage = usage_policy(settings)
     if st.backend == "sqlite":
-        return SqliteStore(st.sqlite_path, targets_for=targets_for(settings))
+        return SqliteStore(st.sqlite_path, targets_for=targets_for(settings), usage=usage)
     from agi.booking.postgres import PostgresStore  # psycopg is imported only for this backend
 
     return PostgresStore(st.postgres_dsn, st.postgres_schema, st.postgres_pool_min,
-                         st.postgres_pool_max, targets_for=targets_for(settings))
+                         st.postgres_pool_max, targets_for=targets_for(settings), usage=usage)
 
 
 def build_dialogue(settings: Settings) -> DialogueEngine:

@@ -24,6 +24,7 @@ from agi.booking.store import Store
 from agi.call.session import CallServices, TurnTiming, handle_call
 from agi.config import Settings
 from agi.console.metering import usage_policy
+from agi.console.turns import TurnRecorder
 from agi.dialogue import phrases
 from agi.dialogue.base import DialogueEngine
 from agi.dialogue.builtin import BuiltinEngine
@@ -113,6 +114,8 @@ class PermanenceServer:
         self._purge_task: asyncio.Task[None] | None = None
         self._spool = spool
         self.spool: Spool | None = None
+        self.console: Any = None  # agi.console.service.ConsoleServer when [console] enabled
+        self._turns = TurnRecorder(self.metrics, settings)
 
     @property
     def agi_port(self) -> int:
@@ -159,6 +162,12 @@ class PermanenceServer:
             self.settings = s = replace(s, server=server)
         self.spool = self._spool or Spool(s.store.spool_path)
         self._replay_task = asyncio.create_task(self._replay_forever(store, self.spool))
+        await self._turns.start(store, lambda: self.spool, self._clock)
+        if s.console.enabled:  # the business's web console, in this same loop
+            from agi.console.service import ConsoleServer
+
+            self.console = ConsoleServer(s, store, clock=self._clock)
+            await self.console.start()
         self.services = CallServices(
             settings=s, store=store, dialogue=dialogue, synthesizer=synthesizer,
             audiosocket=self._audiosocket, recognizers=recognizers, speech_problem=problem,
@@ -211,6 +220,7 @@ class PermanenceServer:
         if session_outcome is not None:
             tenant, outcome = session_outcome
             self.metrics.calls.labels(tenant=tenant, outcome=outcome).inc()
+            self._turns.call_ended(tenant)
 
     async def _replay_forever(self, store: Store, spool: Spool) -> None:
         """Write what the spool holds as soon as the database answers again."""
@@ -227,6 +237,7 @@ class PermanenceServer:
         del self.turns[:-1000]
         if timing.first_frame_at is not None:
             self.metrics.turn_latency.observe(max(timing.first_frame_at - timing.speech_ended_at, 0))
+        self._turns.record(timing)
 
     def status(self) -> Mapping[str, Any]:
         """What ``/health`` reports."""
@@ -273,6 +284,9 @@ class PermanenceServer:
             await self._audiosocket.stop()
         if self._health is not None:
             self._health.stop()
+        if self.console is not None:
+            await self.console.stop()
+        await self._turns.stop()
         self._outbox_stop.set()
         for task in (self._outbox_task, self._replay_task, self._purge_task):
             if task is not None:

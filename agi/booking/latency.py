@@ -29,11 +29,14 @@ class TurnFigures:
 
 
 def record_turn(run: LedgerRunner, turn: TurnFigures) -> None:
+    """Keep one turn's figures; the tenant is the call's (``turn.tenant_id`` "" lets the
+    store take it from the call row, as the server's turn hook does)."""
     run(f"record_turn {turn.call_id}", [(
         "INSERT INTO {turn_latency} (tenant_id, call_id, at, " + ", ".join(STAGES) + ") "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (turn.tenant_id, turn.call_id, turn.at, turn.endpoint_ms, turn.recognition_ms,
-         turn.dialogue_ms, turn.synthesis_ms, turn.voice_ms))])
+        "SELECT CASE WHEN ? = '' THEN tenant_id ELSE ? END, call_id, ?, ?, ?, ?, ?, ? "
+        "FROM {calls} WHERE call_id = ?",
+        (turn.tenant_id, turn.tenant_id, turn.at, turn.endpoint_ms, turn.recognition_ms,
+         turn.dialogue_ms, turn.synthesis_ms, turn.voice_ms, turn.call_id))])
 
 
 def read_turns(run: LedgerRunner, since: datetime, until: datetime,

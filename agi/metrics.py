@@ -81,6 +81,7 @@ class StoreCollector(Collector):
         self._last = _Snapshot()
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="metrics")
         self._pending: concurrent.futures.Future[_Snapshot] | None = None
+        self._closed = False
 
     def _read(self) -> _Snapshot:
         from agi.booking.usage import month_days
@@ -99,6 +100,9 @@ class StoreCollector(Collector):
         return snap
 
     def collect(self) -> Iterator[Metric]:
+        if self._closed:  # the server stopped: what was last read, marked stale
+            yield from self._families(self._last, 1)
+            return
         if self._pending is None or self._pending.done():
             self._pending = self._pool.submit(self._read)
         stale = 0
@@ -137,4 +141,5 @@ class StoreCollector(Collector):
                                 value=stale)
 
     def close(self) -> None:
+        self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -42,6 +42,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "text": ("Texte", "Text"),
     "kind": ("Type", "Kind"),
     "received": ("Reçu", "Received"),
+    "message_kind": ("Message", "Message"),
+    "lead_kind": ("Demande de rappel", "Call-back request"),
     "mark_done": ("Marquer traité", "Mark done"),
     "done_by": ("Traité par {by} le {at}", "Done by {by} on {at}"),
     "to_handle": ("À traiter", "To handle"),

@@ -90,7 +90,8 @@ def build_app(console: Console) -> Starlette:
             return RedirectResponse("/usage", status_code=303)
         tenants = c.visible(user)
         now = c.clock()
-        kpi = await c.db(reports.kpis, c.store, tenants, now - timedelta(days=KPI_DAYS), now)
+        kpi = await c.db(reports.kpis, c.store, {t: c.tenant_zones[t] for t in tenants},
+                         now - timedelta(days=KPI_DAYS), now)
         today = await _day_appointments(c, tenants, now, 1)
         return c.render("home.html", user.language, **ctx(session, user, kpi=kpi, groups=today))
 

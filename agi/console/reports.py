@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from html import escape
 
 from agi.booking.latency import percentile
@@ -68,11 +68,14 @@ class Kpis:
     p95_ms: float | None
 
 
-def kpis(store: Store, tenant_ids: Sequence[str], since: datetime, until: datetime) -> Kpis:
-    """Calls answered, booked, transferred, abandoned (from the usage aggregates, so they
-    survive the purge) and voice-to-voice p50/p95 over the turns of the period."""
-    rows = [r for r in store.usage_days(since.date(), until.date()) if r.tenant_id in tenant_ids]
-    voice = [t.voice_ms for t in store.turn_figures(since, until, tenant_ids)
+def kpis(store: Store, zones: Mapping[str, tzinfo], since: datetime, until: datetime) -> Kpis:
+    """Calls answered, booked, transferred, abandoned (from the usage aggregates of each
+    tenant's local days, so they survive the purge) and voice-to-voice p50/p95 over the
+    turns of the period; ``zones``: the tenants to count, with their time zones."""
+    rows = [r for tenant, zone in zones.items()
+            for r in store.usage_days(since.astimezone(zone).date(), until.astimezone(zone).date(),
+                                      tenant)]
+    voice = [t.voice_ms for t in store.turn_figures(since, until, list(zones))
              if t.voice_ms is not None]
     return Kpis(answered=sum(r.calls for r in rows),
                 booked=sum(r.calls for r in rows if r.bookings),

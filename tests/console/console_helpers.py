@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from agi.booking import CallRecord, NewAppointment
 from agi.booking.access_log import ConsoleUser
@@ -17,6 +18,8 @@ from agi.console.auth import hash_password
 
 PASSWORD = "correct horse battery"
 NOW = datetime.now(UTC).replace(microsecond=0)
+START = NOW - timedelta(hours=2)  # when the seeded calls started
+MONTH = START.astimezone(ZoneInfo("Europe/Paris")).strftime("%Y-%m")  # the month they count in
 
 
 def console_settings(tmp_path: Path) -> Settings:
@@ -28,7 +31,7 @@ def console_settings(tmp_path: Path) -> Settings:
 
 def seed(store: Store) -> dict[str, str]:
     """Two tenants' data; the ids the tests need."""
-    start = NOW - timedelta(hours=2)
+    start = START
     store.start_call(CallRecord("call-demo-1", "demo", "+33612345678", start))
     store.add_turn("call-demo-1", "agent", "Bonjour, ici l'assistant automatique du cabinet.", start)
     store.add_turn("call-demo-1", "caller", "Je voudrais un rendez-vous jeudi matin", start)

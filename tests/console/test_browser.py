@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from console_helpers import PASSWORD, Served
+from console_helpers import MONTH, PASSWORD, Served
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -85,7 +85,7 @@ def test_admin_reads_a_transcript_marks_a_message_and_downloads_usage(
     (mark,) = [m for (kind, _), m in served.store.handled("demo").items() if kind == "message"]
     assert mark.by == "admin"
 
-    browser.get(served.url + "/usage")
+    browser.get(served.url + f"/usage?month={MONTH}")
     chart = browser.find_element(By.CSS_SELECTOR, "svg.chart")
     assert len(chart.find_elements(By.TAG_NAME, "rect")) >= 28
     assert "3" in browser.find_element(By.ID, "usage").text

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from console_helpers import seed
+from console_helpers import MONTH, seed
 
 from agi.booking import SqliteStore
 from agi.booking.store import PurgeCutoffs
@@ -54,7 +54,7 @@ def entries(store: SqliteStore, action: str) -> list[object]:
 
 def test_usage_in_table_csv_and_json(config: Path, store: SqliteStore,
                                      capsys: pytest.CaptureFixture[str]) -> None:
-    month = datetime.now(UTC).strftime("%Y-%m")
+    month = MONTH
     status, out = run(config, capsys, "usage", "--month", month, "--format", "json")
     doc = json.loads(out)
     demo = next(t for t in doc["tenants"] if t["tenant"] == "demo")

@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from console_helpers import console_settings, seed
+from console_helpers import MONTH, START, console_settings, seed
 from prometheus_client import generate_latest
 
 from agi.booking import SqliteStore
@@ -19,9 +20,7 @@ from agi.console.reports import kpis
 from agi.console.turns import TurnRecorder
 from agi.metrics import Metrics
 
-
-def sample(text: str, name: str) -> list[str]:
-    return [line for line in text.splitlines() if line.startswith(name)]
+MID_MONTH = datetime.fromisoformat(f"{MONTH}-15T12:00:00+00:00")
 
 
 def test_turns_feed_histograms_and_the_store_and_the_scrape_reads_the_store(
@@ -48,7 +47,7 @@ def test_turns_feed_histograms_and_the_store_and_the_scrape_reads_the_store(
     metrics.observe_stages(600.0, 80.0, 40.0, 120.0)
 
     async def scrape() -> str:
-        await recorder.start(store, lambda: spool, None)
+        await recorder.start(store, lambda: spool, lambda: MID_MONTH)  # the seeded calls' month
         text = await asyncio.to_thread(generate_latest, metrics.registry)
         await recorder.stop()
         return text.decode()
@@ -62,7 +61,7 @@ def test_turns_feed_histograms_and_the_store_and_the_scrape_reads_the_store(
     assert "permanence_spooled_writes 0.0" in text
     assert "permanence_store_metrics_stale 0.0" in text
     now = datetime.now(UTC)
-    figures = kpis(store, ["demo"], now - timedelta(days=1), now + timedelta(minutes=1))
+    figures = kpis(store, {"demo": ZoneInfo("Europe/Paris")}, now - timedelta(days=1), now + timedelta(minutes=1))
     assert (figures.answered, figures.booked, figures.p50_ms) == (2, 1, 1000.0)
     assert figures.p95_ms == 3000.0
     store.close()
@@ -76,9 +75,8 @@ def test_a_threshold_notifies_the_business_once_a_month(tmp_path: Path) -> None:
                                                alert_minutes={"demo": "100"}))
     store = SqliteStore(settings.store.sqlite_path, usage=usage_policy(settings))
     seed(store)  # two calls of demo this month, 4 billed minutes
-    now = datetime.now(UTC)
-    assert check_alerts(store, settings, "demo", now) == ["calls"]
-    assert check_alerts(store, settings, "demo", now) == []
+    assert check_alerts(store, settings, "demo", START) == ["calls"]
+    assert check_alerts(store, settings, "demo", START) == []
     alerts = [m for m in store.messages("demo") if m.name == "Permanence"]
     assert len(alerts) == 1 and "2 appels" in alerts[0].text
     store.close()

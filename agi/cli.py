@@ -172,6 +172,8 @@ def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  FastAGI      {s.agi_host}:{s.agi_port}")
     print(f"  AudioSocket  {s.audiosocket_host}:{s.audiosocket_port} (advertised {s.audiosocket_address})")
     print(f"  health       http://{s.health_host}:{s.health_port}/health")
+    c = settings.console
+    print("  console      " + (f"http://{c.host}:{c.port}/" if c.enabled else "off"))
     print(f"  store        {settings.store.backend}")
     print(f"  dialogue     {settings.dialogue.backend} ({settings.dialogue.project_dir})")
     for t in settings.tenants:

@@ -61,40 +61,37 @@ class UsagePolicy:
 
 
 @dataclass(frozen=True)
-class UsageDay:
+class Counts:
+    """What usage counts (summed over calls)."""
+
+    calls: int = 0
+    connected_s: int = 0
+    billed_s: int = 0
+    bookings: int = 0
+    moves: int = 0
+    cancellations: int = 0
+    messages: int = 0
+    leads: int = 0
+    transfers: int = 0
+
+
+COUNTERS = tuple(f.name for f in fields(Counts))
+
+
+@dataclass(frozen=True, kw_only=True)
+class UsageDay(Counts):
     """One (tenant, local day, outcome) aggregate."""
 
     tenant_id: str
     day: date
     outcome: str
-    calls: int = 0
-    connected_s: int = 0
-    billed_s: int = 0
-    bookings: int = 0
-    moves: int = 0
-    cancellations: int = 0
-    messages: int = 0
-    leads: int = 0
-    transfers: int = 0
 
 
-COUNTERS = tuple(f.name for f in fields(UsageDay))[3:]
-
-
-@dataclass(frozen=True)
-class UsageTotals:
+@dataclass(frozen=True, kw_only=True)
+class UsageTotals(Counts):
     """A tenant's usage over a period (a month), summed from :class:`UsageDay` rows."""
 
     tenant_id: str
-    calls: int = 0
-    connected_s: int = 0
-    billed_s: int = 0
-    bookings: int = 0
-    moves: int = 0
-    cancellations: int = 0
-    messages: int = 0
-    leads: int = 0
-    transfers: int = 0
     by_outcome: Mapping[str, int] = field(default_factory=dict)
 
     @property
@@ -110,7 +107,7 @@ def totals(rows: Sequence[UsageDay]) -> list[UsageTotals]:
         for name in COUNTERS:
             acc[name] += getattr(row, name)
         acc["by_outcome"][row.outcome] = acc["by_outcome"].get(row.outcome, 0) + row.calls
-    return [UsageTotals(tenant, **acc) for tenant, acc in sorted(out.items())]
+    return [UsageTotals(tenant_id=tenant, **acc) for tenant, acc in sorted(out.items())]
 
 
 def month_days(month: str) -> tuple[date, date]:
@@ -157,7 +154,8 @@ def count_call(execute: Execute, call_id: str, policy: UsagePolicy) -> UsageDay 
     start, end = as_utc(started), as_utc(ended)
     connected = max(0, math.ceil((end - start).total_seconds()))
     bookings, moves, messages, leads = execute(_COUNTS, (call_id,) * 4)[0]
-    row = UsageDay(tenant_id, policy.day(tenant_id, start), outcome or "unknown", calls=1,
+    row = UsageDay(tenant_id=tenant_id, day=policy.day(tenant_id, start),
+                   outcome=outcome or "unknown", calls=1,
                    connected_s=connected, billed_s=policy.billed_seconds(connected),
                    bookings=int(bookings), moves=int(moves),
                    cancellations=int(outcome in CANCEL_OUTCOMES), messages=int(messages),
@@ -177,7 +175,8 @@ def read_usage(run: LedgerRunner, first: date, last: date,
         "SELECT tenant_id, day, outcome, " + ", ".join(COUNTERS) + " FROM {usage_daily} "
         "WHERE day >= ? AND day <= ?" + (" AND tenant_id = ?" if tenant_id is not None else "")
         + " ORDER BY tenant_id, day, outcome", args)])
-    return [UsageDay(r[0], date.fromisoformat(str(r[1])), r[2], *map(int, r[3:])) for r in rows]
+    return [UsageDay(tenant_id=r[0], day=date.fromisoformat(str(r[1])), outcome=r[2],
+                     **{c: int(v) for c, v in zip(COUNTERS, r[3:], strict=True)}) for r in rows]
 
 
 def claim_alert(run: LedgerRunner, tenant_id: str, month: str, kind: str, at: datetime) -> bool:

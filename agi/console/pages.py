@@ -23,7 +23,14 @@ from agi.booking.usage import month_days, totals
 from agi.console import reports
 from agi.console.auth import Session, Sessions, verify_password
 from agi.console.i18n import LANGUAGES, text
-from agi.console.web import Console, SecurityHeaders, _TooLarge, guarded, read_form
+from agi.console.web import (
+    CALLS_PAGE_LIMIT,
+    Console,
+    SecurityHeaders,
+    _TooLarge,
+    guarded,
+    read_form,
+)
 
 LOGIN_TOKEN_MAX_AGE_S = 3600
 KPI_DAYS = 30
@@ -80,7 +87,7 @@ def build_app(console: Console) -> Starlette:
         if chosen in LANGUAGES:
             await c.db(c.store.save_user, ConsoleUser(user.name, user.password_hash, user.role,
                                                       user.tenants, chosen), c.clock())
-        return RedirectResponse(request.headers.get("referer") or "/", status_code=303)
+        return RedirectResponse("/", status_code=303)
 
     def ctx(session: Session, user: ConsoleUser, **kw: Any) -> dict[str, Any]:
         return {"user": user, "session": session, "now": c.clock(), **kw}
@@ -110,12 +117,12 @@ def build_app(console: Console) -> Starlette:
         outcome = request.query_params.get("outcome", "")
         found = []
         for tenant in c.visible(user):
-            found += await c.db(c.store.list_calls, tenant, reports_limit())
+            found += await c.db(c.store.list_calls, tenant, CALLS_PAGE_LIMIT)
         found.sort(key=lambda x: x.started_at, reverse=True)
         if outcome:
             found = [x for x in found if x.outcome == outcome]
         return c.render("calls.html", user.language,
-                        **ctx(session, user, calls=found[:reports_limit()], outcome=outcome,
+                        **ctx(session, user, calls=found[:CALLS_PAGE_LIMIT], outcome=outcome,
                               duration=_duration))
 
     async def call(request: Request, session: Session, user: ConsoleUser) -> Response:
@@ -190,12 +197,6 @@ def build_app(console: Console) -> Starlette:
         Route("/static/console.css", stylesheet),
     ]
     return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
-
-
-def reports_limit() -> int:
-    from agi.console.web import CALLS_PAGE_LIMIT
-
-    return CALLS_PAGE_LIMIT
 
 
 def _duration(record: Any) -> str:

@@ -12,7 +12,7 @@ from html import escape
 
 from agi.booking.latency import percentile
 from agi.booking.store import Store
-from agi.booking.usage import COUNTERS, UsageDay, UsageTotals, totals
+from agi.booking.usage import COUNTERS, UsageDay, totals
 
 # Outcomes where the caller left before anything was done for them.
 ABANDONED = frozenset({"hangup", "hangup_during_disclosure", "no_input"})
@@ -108,7 +108,3 @@ def calls_chart(rows: Sequence[UsageDay], first: date, last: date, label: str) -
             f'<text x="4" y="14" font-size="11" fill="#555">{top}</text>'
             f'<line x1="28" y1="{height - pad}" x2="{width - 6}" y2="{height - pad}" '
             f'stroke="#999"/>{"".join(bars)}</svg>')
-
-
-def tenant_totals(rows: Sequence[UsageDay]) -> list[UsageTotals]:
-    return totals(rows)

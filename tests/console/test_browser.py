@@ -26,9 +26,21 @@ if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
                 allow_module_level=True)
 
 from selenium import webdriver  # noqa: E402 - only once the browser is known to exist
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
+from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
+
+
+def shows(browser: WebDriver, text: str, element_id: str | None = None) -> None:
+    """Wait until the page (or one element) shows ``text``: a click that submits a form
+    returns before the next page has loaded."""
+    def found(driver: WebDriver) -> bool:
+        where = driver.find_element(By.ID, element_id).text if element_id else driver.page_source
+        return text in where
+    WebDriverWait(browser, WAIT_S, ignored_exceptions=(
+        NoSuchElementException, StaleElementReferenceException)).until(found)
 
 
 @pytest.fixture(scope="module")
@@ -60,13 +72,14 @@ def sign_in(browser: WebDriver, served: Served, user: str) -> None:
     browser.find_element(By.ID, "user").send_keys(user)
     browser.find_element(By.ID, "password").send_keys(PASSWORD)
     browser.find_element(By.ID, "sign-in").click()
+    shows(browser, user + " (")
 
 
 def test_admin_reads_a_transcript_marks_a_message_and_downloads_usage(
         browser: WebDriver, served: Served, downloads: Path) -> None:
     sign_in(browser, served, "admin")
     assert "Indicateurs" in browser.page_source  # French by default
-    browser.find_element(By.LINK_TEXT, "Appels").click()
+    browser.get(served.url + "/calls")
     rows = browser.find_elements(By.CSS_SELECTOR, "#calls tr")
     assert len(rows) == 4  # header + three calls of both tenants
     browser.get(served.url + "/calls/call-demo-1")
@@ -80,8 +93,7 @@ def test_admin_reads_a_transcript_marks_a_message_and_downloads_usage(
     browser.get(served.url + "/messages")
     row = browser.find_element(By.ID, f"message-{served.ids['message']}")
     row.find_element(By.TAG_NAME, "button").click()
-    row = browser.find_element(By.ID, f"message-{served.ids['message']}")
-    assert "Traité par admin" in row.text
+    shows(browser, "Traité par admin", f"message-{served.ids['message']}")
     (mark,) = [m for (kind, _), m in served.store.handled("demo").items() if kind == "message"]
     assert mark.by == "admin"
 
@@ -115,10 +127,10 @@ def test_a_user_switches_language_and_a_wrong_password_is_refused(
     browser.find_element(By.ID, "user").send_keys("alice")
     browser.find_element(By.ID, "password").send_keys("not the password")
     browser.find_element(By.ID, "sign-in").click()
-    assert "incorrect" in browser.find_element(By.ID, "error").text
+    shows(browser, "incorrect", "error")
     sign_in(browser, served, "alice")
     browser.find_element(By.XPATH, "//button[text()='English']").click()
-    assert "Indicators" in browser.page_source
+    shows(browser, "Indicators")
     assert served.store.user("alice").language == "en"  # type: ignore[union-attr]
 
 

@@ -92,7 +92,8 @@ class StoreCollector(Collector):
             snap.usage += [("calls", row.tenant_id, row.outcome, row.calls),
                            ("billed_minutes", row.tenant_id, row.outcome, row.billed_s / 60),
                            ("bookings", row.tenant_id, row.outcome, row.bookings),
-                           ("transfers", row.tenant_id, row.outcome, row.transfers)]
+                           ("transfers", row.tenant_id, row.outcome, row.transfers),
+                           ("dialogue_fallbacks", row.tenant_id, row.outcome, row.fallbacks)]
         for status in ("pending", "dead"):
             snap.outbox[status] = len(self._store.outbox(status=status))
         spool = self._spool()
@@ -121,7 +122,8 @@ class StoreCollector(Collector):
         helps = {"calls": "Calls this month (tenant's local days), by outcome",
                  "billed_minutes": "Billed minutes this month, by outcome",
                  "bookings": "Bookings made by calls this month",
-                 "transfers": "Calls transferred to a human this month"}
+                 "transfers": "Calls transferred to a human this month",
+                 "dialogue_fallbacks": "Calls the builtin dialogue finished for Rasa this month"}
         for name, text in helps.items():
             month[name] = GaugeMetricFamily(f"permanence_month_{name}", text,
                                             labels=["tenant", "outcome"])

@@ -34,6 +34,7 @@ MIGRATION: tuple[str, ...] = (
         messages      INTEGER NOT NULL DEFAULT 0,
         leads         INTEGER NOT NULL DEFAULT 0,
         transfers     INTEGER NOT NULL DEFAULT 0,
+        fallbacks     INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (tenant_id, day, outcome)
     )""",
     """CREATE TABLE usage_alerts (

@@ -15,6 +15,7 @@ runs it in its own transactions through :class:`LedgerRunner`.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -27,6 +28,9 @@ ROUNDINGS: tuple[Rounding, ...] = ("minute", "second")
 # One call counted as these outcomes is a transfer (the caller reached a human).
 TRANSFER_OUTCOMES = frozenset({"transfer"})
 CANCEL_OUTCOMES = frozenset({"cancelled"})
+# What the Rasa backend writes into a call's data when the builtin engine took over
+# (agi.dialogue.rasa.FALLBACK_KEY; not imported: the store does not depend on dialogue).
+FALLBACK_KEY = "dialogue_fallback"
 
 Statement = tuple[str, Sequence[Any]]
 Execute = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
@@ -73,6 +77,7 @@ class Counts:
     messages: int = 0
     leads: int = 0
     transfers: int = 0
+    fallbacks: int = 0  # calls the builtin dialogue finished for a failing Rasa
 
 
 COUNTERS = tuple(f.name for f in fields(Counts))
@@ -122,7 +127,7 @@ def month_days(month: str) -> tuple[date, date]:
 
 # SQL shared by both stores --------------------------------------------------------------
 _CLAIM = ("UPDATE {calls} SET usage_counted = 1 WHERE call_id = ? AND usage_counted = 0 "
-          "AND ended_at IS NOT NULL RETURNING tenant_id, started_at, ended_at, outcome")
+          "AND ended_at IS NOT NULL RETURNING tenant_id, started_at, ended_at, outcome, data")
 _COUNTS = ("SELECT (SELECT COUNT(*) FROM {appointments} WHERE call_id = ?), "
            "(SELECT COUNT(*) FROM {appointments} WHERE moved_by_call = ?), "
            "(SELECT COUNT(*) FROM {messages} WHERE call_id = ?), "
@@ -150,7 +155,8 @@ def count_call(execute: Execute, call_id: str, policy: UsagePolicy) -> UsageDay 
     claimed = execute(_CLAIM, (call_id,))
     if not claimed:
         return None
-    tenant_id, started, ended, outcome = claimed[0]
+    tenant_id, started, ended, outcome, data = claimed[0]
+    collected = json.loads(data) if isinstance(data, str) else (data or {})
     start, end = as_utc(started), as_utc(ended)
     connected = max(0, math.ceil((end - start).total_seconds()))
     bookings, moves, messages, leads = execute(_COUNTS, (call_id,) * 4)[0]
@@ -159,7 +165,8 @@ def count_call(execute: Execute, call_id: str, policy: UsagePolicy) -> UsageDay 
                    connected_s=connected, billed_s=policy.billed_seconds(connected),
                    bookings=int(bookings), moves=int(moves),
                    cancellations=int(outcome in CANCEL_OUTCOMES), messages=int(messages),
-                   leads=int(leads), transfers=int(outcome in TRANSFER_OUTCOMES))
+                   leads=int(leads), transfers=int(outcome in TRANSFER_OUTCOMES),
+                   fallbacks=int(FALLBACK_KEY in collected))
     execute(_ADD, (row.tenant_id, row.day.isoformat(), row.outcome,
                    *(getattr(row, c) for c in COUNTERS)))
     return row

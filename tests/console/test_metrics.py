@@ -59,6 +59,7 @@ def test_turns_feed_histograms_and_the_store_and_the_scrape_reads_the_store(
     assert 'permanence_month_billed_minutes{outcome="message",tenant="demo"} 2.0' in text
     assert 'permanence_outbox{status="pending"} 0.0' in text
     assert "permanence_spooled_writes 0.0" in text
+    assert 'permanence_month_dialogue_fallbacks{outcome="booked",tenant="demo"} 0.0' in text
     assert "permanence_store_metrics_stale 0.0" in text
     now = datetime.now(UTC)
     figures = kpis(store, {"demo": ZoneInfo("Europe/Paris")}, now - timedelta(days=1), now + timedelta(minutes=1))

@@ -120,3 +120,13 @@ def test_month_days_names_the_expected_form() -> None:
     assert month_days("2026-12") == (date(2026, 12, 1), date(2026, 12, 31))
     with pytest.raises(ValueError, match="YYYY-MM"):
         month_days("11/2026")
+
+
+def test_a_call_the_builtin_dialogue_finished_for_rasa_counts_as_a_fallback(store: Store) -> None:
+    from agi.dialogue.rasa import FALLBACK_KEY
+
+    store.start_call(CallRecord(call_id="f", tenant_id="demo", caller="", started_at=T0))
+    store.end_call("f", T0 + timedelta(seconds=30), "message", {FALLBACK_KEY: "builtin"})
+    call(store, "g", T0, 30, "message")
+    (row,) = store.usage_days(*month_days("2026-11"))
+    assert (row.calls, row.fallbacks) == (2, 1)

@@ -21,6 +21,7 @@ CREATE TABLE usage_daily (
     messages      integer NOT NULL DEFAULT 0,
     leads         integer NOT NULL DEFAULT 0,
     transfers     integer NOT NULL DEFAULT 0,
+    fallbacks     integer NOT NULL DEFAULT 0,  -- calls the builtin dialogue finished for Rasa
     PRIMARY KEY (tenant_id, day, outcome)
 );
 

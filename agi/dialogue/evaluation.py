@@ -1,7 +1,7 @@
 """Cross-validated scores of the builtin NLU, and the report ``permanence nlu test`` writes.
 
 Intents: stratified k-fold cross-validation of exactly the classifier the engine trains
-(:func:`agi.dialogue.builtin.build_pipeline`, texts through ``normalize.clean``) with
+(:func:`agi.dialogue.intents.build_pipeline`, texts through ``intent_text``) with
 scikit-learn's ``cross_val_predict``; every example is predicted once, by a model that
 did not see it. ``classification_report`` gives per-intent precision/recall/F1 and the
 macro and weighted averages, ``confusion_matrix`` the PNG.
@@ -35,7 +35,8 @@ from sklearn.metrics import classification_report, confusion_matrix
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from agi.dialogue import normalize
-from agi.dialogue.builtin import NluModel, build_pipeline
+from agi.dialogue.builtin import NluModel
+from agi.dialogue.intents import build_pipeline, intent_text
 from agi.dialogue.project import Example, Project
 from agi.errors import DialogueError
 
@@ -100,7 +101,7 @@ def evaluate_project(project: Project, folds: int = DEFAULT_FOLDS, *,
     if folds < 2 or smallest < folds:
         raise DialogueError(f"{project.directory}: {folds}-fold cross-validation needs at least "
                             f"{max(folds, 2)} examples per intent (the smallest intent has {smallest})")
-    texts = [normalize.clean(e.text) for e in examples]
+    texts = [intent_text(e.text) for e in examples]
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
     predicted = [str(p) for p in cross_val_predict(build_pipeline(), texts, labels, cv=splitter)]
     classes = tuple(sorted(set(labels)))

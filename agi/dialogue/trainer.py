@@ -320,8 +320,9 @@ def run_test(project_root: Path, languages: Sequence[str], out_dir: Path, out: T
         if venv is not None and held is not None:
             results = out_dir / f"rasa-heldout-{lang}"
             rasa_test_heldout(venv, project_root / lang, models, heldout, results, out)
-            held = replace(held, rasa=read_rasa_results(results))
-            out.write(f"rasa {lang}: held-out accuracy {held.rasa['intents'].get('accuracy', 0):.3f}\n")
+            rasa_held = read_rasa_results(results)
+            held = replace(held, rasa=rasa_held)
+            out.write(f"rasa {lang}: held-out accuracy {rasa_held['intents'].get('accuracy', 0):.3f}\n")
         evaluations.append(replace(ev, heldout=held))
     note = ((f"rasa test nlu --cross-validation with {rasa_folds} folds" if rasa_folds
              else "no cross-validation (--rasa-folds 0)") + f", rasa test nlu on the held-out files ({venv})"

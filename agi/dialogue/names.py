@@ -48,7 +48,7 @@ _NOT_NAME = {
         lundi mardi mercredi jeudi vendredi samedi dimanche janvier février fevrier mars avril
         mai juin juillet août aout septembre octobre novembre décembre decembre demain hier
         aujourd'hui aujourdhui après-demain avant-hier dernier dernière prochain prochaine semaine
-        mois année an matin midi minuit soir soirée après-midi heure heures minute minutes quart
+        mois année matin matinée fin début midi minuit soir soirée après-midi heure heures minute minutes quart
         demie zéro un une deux trois quatre cinq six sept huit neuf dix onze douze treize
         quatorze quinze seize vingt trente quarante cinquante soixante cent mille premier
         deuxième troisième je j' tu il elle nous vous ils elles on me m' te moi toi lui leur
@@ -61,7 +61,10 @@ _NOT_NAME = {
         annuler déplacer prendre message docteur médecin secrétaire ouvert ouverts ouverte fermé
         horaires adresse prix tarif merci bonjour bonsoir revoir allô allo euh hein bah ben hum
         voilà alors quelqu'un personne rien tout tous chose truc machin comprends compris sais
-        désolé pardon excusez attendez attends numéro téléphone portable""".split()),
+        désolé désolée pardon excusez attendez attends numéro téléphone portable malade
+        disponible dispo là ici pressé pressée retard urgent urgence grave content contente
+        fatigué fatiguée prêt prête libre occupé occupée enceinte patient patiente nouveau
+        nouvelle client cliente place fils fille mari femme enfant bébé mère père""".split()),
     "en": frozenset("""
         monday tuesday wednesday thursday friday saturday sunday january february march april
         may june july august september october november december today tomorrow yesterday
@@ -75,7 +78,10 @@ _NOT_NAME = {
         or but not no yes please thanks thank hello hi bye goodbye appointment booking book
         cancel move message call back number phone doctor open opening hours address price
         sorry pardon um uh erm hmm well just the a an any some anyone someone nothing something
-        thing okay ok right know understand wait""".split()),
+        thing okay ok right know understand wait sick ill here there available free busy late
+        calling ringing sorry afraid fine good urgent emergency nobody anybody everybody new
+        patient customer ready pregnant tired son daughter husband wife child baby mother
+        father space room""".split()),
 }
 # Sounds and placeholders in both languages, never a name.
 _NOISE = frozenset("bla blah blabla blablabla blah-blah tralala lalala hop ouais mouais hein heu uh um "
@@ -164,7 +170,16 @@ def _gibberish(word: str) -> bool:
         return True
     if re.search(rf"[^{_VOWELS}]{{5,}}", core) or re.search(r"(.)\1\1", core):
         return True
+    if re.search(r"azert|qwert|yuiop|asdf|qsdf|hjkl|zxcv|wxcv", core):  # keyboard rows
+        return True
     return bool(re.fullmatch(r"(.{2,4})\1{2,}", core)) or len(core) > 24
+
+
+def _not_a_name_word(word: str, lang: str) -> bool:
+    """A date, number, speech or noise word, also inside "quarante-deux", "l'après-midi"."""
+    bare = re.sub(r"^[ldjmnst]'", "", word) if lang == "fr" else word
+    parts = {word, bare, *bare.split("-")}
+    return any(p in _NOT_NAME[lang] or p in _NOISE for p in parts) or _gibberish(word)
 
 
 def _capitalise(word: str, first: bool) -> str:
@@ -193,7 +208,7 @@ def extract_name(text: str, lang: str, *, asked: bool = False) -> str | None:
     content = [w for w in words if w not in _PARTICLES]
     if not content or len(content) > MAX_NAME_WORDS or words[-1] in _PARTICLES:
         return None
-    if any(w in _NOT_NAME[lang] or w in _NOISE or _gibberish(w) for w in content):
+    if any(_not_a_name_word(w, lang) for w in content):
         return None
     if len(content) > 1 and len(set(content)) == 1:  # "blah blah", "jean jean jean"
         return None

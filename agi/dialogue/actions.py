@@ -29,6 +29,15 @@ from agi.dialogue.appointments import (
     action_tell_appointment,
     validate_move_form,
 )
+from agi.dialogue.callback import (
+    action_callback_confirmed,
+    action_callback_rejected,
+    action_confirm_callback,
+    ask_callback,
+    callback_number,
+    needs_callback,
+    validate_callback_form,
+)
 from agi.dialogue.events import (
     Asking,
     Entity,
@@ -113,6 +122,8 @@ def action_check_availability(tracker: Tracker) -> list[Event]:
     start = start_of(tracker)
     if start is None:
         return [FollowupAction("booking_form")]
+    if needs_callback(tracker):  # a withheld number: ask where to reach the caller first
+        return ask_callback()
     return read_back_or_offer(tracker, start, BOOKING)
 
 
@@ -143,7 +154,7 @@ def action_book_appointment(tracker: Tracker) -> list[Event]:
         appt = availability.book_slot(
             ctx.store, ctx.tenant, ctx.tenant.service(None), start,
             name=str(tracker.get_slot("name") or ""),
-            phone=str(tracker.get_slot("phone") or ctx.caller), call_id=ctx.call_id,
+            phone=_reach(tracker), call_id=ctx.call_id,
             now=tracker.now())
     except SlotTaken:  # includes SlotUnavailable: someone else was faster, or time passed
         own = _booked_by_this_call(tracker, start)
@@ -157,6 +168,12 @@ def action_book_appointment(tracker: Tracker) -> list[Event]:
     local = appt.starts_at.astimezone(ctx.tenant.tz)
     return [*spoken(local, tracker.lang), SlotSet("appointment_id", appt.id),
             SlotSet("pending", "anything_else"), Outcome("booked"), Utter("utter_booked")]
+
+
+def _reach(tracker: Tracker) -> str:
+    """The number a booking is made under: the confirmed call-back number, else a number the
+    caller dictated, else the caller ID."""
+    return str(tracker.get_slot("callback") or tracker.get_slot("phone") or tracker.ctx.caller)
 
 
 def _booked_by_this_call(tracker: Tracker, start: datetime) -> Appointment | None:
@@ -186,7 +203,7 @@ def _note_booking_request(tracker: Tracker, start: datetime, spool: Spool) -> li
         tenant_id=ctx.tenant.id, resource=resources[0], service=service.name, starts_at=local,
         ends_at=local + timedelta(minutes=service.duration_min),
         customer_name=str(tracker.get_slot("name") or ""),
-        customer_phone=str(tracker.get_slot("phone") or ctx.caller), call_id=ctx.call_id,
+        customer_phone=_reach(tracker), call_id=ctx.call_id,
         buffer_min=getattr(service, "buffer_min", 0)),), key=ctx.call_id)
     return [*spoken(local, tracker.lang), SlotSet("pending", "anything_else"),
             Outcome("pending"), Utter("utter_booking_noted")]
@@ -195,8 +212,11 @@ def _note_booking_request(tracker: Tracker, start: datetime, spool: Spool) -> li
 
 # messages, information, hand-over ----------------------------------------------------------
 def action_store_message(tracker: Tracker) -> list[Event]:
+    """Store the message with the number to call back (asked first from a withheld number)."""
+    if needs_callback(tracker):
+        return ask_callback()
     ctx = tracker.ctx
-    ctx.store.add_message(ctx.tenant.id, ctx.call_id, ctx.caller,
+    ctx.store.add_message(ctx.tenant.id, ctx.call_id, callback_number(tracker),
                           str(tracker.get_slot("name") or ""), str(tracker.get_slot("message") or ""),
                           tracker.now())
     return [SlotSet("pending", "anything_else"), Outcome("message"), Utter("utter_message_stored")]
@@ -251,6 +271,7 @@ ACTIONS: Mapping[str, Action] = {
         action_find_appointment_to_move, validate_move_form, action_check_move,
         action_choose_move_slot, action_correct_move, action_move_appointment,
         action_store_message, action_answer_info, action_transfer, action_fallback,
-        action_listen_again, action_end_call,
+        action_listen_again, action_end_call, validate_callback_form, action_confirm_callback,
+        action_callback_confirmed, action_callback_rejected,
     )
 }

@@ -57,7 +57,7 @@ from agi.dialogue.events import (
     validate_when,
 )
 from agi.dialogue.names import clean_name
-from agi.dialogue.phones import speak_phone
+from agi.dialogue.phones import parse_phone, speak_phone
 from agi.errors import SlotTaken, StoreUnavailable
 
 __all__ = ["ACTIONS", "MAX_MISUNDERSTOOD", "Action", "Entity", "Event", "FollowupAction",
@@ -101,7 +101,8 @@ def action_new_request(tracker: Tracker) -> list[Event]:
 def action_inform_after_request(tracker: Tracker) -> list[Event]:
     """Something said on its own once a request is done: a phone number is where to call the
     caller back about it (kept as a lead); a date or time starts a new booking."""
-    phone = next((e.value for e in tracker.entities if e.entity == "phone"), None)
+    # From the words themselves: Rasa's entity holds the raw words, the builtin one E.164.
+    phone = parse_phone(tracker.text, tracker.lang)
     if phone:
         ctx = tracker.ctx
         details = {"phone": str(phone), "appointment_id": tracker.get_slot("appointment_id"),

@@ -72,10 +72,13 @@ def _named(tracker: Tracker, upcoming: list[Appointment], *, moving: bool = Fals
     services = {e.value for e in tracker.entities if e.entity == "service"}
     if said.date is None and said.time is None and not services:
         return []
-    return [a for a in upcoming
-            if (said.date is None or a.starts_at.astimezone(tz).date() == said.date)
-            and (said.time is None or a.starts_at.astimezone(tz).time() == said.time)
-            and (not services or tracker.ctx.tenant.service(next(iter(services))).name == a.service)]
+    matches = [a for a in upcoming
+               if (said.date is None or a.starts_at.astimezone(tz).date() == said.date)
+               and (said.time is None or a.starts_at.astimezone(tz).time() == said.time)
+               and (not services or tracker.ctx.tenant.service(next(iter(services))).name == a.service)]
+    # A service that all of them share ("mon rendez-vous" heard as a service) names none.
+    by_service_only = said.date is None and said.time is None
+    return [] if by_service_only and len(matches) == len(upcoming) else matches
 
 
 def _spoken_list(tracker: Tracker, appointments: list[Appointment]) -> str:

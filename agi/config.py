@@ -30,12 +30,14 @@ from agi.tenants import (  # noqa: F401
     DEFAULT_MIN_NOTICE_MIN,
     DEFAULT_PRIVACY_NOTICE,
     FORBIDDEN_DISCLOSURE_KEYS,
+    INFO_TOPICS,
     LANGUAGES,
     MIN_WEBHOOK_SECRET,
     WEEKDAYS,
     CalDavTarget,
     Closure,
     EmailTarget,
+    Faq,
     NotifyTarget,
     Resource,
     Service,
@@ -66,6 +68,7 @@ class ServerSettings:
     audiosocket_host: str = "127.0.0.1"
     audiosocket_port: int = 4574
     audiosocket_advertise: str = ""
+    audiosocket_rate: int = 8000  # 16000: the AudioSocket channel driver with slin16 (Asterisk 22.7+)
     health_host: str = "127.0.0.1"
     health_port: int = 8089
     unknown_tenant_extension: str = ""
@@ -331,6 +334,9 @@ def _validate_sections(s: Mapping[str, Any]) -> None:
         port = getattr(s["server"], key)
         if not 0 <= port <= 65535:
             raise ConfigError(f"server.{key}", f"port {port} out of range", "use 1-65535")
+    if s["server"].audiosocket_rate not in (8000, 16000):
+        raise ConfigError("server.audiosocket_rate", f"{s['server'].audiosocket_rate} Hz is not supported",
+                          "use 8000 (AudioSocket application) or 16000 (channel driver, slin16)")
     sp = s["speech"]
     if not 0 <= sp.vad_aggressiveness <= 3:
         raise ConfigError("speech.vad_aggressiveness", "must be 0, 1, 2 or 3")

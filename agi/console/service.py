@@ -58,20 +58,28 @@ class ConsoleServer:
             # printed once, on the console's first start; only its hash is stored
             log.warning("console: first start, created user 'admin' with the one-time "
                         "password %s (change it: permanence users passwd admin)", password)
-        self._task = asyncio.create_task(self._server.serve())
+        self._task = asyncio.create_task(self._serve())
         for _ in range(int(START_TIMEOUT_S / 0.02)):
             if self._server.started or self._task.done():
                 break
             await asyncio.sleep(0.02)
         if not self._server.started:
+            # calls matter more than the console: they are answered without it
             await self.stop()
-            raise OSError(f"the console could not listen on {self.settings.console.host}:"
-                          f"{self.settings.console.port}")
+            log.error("the console could not listen on %s:%d (port taken?): calls are "
+                      "answered without it; fix [console] and restart",
+                      self.settings.console.host, self.settings.console.port)
+            return
         log.info("console on http://%s:%d/", self.settings.console.host, self.port)
+
+    async def _serve(self) -> None:
+        try:
+            await self._server.serve()
+        except SystemExit:  # uvicorn exits when it cannot bind: never let it end our loop
+            log.debug("console server exited")
 
     async def stop(self) -> None:
         self._server.should_exit = True
         if self._task is not None:
-            with contextlib.suppress(SystemExit):
-                await self._task
+            await self._task
             self._task = None

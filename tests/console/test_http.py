@@ -130,3 +130,28 @@ def test_sign_ins_are_logged_and_repeated_failures_lock_out(served: Served) -> N
     failed = [e for e in served.store.access_log() if e.actor == "bill"
               and e.action == "sign_in_failed"]
     assert len(failed) == 4 and failed[0].source == "127.0.0.1"
+
+
+def test_a_console_port_already_taken_leaves_the_server_running(
+        tmp_path, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+    import socket
+    from dataclasses import replace
+
+    from console_helpers import console_settings
+
+    from agi.booking import SqliteStore
+    from agi.console.service import ConsoleServer
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        settings = console_settings(tmp_path)
+        settings = replace(settings, console=replace(settings.console,
+                                                     port=taken.getsockname()[1]))
+        store = SqliteStore(settings.store.sqlite_path)
+        try:
+            asyncio.run(ConsoleServer(settings, store).start())
+        finally:
+            store.close()
+    assert "calls are answered without it" in caplog.text

@@ -5,7 +5,6 @@ Who may do so is decided here, once, by caller ID: see the comment above the act
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from agi.booking import availability
@@ -112,28 +111,10 @@ def _own_appointment(tracker: Tracker) -> Appointment | None:
     return next((a for a in _upcoming(tracker) if a.id == wanted), None)
 
 
-# The word before the current date or time of an appointment, in "move it from ... to ...".
-_FROM = re.compile(r"\b(?:de|du|d'|from)\s*$")
-
-
 def _last_when(tracker: Tracker) -> normalize.When:
     """The new date and time in the caller's sentence: the last ones said, leaving out
     those said after "de"/"du"/"from" ("de mardi à jeudi": Tuesday is the current day)."""
-    lang, now = tracker.lang, tracker.now()
-    rest = normalize.digits(normalize.clean(tracker.text), lang)
-    new_time = None
-    while (tm := normalize.find_time(rest, lang)) is not None:
-        start, end = tm[1]
-        if not _FROM.search(rest[:start]):
-            new_time = tm[0]
-        rest = rest[:start] + " " + rest[end:]
-    new_date, pos = None, 0
-    while (d := normalize.find_date(rest[pos:], lang, now)) is not None:
-        start, end = pos + d[1][0], pos + d[1][1]
-        if not _FROM.search(rest[:start]):
-            new_date = d[0]
-        pos = max(end, pos + 1)
-    return normalize.When(new_date, new_time)
+    return normalize.parse_when(tracker.text, tracker.lang, tracker.now(), moving=True)
 
 
 def action_tell_appointment(tracker: Tracker) -> list[Event]:

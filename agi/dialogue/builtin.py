@@ -140,10 +140,7 @@ class NluModel:
     def entities(self, text: str, now: Any, requested_slot: str | None) -> list[Entity]:
         found: list[Entity] = []
         when = normalize.parse_when(text, self.lang, now, bare_time=requested_slot == "time")
-        if when.date:
-            found.append(Entity("date", when.date.isoformat(), text))
-        if when.time:
-            found.append(Entity("time", when.time.strftime("%H:%M"), text))
+        found += [Entity(slot, value, text) for slot, value in normalize.slot_values(when).items()]
         phone = normalize.parse_phone(text, self.lang)
         if phone:
             found.append(Entity("phone", phone, text))

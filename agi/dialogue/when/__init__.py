@@ -15,6 +15,7 @@ list of regular expressions run once over the sentence: linear in its length.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -41,14 +42,15 @@ class When:
     empty when the value is impossible, e.g. "31 novembre").
     """
 
-    date: date | None = None
-    time: time | None = None
-    days: tuple[date, date] | None = None
-    window: tuple[time, time] | None = None
+    # dt.*: inside the class body the fields date/time would shadow the types.
+    date: dt.date | None = None
+    time: dt.time | None = None
+    days: tuple[dt.date, dt.date] | None = None
+    window: tuple[dt.time, dt.time] | None = None
     past: bool = False
     ambiguous: tuple[str, ...] = ()
-    dates: tuple[date, ...] = ()
-    times: tuple[time, ...] = ()
+    dates: tuple[dt.date, ...] = ()
+    times: tuple[dt.time, ...] = ()
 
     @property
     def said(self) -> bool:
@@ -74,12 +76,13 @@ def _day_part(found: list[days.Days]) -> dict[str, object]:
     gone = [f for f in found if f.past]
     if gone:
         return {"past": True, "date": gone[0].last}
-    firsts = [f.first for f in found if f.first]
-    lasts = [f.last for f in found if f.last]
-    singles = {f.first for f in found if f.first == f.last}
-    if len(singles) == 1 and all(f.first is not None and f.last is not None
-                                 and f.first <= min(singles) <= f.last for f in found):
-        return {"date": min(singles)}
+    spans = [(f.first, f.last) for f in found if f.first is not None and f.last is not None]
+    if not spans:
+        return {}
+    firsts, lasts = [a for a, _ in spans], [b for _, b in spans]
+    singles = {a for a, b in spans if a == b}
+    if len(singles) == 1 and all(a <= min(singles) <= b for a, b in spans):
+        return {"date": min(singles)}  # one day, said again inside a range ("lundi de ...")
     first, last = min(firsts), max(lasts)
     return {"date": first} if first == last else {"days": (first, last)}
 

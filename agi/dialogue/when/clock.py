@@ -17,16 +17,18 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import time
+from functools import lru_cache
+from typing import Any
 
 # The hours said alone that are read as afternoon, and the one that is asked.
 AFTERNOON_HOURS = range(1, 7)
 ASKED_HOUR = 7
 END_OF_DAY = time(23, 59)
 
-_T = {
+_T: dict[str, dict[str, Any]] = {
     "fr": {
         "atom": r"(?:midi|minuit|\d{1,2}(?: (?:heures?|h)\b)?"
-                r"(?: (?:et quart|et demie?|moins (?:le )?quart|moins \d{1,2}|(?:0 )?\d{1,2}(?! (?:heures?|h)\b\b)))?)",
+                r"(?: (?:et quart|et demie?|moins (?:le )?quart|moins \d{1,2}|(?:0 )?\d{1,2}(?! (?:heures?|h)\b)))?)",
         "not_after": r"(?! (?:e|jours?|semaines?|mois|ans|personnes?)\b)",
         "between": r"\bentre (?P<a>{A}) et (?P<b>{A}){N}",
         "fromto": r"\bde (?P<a>{A}) (?:a|jusqu a) (?P<b>{A}){N}",
@@ -36,8 +38,9 @@ _T = {
             r"\b(?P<h>\d{1,2}) (?:heures?|h)\b(?: (?:(?P<mod>et quart|et demie?|moins (?:le )?quart)"
             r"|moins (?P<minus>\d{1,2})|(?:0 )?(?P<m>\d{1,2})(?! (?:h|heures?|jours?|semaines?|mois)\b)))?",
             r"(?<!apres )(?<!avant )\b(?P<noon>midi|minuit)(?: (?:(?P<mod>et quart|et demie?)"
-            r"|(?P<m>\d{1,2})(?! (?:heures?|h)\b\b)))?",
-            r"\b(?:a|vers) (?P<h>\d{1,2})\b(?! (?:e|jours?|semaines?|mois|personnes?|ans|minutes|enfants|rue|avenue)\b)",
+            r"|(?P<m>\d{1,2})(?! (?:heures?|h)\b)))?",
+            r"\b(?:a|vers) (?P<h>\d{1,2})\b"
+            r"(?! (?:e|jours?|semaines?|mois|personnes?|ans|minutes|enfants|rue|avenue)\b)",
         ),
         "bare": r"^(?P<h>\d{1,2})(?: (?:heures?|h)\b)?(?: (?P<m>\d{1,2}))?$",
         "parts": (
@@ -67,7 +70,8 @@ _T = {
             r"(?P<dir>past|after|to) (?P<h>\d{1,2})\b",
             r"\b(?:12 )?(?P<noon>noon|midday|midnight)\b",
             r"\b(?P<half>half) (?P<h>\d{1,2})\b",
-            r"\b(?P<h>\d{1,2})(?: (?:0 (?P<m0>\d)|(?P<m>[1-5]\d)))?(?= (?:in the (?:morning|afternoon|evening)|at night|tonight)\b)",
+            r"\b(?P<h>\d{1,2})(?: (?:0 (?P<m0>\d)|(?P<m>[1-5]\d)))?"
+            r"(?= (?:in the (?:morning|afternoon|evening)|at night|tonight)\b)",
             r"\b(?:at|around|about|for|say|maybe|or) (?P<h>\d{1,2})(?: (?:0 (?P<m0>\d)|(?P<m>[1-5]\d)))?\b"
             r"(?! (?:e|days?|weeks?|months?|years?|people|persons?|minutes|children|kids)\b)",
             r"^(?P<h>\d{1,2}) (?:0 (?P<m0>\d)|(?P<m>[1-5]\d))\b",
@@ -99,28 +103,21 @@ class Clock:
     span: tuple[int, int] = (0, 0)
 
 
-def _grammar(lang: str) -> dict[str, object]:
+def _grammar(lang: str) -> dict[str, Any]:
     return _T["en" if lang == "en" else "fr"]
 
 
-_COMPILED: dict[tuple[str, str], re.Pattern[str]] = {}
-
-
+@lru_cache(maxsize=64)
 def _re(lang: str, key: str, index: int | None = None) -> re.Pattern[str]:
-    name = f"{key}{index if index is not None else ''}"
-    pattern = _COMPILED.get((lang, name))
-    if pattern is None:
-        g = _grammar(lang)
-        raw = g[key] if index is None else g[key][index]  # type: ignore[index]
-        raw = str(raw).replace("{A}", str(g["atom"])).replace("{N}", str(g["not_after"]))
-        pattern = _COMPILED[(lang, name)] = re.compile(raw)
-    return pattern
+    g = _grammar(lang)
+    raw = g[key] if index is None else g[key][index]
+    return re.compile(str(raw).replace("{A}", str(g["atom"])).replace("{N}", str(g["not_after"])))
 
 
 def part_of_day(text: str, lang: str) -> tuple[tuple[time, time], tuple[int, int]] | None:
     """The first part of the day said ("en fin de matinée" -> 10:00-12:00) and its span."""
     best: tuple[tuple[time, time], tuple[int, int]] | None = None
-    for raw, (h1, m1, h2, m2) in _grammar(lang)["parts"]:  # type: ignore[attr-defined]
+    for raw, (h1, m1, h2, m2) in _grammar(lang)["parts"]:
         m = re.search(raw, text)
         if m and (best is None or m.start() < best[1][0]):
             best = ((time(h1, m1), time(h2, m2)), m.span())
@@ -191,7 +188,7 @@ def read_time(m: re.Match[str], marker: str | None) -> tuple[time, ...]:
 
 
 def _atom(text: str, lang: str, marker: str | None) -> tuple[time, ...]:
-    for i in range(len(_grammar(lang)["times"])):  # type: ignore[arg-type]
+    for i in range(len(_grammar(lang)["times"])):
         m = _re(lang, "times", i).search(text)
         if m:
             return read_time(m, marker)
@@ -218,7 +215,7 @@ def times_in(text: str, lang: str, *, bare: bool = False) -> Iterator[Clock]:
     marker = _marker(text, lang)
     found: list[Clock] = []
     taken: list[tuple[int, int]] = []
-    for i in range(len(_grammar(lang)["times"])):  # type: ignore[arg-type]
+    for i in range(len(_grammar(lang)["times"])):
         for m in _re(lang, "times", i).finditer(text):
             if any(s < m.end() and m.start() < e for s, e in taken):
                 continue
@@ -226,10 +223,9 @@ def times_in(text: str, lang: str, *, bare: bool = False) -> Iterator[Clock]:
             if times:
                 found.append(Clock(times=times, span=m.span()))
                 taken.append(m.span())
-    if bare and not found:
-        m = _re(lang, "bare").search(text)
-        if m and read_time(m, marker):
-            found.append(Clock(times=read_time(m, marker), span=m.span()))
+    lone = _re(lang, "bare").search(text) if bare and not found else None
+    if lone and read_time(lone, marker):
+        found.append(Clock(times=read_time(lone, marker), span=lone.span()))
     yield from sorted(found, key=lambda c: c.span)
 
 

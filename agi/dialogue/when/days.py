@@ -4,8 +4,8 @@ months — each mention a :class:`Days` span of one or several days, past or amb
 Rules a receptionist follows, written once here:
 
 - a weekday alone is the next one after today ("lundi" said on a Monday is next Monday; "ce
-  lundi" / "this monday" is today); French "vendredi prochain" is the coming Friday; English
-  "next friday" said while this week's Friday is still ahead is asked (this one or the next);
+  lundi" / "this monday" is today); "vendredi prochain" / "next friday" is the coming Friday
+  (the project's convention, nlu/tests/conversations_*.yml);
 - "jeudi en huit" / "thursday week" / "a week on thursday" are the Thursday after the coming
   one, "jeudi en quinze" one more week on; "jeudi dans deux semaines" is the Thursday of the
   week two weeks from today; "dans huit jours" is a week, "dans quinze jours" two;

@@ -138,7 +138,9 @@ def _numbers_fr(words: list[str]) -> list[str]:
     while i < len(words):
         ordinal = _fr_ordinal(words[i])
         if ordinal is not None:
-            out.append(f"{ordinal}e")
+            # Days are said with cardinals in French, except "le premier": "le deuxième" is a
+            # choice among offered slots, so it keeps a form no day rule reads.
+            out.append("1e" if ordinal == 1 else f"{ordinal}ieme")
             i += 1
             continue
         found = _fr_below_100(words, i)

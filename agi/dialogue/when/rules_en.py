@@ -15,7 +15,7 @@ MO = "|".join(d.MONTHS["en"])
 MO_ALONE = "|".join(m for m in d.MONTHS["en"] if m != "may")
 _YEAR = r"(?: (?P<y>\d{4}|20 \d\d))?"
 _PART = r"(?: (?:morning|afternoon|evening))?"
-_NOT_DAY = r"(?! (?:one|ones|option|slot|time|appointment)\b)"
+_NOT_DAY = r"(?! (?:1|ones|option|slot|time|appointment)\b)"  # "the first one"
 
 
 def _wd(m: re.Match[str]) -> int:
@@ -49,11 +49,6 @@ def _wd_in_weeks(m: re.Match[str], today: date) -> Days:
     return d.one(week + timedelta(days=_wd(m)))
 
 
-def _next_wd(m: re.Match[str], today: date) -> Days:
-    coming = d.next_weekday(today, _wd(m))
-    if d.week_start(coming) == d.week_start(today):  # this week's, or the one after?
-        return Days(candidates=(coming, coming + timedelta(days=7)), ambiguous=True)
-    return d.one(coming)
 
 
 def _wd_day(m: re.Match[str], today: date) -> Days:
@@ -121,25 +116,26 @@ def _r(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-_MONTH_PART = r"(?P<part>early|mid|late|(?:at |towards |by )?the (?:beginning|start|end|middle) of|beginning of|start of|end of|middle of)"
+_MONTH_PART = (r"(?P<part>early|mid|late|(?:at |towards |by )?the (?:beginning|start|end|middle) of"
+               r"|beginning of|start of|end of|middle of)")
 
 RULES: list[Rule] = [
-    (_r(r"\b(?:the )?day before yesterday\b"), _offset(-2)),  # type: ignore[list-item]
-    (_r(r"\byesterday\b"), _offset(-1)),  # type: ignore[list-item]
+    (_r(r"\b(?:the )?day before yesterday\b"), _offset(-2)),
+    (_r(r"\byesterday\b"), _offset(-1)),
     (_r(rf"\blast (?:{WD}|week|month|year)\b"), _past),
     (_r(r"\b(?:\d+|a|a couple of|a few) (?:days?|weeks?|months?) ago\b"), _past),
-    (_r(r"\b(?:the )?day after tomorrow\b"), _offset(2)),  # type: ignore[list-item]
-    (_r(r"\ba fortnight (?:today|from today)\b|\bin a fortnight(?: s)?(?: time)?\b"), _offset(14)),  # type: ignore[list-item]
-    (_r(r"\ba week (?:today|from today)\b"), _offset(7)),  # type: ignore[list-item]
-    (_r(r"\ba week (?:tomorrow|from tomorrow)\b"), _offset(8)),  # type: ignore[list-item]
-    (_r(r"\btoday\b|\btonight\b|\bthis (?:morning|afternoon|evening)\b"), _offset(0)),  # type: ignore[list-item]
-    (_r(r"\btomorrow\b"), _offset(1)),  # type: ignore[list-item]
+    (_r(r"\b(?:the )?day after tomorrow\b"), _offset(2)),
+    (_r(r"\ba fortnight (?:today|from today)\b|\bin a fortnight(?: s)?(?: time)?\b"), _offset(14)),
+    (_r(r"\ba week (?:today|from today)\b"), _offset(7)),
+    (_r(r"\ba week (?:tomorrow|from tomorrow)\b"), _offset(8)),
+    (_r(r"\btoday\b|\btonight\b|\bthis (?:morning|afternoon|evening)\b"), _offset(0)),
+    (_r(r"\btomorrow\b"), _offset(1)),
     (_r(rf"\b(?:on )?(?P<wd>{WD}){_PART} (?:of |on )?next week\b"),
      lambda m, today: d.one(d.week_start(today + timedelta(days=7)) + timedelta(days=_wd(m)))),
     (_r(rf"\b(?:on )?(?P<wd>{WD}){_PART} in (?P<n>\d+|a|one) weeks?(?: s)?(?: time)?\b"), _wd_in_weeks),
     (_r(rf"\ba week (?:on|from|next) (?P<wd>{WD})\b|\b(?P<wd2>{WD}) (?:week|after next)\b"),
      _week_on),
-    (_r(rf"\bnext (?P<wd>{WD})\b"), _next_wd),
+    (_r(rf"\bnext (?P<wd>{WD})\b"), lambda m, today: d.one(d.next_weekday(today, _wd(m)))),
     (_r(r"\bin (?P<n>\d+|a|one|a couple of|a few) (?P<u>days?|weeks?)(?: s)?(?: time)?\b"), _in),
     (_r(r"\b(?P<n>\d+|a couple of|a few) (?P<u>days?|weeks?) from now\b"), _in),
     (_r(rf"\bthe week (?:of|beginning|starting|commencing) (?:the )?(?P<d>\d{{1,2}})e?(?: (?:of )?(?P<mo>{MO}))?\b"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from agi.dialogue.when import days as d
@@ -102,7 +103,8 @@ def _this_month(m: re.Match[str], today: date) -> Days:
     return d.month_part(today, today.month, m["part"], today.year)
 
 
-def _offset(n: int) -> object:
+def _offset(n: int) -> Callable[[re.Match[str], date], Days]:
+    """``n`` days from today (a negative ``n`` is the past)."""
     return lambda m, today: Days(today + timedelta(days=n), today + timedelta(days=n),
                                  past=n < 0)
 
@@ -116,14 +118,14 @@ def _r(pattern: str) -> re.Pattern[str]:
 
 
 RULES: list[Rule] = [
-    (_r(r"\bavant hier\b"), _offset(-2)),  # type: ignore[list-item]
-    (_r(r"\bhier\b"), _offset(-1)),  # type: ignore[list-item]
+    (_r(r"\bavant hier\b"), _offset(-2)),
+    (_r(r"\bhier\b"), _offset(-1)),
     (_r(rf"\b(?:le |l )?(?:{WD}) dernier\b"), _past),
     (_r(r"\b(?:la semaine|le mois|l annee) derniere?\b"), _past),
     (_r(r"\bil y a \d+ (?:jours?|semaines?|mois)\b"), _past),
-    (_r(r"\bapres demain\b"), _offset(2)),  # type: ignore[list-item]
-    (_r(r"\baujourd hui\b|\bce (?:matin|soir|tantot)\b|\bcet apres midi\b|\bcette nuit\b"), _offset(0)),  # type: ignore[list-item]
-    (_r(r"\bdemain\b"), _offset(1)),  # type: ignore[list-item]
+    (_r(r"\bapres demain\b"), _offset(2)),
+    (_r(r"\baujourd hui\b|\bce (?:matin|soir|tantot)\b|\bcet apres midi\b|\bcette nuit\b"), _offset(0)),
+    (_r(r"\bdemain\b"), _offset(1)),
     (_r(rf"\b(?:le |ce )?(?P<wd>{WD}){_PART} en (?P<n>8|15)\b"), _en_huit),
     (_r(rf"\b(?:le |ce )?(?P<wd>{WD}){_PART} dans (?P<n>\d+) semaines?\b"), _wd_in_weeks),
     (_r(rf"\b(?:le |ce )?(?P<wd>{WD}){_PART} (?:de )?la semaine (?P<w>prochaine|suivante|d apres)\b"),

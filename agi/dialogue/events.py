@@ -152,11 +152,13 @@ def validate_when(tracker: Tracker) -> list[Event]:
     raw_date = tracker.get_slot("date")
     raw_time = tracker.get_slot("time")
     for slot, raw in (("date", raw_date), ("time", raw_time)):
-        if str(raw or "").startswith("?"):  # ambiguous: a short question, never a guess
+        if not str(raw or "").startswith("?"):
+            continue
+        if _may_ask(tracker):  # ambiguous: a short question, never a guess
             choices = normalize.speak_candidates(str(raw), tracker.lang)
             events += [SlotSet(slot, None), Utter("utter_ambiguous_when" if choices
                                                   else f"utter_invalid_{slot}", {"choices": choices})]
-            raw_date, raw_time = (None, raw_time) if slot == "date" else (raw_date, None)
+        raw_date, raw_time = (None, raw_time) if slot == "date" else (raw_date, None)
     if raw_date:
         d = as_date(raw_date, tracker)
         if d is None:
@@ -175,6 +177,14 @@ def validate_when(tracker: Tracker) -> list[Event]:
         elif t.strftime("%H:%M") != raw_time and "-" not in str(raw_time):
             events.append(SlotSet("time", t.strftime("%H:%M")))
     return events
+
+
+def _may_ask(tracker: Tracker) -> bool:
+    """An ambiguous date/time is asked about once the caller is answering the date or time,
+    or nothing else is missing: asked while the form waits for the name, the answer would be
+    taken for the name. Until then the ``?`` value waits in its slot."""
+    return (tracker.requested_slot in ("date", "time")
+            or tracker.active_loop != "booking_form" or bool(tracker.get_slot("name")))
 
 
 def asked_window(tracker: Tracker) -> availability.Window | None:
@@ -250,8 +260,8 @@ def read_back_or_offer(tracker: Tracker, start: datetime, asking: Asking, *,
     service = tenant.service(None)
     window = asked_window(tracker)
     if window is not None:  # a range was asked: offer what is free in it, never a made-up time
-        return offer(tracker, start, "utter_offer_slots", form=asking.form, pending=asking.choosing,
-                     ignore=ignore, within=window)
+        return offer(tracker, start, "utter_offer_in_range", form=asking.form,
+                     pending=asking.choosing, ignore=ignore, within=window)
     try:
         slot = availability.slot_if_free(tracker.ctx.store, tenant, service, start,
                                          now=tracker.now(), ignore=ignore)

@@ -7,12 +7,28 @@ one is asked as a short question, and nothing is written before the caller's yes
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import time
+from pathlib import Path
+
+import pytest
+from test_builtin import EN, FR, at, booked, said, talk
 
 from agi.booking.sqlite import SqliteStore
+from agi.config import DialogueSettings
 from agi.dialogue.builtin import BuiltinEngine
 
-from test_builtin import EN, FR, at, booked, engine, said, store, talk  # noqa: F401  (fixtures)
+
+@pytest.fixture(scope="module")
+def engine() -> BuiltinEngine:
+    return BuiltinEngine(DialogueSettings().project_dir)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqliteStore]:
+    s = SqliteStore(tmp_path / "t.sqlite3")
+    yield s
+    s.close()
 
 
 def test_a_range_is_offered_within_its_window_then_booked_after_the_yes(

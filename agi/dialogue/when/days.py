@@ -187,6 +187,26 @@ def add_months(today: date, n: int) -> date:
 Rule = tuple[re.Pattern[str], Callable[[re.Match[str], date], Days]]
 
 
+# Handlers both grammars share; their matches name the groups wd, d, mo, y.
+def said_day(m: re.Match[str], today: date, lang: str) -> Days:
+    """A day number, with its month (and year) if said, with its weekday if said."""
+    month = MONTHS[lang].index(m["mo"]) + 1 if m["mo"] else None
+    found = (day_month(today, int(m["d"]), month, _year(m["y"])) if month
+             else day_number(today, int(m["d"])))
+    wd = m.groupdict().get("wd")
+    return found if found.ambiguous or not wd else with_weekday(found, WEEKDAYS[lang].index(wd))
+
+
+def week_of(m: re.Match[str], today: date, lang: str) -> Days:
+    """"la semaine du 14", "the week of the fourteenth": Monday to Sunday around that day."""
+    month = MONTHS[lang].index(m["mo"]) + 1 if m["mo"] else None
+    found = day_month(today, int(m["d"]), month, None) if month else day_number(today, int(m["d"]))
+    if found.first is None:
+        return found
+    start = week_start(found.first)
+    return span_of(start, start + timedelta(days=6), today)
+
+
 def scan(text: str, rules: list[Rule], today: date) -> list[Days]:
     """Every day mention of ``text``, left to right; each rule's matches are blanked before
     the next rule runs, so a longer phrase is never read again in part."""

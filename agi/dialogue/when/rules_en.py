@@ -52,23 +52,11 @@ def _wd_in_weeks(m: re.Match[str], today: date) -> Days:
 
 
 def _wd_day(m: re.Match[str], today: date) -> Days:
-    day = int(m["d"])
-    found = (d.day_month(today, day, _mo(m), d._year(m["y"])) if m["mo"]
-             else d.day_number(today, day))
-    return found if found.ambiguous else d.with_weekday(found, _wd(m))
-
-
-def _day_month(m: re.Match[str], today: date) -> Days:
-    return d.day_month(today, int(m["d"]), _mo(m), d._year(m["y"]))
+    return d.said_day(m, today, "en")
 
 
 def _week_of(m: re.Match[str], today: date) -> Days:
-    found = (d.day_month(today, int(m["d"]), _mo(m), None) if m["mo"]
-             else d.day_number(today, int(m["d"])))
-    if found.first is None:
-        return found
-    start = d.week_start(found.first)
-    return d.span_of(start, start + timedelta(days=6), today)
+    return d.week_of(m, today, "en")
 
 
 def _weekday(m: re.Match[str], today: date) -> Days:
@@ -142,8 +130,8 @@ RULES: list[Rule] = [
      _week_of),
     (_r(rf"\b(?:on )?(?P<wd>{WD}) (?:the )?(?P<d>\d{{1,2}})e(?: (?:of )?(?P<mo>{MO}))?{_YEAR}\b"), _wd_day),
     (_r(rf"\b(?:on )?(?P<wd>{WD}) (?P<mo>{MO}) (?:the )?(?P<d>\d{{1,2}})e?{_YEAR}\b"), _wd_day),
-    (_r(rf"\b(?:the )?(?P<d>\d{{1,2}})e? (?:of )?(?P<mo>{MO}){_YEAR}\b"), _day_month),
-    (_r(rf"\b(?P<mo>{MO}) (?:the )?(?P<d>\d{{1,2}})e?{_YEAR}\b"), _day_month),
+    (_r(rf"\b(?:the )?(?P<d>\d{{1,2}})e? (?:of )?(?P<mo>{MO}){_YEAR}\b"), _wd_day),
+    (_r(rf"\b(?P<mo>{MO}) (?:the )?(?P<d>\d{{1,2}})e?{_YEAR}\b"), _wd_day),
     (_r(rf"\bthe (?P<d>\d{{1,2}})e\b{_NOT_DAY}"), lambda m, today: d.day_number(today, int(m["d"]))),
     (_r(r"\b(?:the )?week after next\b"),
      lambda m, today: d.week_part(today, d.week_start(today + timedelta(days=14)), None)),

@@ -53,28 +53,11 @@ def _wd_next_week(m: re.Match[str], today: date) -> Days:
 
 
 def _wd_day(m: re.Match[str], today: date) -> Days:
-    day = int(m["d"])
-    if m["mo"]:
-        found = d.day_month(today, day, _mo(m), d._year(m["y"]))
-    else:
-        found = d.day_number(today, day)
-        if found.ambiguous:
-            return found
-        # A weekday and a day number: the next such day, never a month away by the weekday.
-    return d.with_weekday(found, _wd(m))
-
-
-def _day_month(m: re.Match[str], today: date) -> Days:
-    return d.day_month(today, int(m["d"]), _mo(m), d._year(m["y"]))
+    return d.said_day(m, today, "fr")
 
 
 def _week_of(m: re.Match[str], today: date) -> Days:
-    found = (d.day_month(today, int(m["d"]), _mo(m), None) if m["mo"]
-             else d.day_number(today, int(m["d"])))
-    if found.first is None:
-        return found
-    start = d.week_start(found.first)
-    return d.span_of(start, start + timedelta(days=6), today)
+    return d.week_of(m, today, "fr")
 
 
 def _weekday(m: re.Match[str], today: date) -> Days:
@@ -134,7 +117,7 @@ RULES: list[Rule] = [
     (_r(rf"\bla semaine du (?P<d>\d{{1,2}})e?(?: (?P<mo>{MO}))?\b"), _week_of),
     (_r(rf"\b(?:le |ce )?(?P<wd>{WD}) (?:le )?(?P<d>\d{{1,2}})e?(?: (?P<mo>{MO}))?(?: (?P<y>\d{{4}}))?\b{_NOT_DAY}"),
      _wd_day),
-    (_r(rf"\b(?:le )?(?P<d>\d{{1,2}})e? (?P<mo>{MO})(?: (?P<y>\d{{4}}))?\b"), _day_month),
+    (_r(rf"\b(?:le )?(?P<d>\d{{1,2}})e? (?P<mo>{MO})(?: (?P<y>\d{{4}}))?\b"), _wd_day),
     (_r(rf"\b(?:le|du|au) (?P<d>\d{{1,2}})e?\b{_NOT_DAY}"),
      lambda m, today: d.day_number(today, int(m["d"]))),
     (_r(r"\b(?:la semaine (?:prochaine|suivante))\b"),

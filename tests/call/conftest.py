@@ -25,6 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import hypothesis  # noqa: F401  # see below
 import pytest
 
 from agi.booking.sqlite import SqliteStore
@@ -36,6 +37,9 @@ from agi.server import PermanenceServer
 from agi.speech.asr import Recognizer, RecognizerFactory, Transcript
 from agi.speech.tts import EspeakSynthesizer
 
+# hypothesis's pytest plugin imports hypothesis at the end of the session when no test did;
+# after whole calls (threads, eSpeak NG) that late import failed in CPython 3.11.7 with
+# "SystemError: AST constructor recursion depth mismatch". Imported up front, it cannot.
 NLU = Path(__file__).resolve().parents[2] / "nlu"
 
 

@@ -33,6 +33,7 @@ from agi.notify import OutboxWorker, targets_for
 from agi.pbx.asterisk import AgiChannel, AudioSocketServer, FastAgiServer
 from agi.pbx.asterisk_call import AsteriskCall
 from agi.pbx.freeswitch import FreeSwitchCall, OutboundEslServer
+from agi.pbx.freeswitch_inbound import InboundEsl
 from agi.privacy import purge_forever
 from agi.speech.asr import Recognizer, RecognizerFactory, VoskRecognizerFactory
 from agi.speech.tts import EspeakSynthesizer, Synthesizer
@@ -175,7 +176,8 @@ class PermanenceServer:
         self._agi = FastAgiServer(self._handle, s.server.agi_host, s.server.agi_port)
         await self._agi.start()
         if s.freeswitch.enabled:
-            self._esl = OutboundEslServer(self._handle_freeswitch, s.freeswitch)
+            inbound = InboundEsl(s.freeswitch) if s.freeswitch.inbound_enabled else None
+            self._esl = OutboundEslServer(self._handle_freeswitch, s.freeswitch, inbound)
             await self._esl.start()
         if self._health_enabled:
             self._health = HealthServer(s.server.health_host, s.server.health_port,

@@ -28,6 +28,7 @@ from typing import Final
 from agi.call.channel import CallInfo
 from agi.config import FreeSwitchSettings
 from agi.errors import CallEnded, EslError, MediaUnavailable, ProtocolError
+from agi.pbx.freeswitch_inbound import InboundEsl
 from agi.pbx.unicast import PortPairs, UnicastMedia
 from agi.protocols import esl
 
@@ -58,8 +59,9 @@ class FreeSwitchCall:
     """One outbound-ESL connection as the session's :class:`agi.call.channel.CallChannel`."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 settings: FreeSwitchSettings, ports: PortPairs) -> None:
+                 settings: FreeSwitchSettings, ports: PortPairs, inbound: InboundEsl | None = None) -> None:
         self._reader, self._writer = reader, writer
+        self._inbound = inbound
         self._settings = settings
         self._ports = ports
         self._parser = esl.EslParser()
@@ -177,6 +179,12 @@ class FreeSwitchCall:
             await self._sendmsg({"call-command": "hangup", "hangup-cause": "NORMAL_CLEARING"})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._down.wait(), COMMAND_TIMEOUT)
+        except EslError:
+            if self._inbound is None:
+                raise
+            # our control socket is stuck: the inbound client still reaches the channel
+            log.warning("call %s: hangup over outbound ESL failed; uuid_kill", self.info.call_id)
+            await self._inbound.api(f"uuid_kill {self.info.call_id}")
         finally:
             await self.close()
 
@@ -250,8 +258,10 @@ CallHandler = Callable[[FreeSwitchCall], Awaitable[None]]
 class OutboundEslServer:
     """Listens for FreeSWITCH's ``socket`` application; one task per call."""
 
-    def __init__(self, handler: CallHandler, settings: FreeSwitchSettings) -> None:
+    def __init__(self, handler: CallHandler, settings: FreeSwitchSettings,
+                 inbound: InboundEsl | None = None) -> None:
         self._handler = handler
+        self._inbound = inbound
         self.settings = settings
         self._ports = PortPairs(settings.media_port_min, settings.media_port_max)
         self._server: asyncio.Server | None = None
@@ -292,7 +302,7 @@ class OutboundEslServer:
         task = asyncio.current_task()
         assert task is not None
         self._sessions.add(task)
-        call = FreeSwitchCall(reader, writer, self.settings, self._ports)
+        call = FreeSwitchCall(reader, writer, self.settings, self._ports, self._inbound)
         try:
             await call.start()
             await self._handler(call)

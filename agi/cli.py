@@ -169,6 +169,10 @@ def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     s = settings.server
     print(f"  FastAGI      {s.agi_host}:{s.agi_port}")
     print(f"  AudioSocket  {s.audiosocket_host}:{s.audiosocket_port} (advertised {s.audiosocket_address})")
+    fs = settings.freeswitch
+    if fs.enabled:
+        print(f"  FreeSWITCH   outbound ESL {fs.esl_host}:{fs.esl_port} from {fs.allowed_hosts}, "
+              f"unicast UDP {fs.media_host}:{fs.media_port_min}-{fs.media_port_max}")
     print(f"  health       http://{s.health_host}:{s.health_port}/health")
     print(f"  store        {settings.store.backend}")
     print(f"  dialogue     {settings.dialogue.backend} ({settings.dialogue.project_dir})")

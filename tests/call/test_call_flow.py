@@ -125,3 +125,19 @@ def test_malformed_agi_environment_is_logged_and_other_calls_go_on(
     assert closed == b""  # the server closed the bad session without answering
     assert any("environment" in r.getMessage().lower() for r in caplog.records)
     assert store.get_call(call.uniqueid) is not None
+
+
+def test_dtmf_0_hands_the_caller_to_a_human(pbx: Pbx, tmp_path: Path, shared: Shared) -> None:
+    settings = make_settings(tmp_path)
+
+    async def scenario():
+        async with serving(settings, shared, recognizers=ScriptedRecognizerFactory([])) as server:
+            return await pbx.call(server, path="demo", turns=[CallerTurn(b"", dtmf="0")], max_duration=60)
+
+    call = run(scenario())
+    assert "dtmf" in [e.kind for e in call.events]
+    assert call.variables["PERMANENCE_RESULT"] == "transfer"
+    assert call.variables["PERMANENCE_TRANSFER"] == settings.tenant("demo").transfer_target
+    assert call.hung_up_by is None  # the dialplan goes on to the transfer
+    record = SqliteStore(settings.store.sqlite_path).get_call(call.uniqueid)
+    assert record is not None and record.outcome == "transfer" and record.ended_at is not None

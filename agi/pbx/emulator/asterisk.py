@@ -72,6 +72,7 @@ class CallerTurn:
 
     audio: bytes
     start: Literal["after_agent"] | float = "after_agent"
+    dtmf: str = ""  # keys pressed instead of speaking (AudioSocket 0x03 frames, ESL DTMF events)
 
 
 @dataclass(frozen=True)
@@ -402,6 +403,13 @@ class _Emulator:
             now = time.monotonic()
             if not audio and self._turn_index < len(self.turns):
                 turn = self.turns[self._turn_index]
+                if self._turn_may_start(turn, now) and turn.dtmf:
+                    for digit in turn.dtmf:  # Asterisk 20.11+ forwards keys as 0x03 frames
+                        writer.write(asock.encode_dtmf(digit))
+                    self.call.turns.append(TurnTiming(index=self._turn_index, start=now - self._t0))
+                    self.emit("caller", "dtmf", turn.dtmf)
+                    self._end_turn(now)
+                    continue
                 if self._turn_may_start(turn, now):
                     audio, offset = turn.audio or asock.SILENCE, 0
                     self.call.turns.append(TurnTiming(index=self._turn_index, start=now - self._t0))

@@ -299,6 +299,12 @@ class OutboundEslServer:
             log.warning("outbound ESL connection from %s refused: not in freeswitch.allowed_hosts", host)
             writer.close()
             return
+        if len(self._sessions) >= self._ports.pairs:  # a bounded listener: one UDP pair per call
+            self.refused += 1
+            log.warning("outbound ESL connection refused: %d calls already, one per UDP port pair "
+                        "(widen freeswitch.media_port_min..max)", len(self._sessions))
+            writer.close()
+            return
         task = asyncio.current_task()
         assert task is not None
         self._sessions.add(task)

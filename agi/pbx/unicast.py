@@ -39,6 +39,10 @@ class PortPairs:
         self._taken: set[int] = set()
         self._next = 0  # round robin: a port another program holds is skipped, not retried
 
+    @property
+    def pairs(self) -> int:
+        return len(self._free)
+
     def take(self) -> tuple[int, int]:
         for step in range(len(self._free)):
             port = self._free[(self._next + step) % len(self._free)]

@@ -162,3 +162,27 @@ def test_frames_leave_on_a_20_ms_schedule_and_a_stall_does_not_burst() -> None:
     assert gaps[10] == 270.0 and gaps[11] == 0.0 and gaps[12:15] == [20.0, 20.0, 20.0]
     assert sum(gap < 15.0 for gap in gaps) == 1
     assert received >= 20
+
+
+def test_the_listener_takes_no_more_calls_than_it_has_port_pairs() -> None:
+    release = asyncio.Event()
+
+    async def handler(call: FreeSwitchCall) -> None:
+        await release.wait()
+
+    async def scenario():
+        server = await serve(handler, settings(media_port_max=LOW + 3))  # two pairs
+        try:
+            held = [asyncio.create_task(emulate_freeswitch_call("127.0.0.1", server.port, max_duration=10))
+                    for _ in range(2)]
+            while len(server._sessions) < 2:
+                await asyncio.sleep(0.01)
+            third = await emulate_freeswitch_call("127.0.0.1", server.port, max_duration=5)
+            release.set()
+            await asyncio.gather(*held)
+            return third, server.refused
+        finally:
+            await server.stop()
+
+    third, refused = asyncio.run(scenario())
+    assert refused == 1 and [e.kind for e in third.events][-1] == "dialplan_continues"

@@ -132,7 +132,7 @@ def test_dtmf_0_hands_the_caller_to_a_human(pbx: Pbx, tmp_path: Path, shared: Sh
 
     async def scenario():
         async with serving(settings, shared, recognizers=ScriptedRecognizerFactory([])) as server:
-            return await pbx.call(server, path="demo", turns=[CallerTurn(b"", dtmf="0")], max_duration=60)
+            return await pbx.call(server, path="demo", turns=[CallerTurn(b"", digits="0")], max_duration=60)
 
     call = run(scenario())
     assert "dtmf" in [e.kind for e in call.events]

@@ -229,12 +229,12 @@ class _FreeSwitch(_Emulator):
             now = time.monotonic()
             if not pcm and self._turn_index < len(self.turns):
                 turn = self.turns[self._turn_index]
-                if self._turn_may_start(turn, now) and turn.dtmf:
-                    for digit in turn.dtmf:  # the ESL DTMF event (FREESWITCH.md: not measured)
+                if self._turn_may_start(turn, now) and turn.digits:
+                    for digit in turn.digits:  # the ESL DTMF event (FREESWITCH.md: not measured)
                         self._event("DTMF", **{"DTMF-Digit": digit, "DTMF-Duration": "1600",
                                                "DTMF-Source": "RTP"})
                     self.call.turns.append(TurnTiming(index=self._turn_index, start=now - self._t0))
-                    self.emit("caller", "dtmf", turn.dtmf)
+                    self.emit("caller", "dtmf", turn.digits)
                     self._end_turn(now)
                     continue
                 if self._turn_may_start(turn, now):

@@ -147,6 +147,14 @@ class PrivacySettings:
     # sent notifications (they copy names and numbers); pending ones are never purged
     outbox_days: int = 30
     purge_interval_h: float = 24.0
+    # Encryption at rest of transcripts and free text (agi.privacy.crypto): the keyring
+    # file (never in git, never beside database backups), or the environment variable
+    # named by key_env holding its lines (";"-separated). create_key makes the file on
+    # first start (the embedded defaults); set it false in production so a lost key is
+    # an error at start-up, not a new key that cannot read the old rows.
+    key_file: str = "var/permanence.key"
+    key_env: str = "PERMANENCE_PRIVACY_KEYS"
+    create_key: bool = True
 
 
 @dataclass(frozen=True)
@@ -417,6 +425,12 @@ def _cast(key: str, kind: Any, value: Any) -> Any:
                 isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
             raise ConfigError(key, f"expected a table of strings, got {value!r}", 'e.g. fr = "/path"')
         return dict(value)
+    if kind is bool:  # TOML booleans, or "true"/"false" from the environment
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(key, f"expected true or false, got {value!r}")
     try:
         if kind is int and not isinstance(value, bool):
             return int(value)

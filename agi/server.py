@@ -31,7 +31,7 @@ from agi.health import HealthServer
 from agi.metrics import Metrics
 from agi.notify import OutboxWorker, targets_for
 from agi.pbx.asterisk import AgiChannel, AudioSocketServer, FastAgiServer
-from agi.privacy import purge_forever
+from agi.privacy import SealedStore, load_keyring, purge_forever
 from agi.speech.asr import Recognizer, RecognizerFactory, VoskRecognizerFactory
 from agi.speech.tts import EspeakSynthesizer, Synthesizer
 
@@ -46,13 +46,17 @@ SPOOL_REPLAY_EVERY_S = 2.0
 
 def open_store(settings: Settings) -> Store:
     """The configured store (SQLite by default)."""
-    st = settings.store
+    st, p = settings.store, settings.privacy
+    # transcripts and free text are sealed at rest (agi.privacy.sealed); the key first, so
+    # a missing one stops the start before anything is written
+    keyring = load_keyring(p.key_file, p.key_env, create=p.create_key)
     if st.backend == "sqlite":
-        return SqliteStore(st.sqlite_path, targets_for=targets_for(settings))
+        return SealedStore(SqliteStore(st.sqlite_path, targets_for=targets_for(settings)), keyring)
     from agi.booking.postgres import PostgresStore  # psycopg is imported only for this backend
 
-    return PostgresStore(st.postgres_dsn, st.postgres_schema, st.postgres_pool_min,
-                         st.postgres_pool_max, targets_for=targets_for(settings))
+    return SealedStore(PostgresStore(st.postgres_dsn, st.postgres_schema, st.postgres_pool_min,
+                                     st.postgres_pool_max, targets_for=targets_for(settings)),
+                       keyring)
 
 
 def build_dialogue(settings: Settings) -> DialogueEngine:

@@ -33,7 +33,7 @@ rejected with :class:`ValueError`; everything returned is aware UTC.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -459,6 +459,11 @@ class PostgresStore(Store):
         if not is_e164(phone):
             raise ValueError(f"{phone!r} is not an E.164 number")
         return p.personal_data(self._tx, p.PrivacyQueries(self.schema), tenant_id, phone)
+
+    def reseal(self, transform: Callable[[str, Any], Any]) -> int:
+        from agi.booking import postgres_privacy as p
+
+        return p.reseal(self._tx, self.schema, transform)
 
 
 class _Queries:

@@ -22,7 +22,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -671,6 +671,12 @@ class SqliteStore(Store):
             raise ValueError(f"{phone!r} is not an E.164 number")
         with self._use() as conn, self._errors(f"personal_data {tenant_id}"):
             return sqlite_privacy.personal_data(conn, tenant_id, phone)
+
+    def reseal(self, transform: Callable[[str, Any], Any]) -> int:
+        from agi.booking import sqlite_privacy
+
+        with self._use() as conn, self._errors("reseal"):
+            return sqlite_privacy.reseal(conn, transform)
 
 
 def _outbox_item(row: Sequence[Any]) -> OutboxItem:

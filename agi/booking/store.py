@@ -359,6 +359,13 @@ class Store(abc.ABC):
         (``caller``, ``calls`` with their ``transcript``, ``appointments`` of every status,
         ``messages``, ``leads``, ``outbox``)."""
 
+    def reseal(self, transform: Callable[[str, Any], Any]) -> int:
+        """Rewrite every stored free-text value (turn and message ``"text"``, call data and
+        lead details ``"doc"``, outbox ``"payload"``) as ``transform(kind, value)`` returns
+        it, one transaction per table; the number of values changed. What
+        :mod:`agi.privacy.sealed` encrypts existing rows and rotates keys with."""
+        raise StoreError(f"{type(self).__name__} cannot re-encrypt its rows")
+
     def close(self) -> None:  # noqa: B027 - optional hook: stores without resources keep it
         """Release connections."""
 

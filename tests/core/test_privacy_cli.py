@@ -30,6 +30,8 @@ def config(tmp_path: Path) -> Path:
     text = text.replace('sqlite_path = "var/permanence.sqlite3"', f'sqlite_path = "{db}"')
     text = text.replace('spool_path = "var/spool.sqlite3"',
                         f'spool_path = "{tmp_path / "spool.sqlite3"}"')
+    text = text.replace('key_file = "var/permanence.key"',
+                        f'key_file = "{tmp_path / "permanence.key"}"')
     path = tmp_path / "permanence.toml"
     path.write_text(text, "utf-8")
     return path

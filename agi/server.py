@@ -32,6 +32,7 @@ from agi.metrics import Metrics
 from agi.notify import OutboxWorker, targets_for
 from agi.pbx.asterisk import AgiChannel, AudioSocketServer, FastAgiServer
 from agi.privacy import SealedStore, load_keyring, purge_forever
+from agi.privacy.rights import privacy_status
 from agi.speech.asr import Recognizer, RecognizerFactory, VoskRecognizerFactory
 from agi.speech.tts import EspeakSynthesizer, Synthesizer
 
@@ -250,6 +251,8 @@ class PermanenceServer:
             **({"rasa": rasa} if rasa is not None else {}),
             "store_backend": self.settings.store.backend,
             "spooled_writes": self.spool.pending() if self.spool else 0,
+            # requests of the GDPR register: counts, and a warning when one is overdue
+            **privacy_status(services.store if services is not None else None),
         }
 
     async def reload_dialogue(self) -> None:

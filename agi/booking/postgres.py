@@ -53,6 +53,7 @@ from agi.booking.outbox import (
     moved_payload,
     outbox_rows,
 )
+from agi.booking.privacy_register import PrivacyRegister
 from agi.booking.store import (
     Appointment,
     Caller,
@@ -459,6 +460,11 @@ class PostgresStore(Store):
         if not is_e164(phone):
             raise ValueError(f"{phone!r} is not an E.164 number")
         return p.personal_data(self._tx, p.PrivacyQueries(self.schema), tenant_id, phone)
+
+    def privacy(self) -> PrivacyRegister:
+        from agi.booking import postgres_privacy as p
+
+        return p.PostgresPrivacy(self._tx, self.schema)
 
     def reseal(self, transform: Callable[[str, Any], Any]) -> int:
         from agi.booking import postgres_privacy as p

@@ -5,7 +5,9 @@ turns, messages, the data a call collected, lead details) is sealed with the
 :class:`~agi.privacy.crypto.Keyring` before it reaches the database and opened on the
 way out, so every reader (the call controller, the CLI, the console, the export, the
 outbox worker) gets clear text through the same :class:`~agi.booking.store.Store` API and
-a copy of the database alone reveals no conversation. Notification payloads copy the
+a copy of the database alone reveals no conversation. It is also where restriction and
+objection stop notifications: :meth:`SealedStore.claim_outbox` holds or suppresses the
+items about such a person before any worker sees them. Notification payloads copy the
 sealed values and are opened when claimed, so the outbox table holds no clear text
 either. Names and numbers stay clear: erasure, search and the booking checks need them.
 
@@ -20,6 +22,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from agi.booking.privacy_register import PrivacyRegister
 from agi.booking.store import (
     Appointment,
     Caller,
@@ -36,6 +39,7 @@ from agi.booking.store import (
     Turn,
 )
 from agi.privacy.crypto import Keyring
+from agi.privacy.rights import held_back
 
 
 class SealedStore(Store):
@@ -102,7 +106,9 @@ class SealedStore(Store):
         return [replace(i, payload=self.keyring.open_any(i.payload)) for i in items]
 
     def claim_outbox(self, now: datetime, limit: int, lease_s: float) -> Sequence[OutboxItem]:
-        return self._open_items(self.inner.claim_outbox(now, limit, lease_s))
+        """Claimed items, opened; those about a restricted or objecting person are held
+        or suppressed here, so no worker ever sends them (agi.privacy.rights.held_back)."""
+        return held_back(self, self._open_items(self.inner.claim_outbox(now, limit, lease_s)), now)
 
     def outbox(self, tenant_id: str | None = None,
                status: OutboxStatus | None = None) -> Sequence[OutboxItem]:
@@ -172,6 +178,9 @@ class SealedStore(Store):
     def erase_person(self, tenant_id: str, phone: str, *,
                      now: datetime | None = None) -> PurgeReport:
         return self.inner.erase_person(tenant_id, phone, now=now)
+
+    def privacy(self) -> PrivacyRegister:
+        return self.inner.privacy()
 
     def close(self) -> None:
         self.inner.close()

@@ -112,7 +112,7 @@ def _with_store(args: argparse.Namespace, settings: Settings, who: tuple[str, st
             assert isinstance(store, SealedStore)  # open_store always seals
             print(f"re-encrypted {store.reseal()} value(s) with the current key")
             return 0
-        rights = PrivacyRights(store)
+        rights = PrivacyRights(store, settings=settings)
         if args.action in ("requests", "request"):
             return _register(args, rights)
         assert who is not None

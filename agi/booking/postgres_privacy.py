@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from agi.booking.outbox import load_payload
+from agi.booking.outbox import load_payload, outbox_rows
 from agi.booking.postgres import (
     _APPT_COLUMNS,
     _CALL_COLUMNS,
@@ -47,7 +47,7 @@ from agi.booking.privacy_register import (
     RectifyReport,
     RequestKind,
 )
-from agi.booking.store import PurgeCutoffs, PurgeReport, Turn
+from agi.booking.store import OutboxKind, PurgeCutoffs, PurgeReport, Turn
 from agi.errors import StoreError
 
 Transaction = Callable[[str], AbstractContextManager[psycopg.Connection[Any]]]
@@ -325,6 +325,22 @@ class PostgresPrivacy(PrivacyRegister):
                 "WHERE %s::text IS NULL OR tenant_id = %s ORDER BY tenant_id, phone"),
                 (tenant_id, tenant_id)).fetchall()
         return [PersonFlags(r[0], r[1], _utc(r[2]), _utc(r[3])) for r in rows]
+
+    def queue_notice(self, tenant_id: str, kind: OutboxKind, targets: Sequence[str],
+                     entity_id: int | str, payload: Mapping[str, Any]) -> list[str]:
+        from psycopg.types.json import Jsonb
+
+        rows = outbox_rows(lambda _t, _k: targets, tenant_id, kind, entity_id, payload)
+        now = datetime.now(UTC)  # the outbox's due times are the application's clock
+        with self._tx(f"queue_notice {tenant_id}") as conn, conn.cursor() as cur:
+            cur.executemany(sql.SQL(
+                "INSERT INTO {} (tenant_id, kind, target, payload, idempotency_key, "
+                "next_attempt_at, created_at) VALUES (%s,%s,%s,%s,%s,%s,%s) "
+                "ON CONFLICT (idempotency_key) DO NOTHING").format(
+                sql.Identifier(self._schema, "outbox")),
+                [(r.tenant_id, r.kind, r.target, Jsonb(load_payload(r.payload)),
+                  r.idempotency_key, now, now) for r in rows])
+        return [r.idempotency_key for r in rows]
 
     # rectification ----------------------------------------------------------------------
     def rectify(self, tenant_id: str, phone: str, *, new_phone: str | None = None,

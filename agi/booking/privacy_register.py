@@ -13,7 +13,10 @@ import abc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:  # agi.booking.store imports this module
+    from agi.booking.store import OutboxKind
 
 RequestKind = Literal["access", "rectification", "erasure", "restriction", "objection",
                       "portability"]
@@ -120,6 +123,12 @@ class PrivacyRegister(abc.ABC):
     @abc.abstractmethod
     def flagged(self, tenant_id: str | None = None) -> Sequence[PersonFlags]:
         """Every number with a flag in force (the console hides restricted ones from staff)."""
+
+    @abc.abstractmethod
+    def queue_notice(self, tenant_id: str, kind: OutboxKind, targets: Sequence[str],
+                     entity_id: int | str, payload: Mapping[str, Any]) -> list[str]:
+        """Queue one outbox row per target (an erasure told to the receivers that got the
+        data), due now; their idempotency keys. Queuing the same entity again adds nothing."""
 
     @abc.abstractmethod
     def rectify(self, tenant_id: str, phone: str, *, new_phone: str | None = None,

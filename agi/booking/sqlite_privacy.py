@@ -15,10 +15,10 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from agi.booking.outbox import load_payload
+from agi.booking.outbox import load_payload, outbox_rows
 from agi.booking.privacy_export import (
     OutboxCandidate,
     outbox_to_erase,
@@ -47,7 +47,7 @@ from agi.booking.sqlite import (
     from_db_time,
     to_db_time,
 )
-from agi.booking.store import Message, PurgeCutoffs, PurgeReport, Turn
+from agi.booking.store import Message, OutboxKind, PurgeCutoffs, PurgeReport, Turn
 from agi.errors import StoreError
 
 Statement = tuple[str, Sequence[Any]]
@@ -319,6 +319,19 @@ class SqlitePrivacy(PrivacyRegister):
                           "FROM privacy_flags WHERE ? IS NULL OR tenant_id = ? "
                           "ORDER BY tenant_id, phone", (tenant_id, tenant_id))
         return [PersonFlags(r[0], r[1], _opt_time(r[2]), _opt_time(r[3])) for r in rows]
+
+    def queue_notice(self, tenant_id: str, kind: OutboxKind, targets: Sequence[str],
+                     entity_id: int | str, payload: Mapping[str, Any]) -> list[str]:
+        rows = outbox_rows(lambda _t, _k: targets, tenant_id, kind, entity_id, payload)
+        now = to_db_time(datetime.now(UTC))  # the outbox's due times are the real clock's
+        with self._write(f"queue_notice {tenant_id}") as conn:
+            conn.executemany(
+                "INSERT INTO outbox (tenant_id, kind, target, payload, idempotency_key, "
+                "next_attempt_at, created_at) VALUES (?,?,?,?,?,?,?) "
+                "ON CONFLICT (idempotency_key) DO NOTHING",
+                [(r.tenant_id, r.kind, r.target, r.payload, r.idempotency_key, now, now)
+                 for r in rows])
+        return [r.idempotency_key for r in rows]
 
     # rectification ----------------------------------------------------------------------
     def rectify(self, tenant_id: str, phone: str, *, new_phone: str | None = None,

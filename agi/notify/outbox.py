@@ -42,9 +42,12 @@ KINDS_BY_TARGET: Mapping[str, frozenset[OutboxKind]] = {
     "email": frozenset({"appointment_booked", "appointment_moved", "appointment_cancelled",
                         "message", "lead"}),
     "webhook": frozenset({"appointment_booked", "appointment_moved", "appointment_cancelled",
-                          "message", "lead"}),
-    "caldav": frozenset({"appointment_booked", "appointment_moved", "appointment_cancelled"}),
+                          "message", "lead", "erasure"}),
+    "caldav": frozenset({"appointment_booked", "appointment_moved", "appointment_cancelled",
+                         "erasure"}),
 }
+# (an erasure is queued by agi.privacy.rights only: the stores never write that kind; an
+# e-mail already sent cannot be recalled, so e-mail targets are not told)
 # Kept in the outbox row and the log; long enough for any of our errors, short enough
 # that a receiver's error page cannot flood the table.
 MAX_ERROR_CHARS = 300

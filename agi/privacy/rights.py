@@ -37,6 +37,7 @@ from agi.booking.privacy_register import (
     RequestKind,
 )
 from agi.booking.store import OutboxItem, PurgeReport, Store, is_e164
+from agi.config import Settings
 from agi.errors import StoreError
 from agi.privacy.access import record_access
 
@@ -104,10 +105,13 @@ class Answered:
 
 class PrivacyRights:
     """The rights on one store, with an injected clock; ``by`` names who acts (a login,
-    "cli:<user>"), kept with the answer."""
+    "cli:<user>"), kept with the answer. Without ``settings`` an erasure reaches no
+    receiver (tests, tools without notification targets)."""
 
-    def __init__(self, store: Store, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, store: Store, clock: Callable[[], datetime] | None = None,
+                 settings: Settings | None = None) -> None:
         self.store = store
+        self.settings = settings  # the notification targets an erasure is told to
         self.register = store.privacy()
         self._clock = clock or (lambda: datetime.now(UTC))
 
@@ -210,13 +214,53 @@ class PrivacyRights:
         return Answered(self.answer(request.id, by, {"exported": True}), document)
 
     def erase(self, tenant_id: str, phone: str, *, identity_check: str, by: str) -> Answered:
-        """Erasure (art. 17); the request is answered once the store erased."""
+        """Erasure (art. 17) in the store, then told to every copy (art. 19): a signed
+        ``erasure`` event to the tenant's web hooks, the deletion of the person's
+        appointment events from its CalDAV calendars (both retried through the outbox),
+        and the list of e-mails already sent, which cannot be recalled. The request stays
+        open until every copy confirmed (:func:`settle_erasure`)."""
         request = self.receive(tenant_id, phone, "erasure", identity_check)
-        report: PurgeReport = self.store.erase_person(tenant_id, phone, now=self._clock())
+        before = self.store.personal_data(tenant_id, phone)
+        now = self._clock()
+        report: PurgeReport = self.store.erase_person(tenant_id, phone, now=now)
         record_access(by, "erase", tenant_id, phone, request.id)
-        details = {"counts": report.counts(),
-                   "upcoming_kept": [a.id for a in report.upcoming]}
-        return Answered(self.answer(request.id, by, details), report)
+        kept = {a.id for a in report.upcoming}
+        copies = self._tell_copies(request, phone, [
+            a["id"] for a in before["appointments"] if a["id"] not in kept], now)
+        details = {"counts": report.counts(), "upcoming_kept": sorted(kept),
+                   "copies": copies, "erased_by": by,
+                   "emails_sent": [{"target": i["target"], "kind": i["kind"],
+                                    "sent_at": i["sent_at"]} for i in before["outbox"]
+                                   if i["target"].startswith("email:") and i["sent_at"]]}
+        return Answered(self.answer(request.id, by, details, done=not copies), report)
+
+    def _tell_copies(self, request: PrivacyRequest, phone: str, appointment_ids: list[int],
+                     now: datetime) -> list[str]:
+        if self.settings is None:
+            return []
+        from agi.notify.outbox import targets_for  # notify is above privacy in the layers
+
+        targets = targets_for(self.settings)(request.tenant_id, "erasure")
+        payload = {"request_id": request.id, "tenant_id": request.tenant_id, "phone": phone,
+                   "appointment_ids": appointment_ids, "erased_at": now.isoformat()}
+        return self.register.queue_notice(request.tenant_id, "erasure", targets, request.id,
+                                          payload)
+
+
+def settle_erasure(store: Store, request_id: int, now: datetime) -> PrivacyRequest | None:
+    """Close an erasure request once every copy it was told to reached its receiver
+    (called when an erasure notice is marked sent); the request, or None if unknown."""
+    register = store.privacy()
+    request = register.request(request_id)
+    if request is None or not request.is_open or request.kind != "erasure":
+        return request
+    keys = set(request.details.get("copies", []))
+    sent = {i.idempotency_key for i in store.outbox(request.tenant_id, "sent")
+            if i.kind == "erasure"}
+    if not keys <= sent:
+        return request
+    return register.answer_request(request.id, now, str(request.details.get("erased_by", "")),
+                                   {**request.details, "copies_done_at": now.isoformat()})
 
 
 def may_contact(store: Store, tenant_id: str, phone: str) -> bool:

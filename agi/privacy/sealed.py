@@ -39,7 +39,7 @@ from agi.booking.store import (
     Turn,
 )
 from agi.privacy.crypto import Keyring
-from agi.privacy.rights import held_back
+from agi.privacy.rights import held_back, settle_erasure
 
 
 class SealedStore(Store):
@@ -48,6 +48,8 @@ class SealedStore(Store):
     def __init__(self, inner: Store, keyring: Keyring) -> None:
         self.inner = inner
         self.keyring = keyring
+        # erasure notices claimed here -> their request (closed once all are sent)
+        self._erasures: dict[int, int] = {}
 
     def __getattr__(self, name: str) -> Any:  # methods the wrapper does not know
         return getattr(self.inner, name)
@@ -108,7 +110,10 @@ class SealedStore(Store):
     def claim_outbox(self, now: datetime, limit: int, lease_s: float) -> Sequence[OutboxItem]:
         """Claimed items, opened; those about a restricted or objecting person are held
         or suppressed here, so no worker ever sends them (agi.privacy.rights.held_back)."""
-        return held_back(self, self._open_items(self.inner.claim_outbox(now, limit, lease_s)), now)
+        items = held_back(self, self._open_items(self.inner.claim_outbox(now, limit, lease_s)), now)
+        self._erasures.update({i.id: int(i.payload["request_id"]) for i in items
+                               if i.kind == "erasure" and "request_id" in i.payload})
+        return items
 
     def outbox(self, tenant_id: str | None = None,
                status: OutboxStatus | None = None) -> Sequence[OutboxItem]:
@@ -167,6 +172,9 @@ class SealedStore(Store):
 
     def outbox_sent(self, item_id: int, at: datetime) -> None:
         self.inner.outbox_sent(item_id, at)
+        request_id = self._erasures.pop(item_id, None)
+        if request_id is not None:  # the last copy told closes the erasure request
+            settle_erasure(self, request_id, at)
 
     def outbox_failed(self, item_id: int, error: str, next_attempt_at: datetime,
                       dead: bool = False, *, attempted: bool = True) -> None:

@@ -24,6 +24,8 @@ from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agi.errors import ConfigError, UnknownTenant
+from agi.privacy_settings import TENANT_KEYS as TENANT_PRIVACY_KEYS
+from agi.privacy_settings import TenantPrivacy, tenant_privacy
 
 ENV_PREFIX = "PERMANENCE_"
 LANGUAGES = ("fr", "en")
@@ -278,6 +280,8 @@ class Tenant:
     public_holidays: str = ""
     min_notice_min: int = DEFAULT_MIN_NOTICE_MIN
     horizon_days: int = DEFAULT_HORIZON_DAYS
+    # health-data mode, recording, transfers (agi.privacy_settings)
+    privacy: TenantPrivacy = field(default_factory=TenantPrivacy)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -511,7 +515,7 @@ def _validate_privacy(p: PrivacySettings) -> None:
 
 _TENANT_KEYS = {"id", "name", "language", "timezone", "greeting", "privacy_notice",
                 "transfer_target", "dids", "resources", "opening_hours", "services", "notify",
-                "resource", "closures", "public_holidays", "min_notice_min", "horizon_days"}
+                "resource", "closures", "public_holidays", "min_notice_min", "horizon_days"} | TENANT_PRIVACY_KEYS
 _RESOURCE_KEYS = {"name", "opening_hours", "closures"}
 _SERVICE_KEYS = {"name", "duration_min", "aliases", "buffer_min", "resources"}
 
@@ -568,6 +572,7 @@ def _tenant(index: int, raw: Mapping[str, Any], environ: Mapping[str, str]) -> T
                               DEFAULT_MIN_NOTICE_MIN, 0, 7 * 24 * 60),
         horizon_days=_whole(f"{where}.horizon_days", raw.get("horizon_days"),
                             DEFAULT_HORIZON_DAYS, 1, 730),
+        privacy=tenant_privacy(where, raw),
     )
 
 

@@ -2,8 +2,8 @@
 
 purge (retention) · erase · export · rectify · restrict · unrestrict · object · unobject
 (the rights, each recorded in the register of requests) · requests · request (the
-register: deadlines, extensions, answers) · new-key · rotate-key · encrypt-existing
-(encryption at rest, art. 32). :func:`add_parser` sets the sub-commands
+register: deadlines, extensions, answers) · register (the record of processing, art. 30)
+· new-key · rotate-key · encrypt-existing (encryption at rest, art. 32). :func:`add_parser` sets the sub-commands
 up, :func:`cmd_privacy` runs them; agi/cli.py only registers both.
 """
 
@@ -69,6 +69,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     request.add_argument("--reason", default="", help="why it is extended (tell the person)")
     request.add_argument("--note", default="", help="what was answered")
     request.add_argument("--by", default="", help="who acts (default: cli:<login>)")
+    register = acts.add_parser("register", parents=[common],
+                               help="the tenant's record of processing (GDPR art. 30)")
+    register.add_argument("--tenant", required=True)
+    register.add_argument("--format", choices=("md", "json"), default="md")
     new_key = acts.add_parser("new-key", parents=[common],
                               help="write a new key file at [privacy] key_file (refuses to overwrite)")
     new_key.add_argument("--file", help="another path than [privacy] key_file")
@@ -83,6 +87,8 @@ def cmd_privacy(args: argparse.Namespace, settings: Settings) -> int:
     from agi.privacy import KeyringError
 
     try:
+        if args.action == "register":
+            return _record(settings, args.tenant, args.format)
         if args.action == "new-key":
             return _new_key(Path(args.file or settings.privacy.key_file))
         if args.action == "rotate-key":
@@ -105,7 +111,8 @@ def _with_store(args: argparse.Namespace, settings: Settings, who: tuple[str, st
     store = open_store(settings)
     try:
         if args.action == "purge":
-            report = run_purge(store, settings.privacy, datetime.now(UTC), dry_run=args.dry_run)
+            report = run_purge(store, settings.privacy, datetime.now(UTC), dry_run=args.dry_run,
+                               tenants=settings.tenants)
             print(("would remove" if args.dry_run else "removed") + ": " + _counts(report.counts()))
             return 0
         if args.action in ("rotate-key", "encrypt-existing"):
@@ -181,6 +188,15 @@ def _request_line(r: PrivacyRequest, now: datetime) -> str:
         state = f"answered {r.answered_at.date().isoformat() if r.answered_at else ''} by {r.answered_by}"
     return (f"#{r.id} {r.tenant_id} {r.kind} {r.phone} received "
             f"{r.received_at.date().isoformat()} [identity: {r.identity_check}]: {state}")
+
+
+def _record(settings: Settings, tenant_id: str, form: str) -> int:
+    from agi.privacy.records import as_markdown, record_of_processing
+
+    record = record_of_processing(settings, tenant_id)
+    print(json.dumps(record, ensure_ascii=False, indent=2) if form == "json"
+          else as_markdown(record))
+    return 0
 
 
 def _new_key(path: Path) -> int:

@@ -141,7 +141,7 @@ class PermanenceServer:
         self._outbox_task = asyncio.create_task(OutboxWorker(store, s).run_forever(self._outbox_stop))
         # retention: what is past its [privacy] period goes, now and every purge_interval_h
         self._purge_task = asyncio.create_task(purge_forever(store, s.privacy, self._outbox_stop,
-                                                             self._clock))
+                                                             self._clock, s.tenants))
         dialogue = self._dialogue
         if dialogue is None:
             dialogue = await asyncio.to_thread(build_dialogue, s)

@@ -326,6 +326,15 @@ class PostgresPrivacy(PrivacyRegister):
                 (tenant_id, tenant_id)).fetchall()
         return [PersonFlags(r[0], r[1], _utc(r[2]), _utc(r[3])) for r in rows]
 
+    def drop_transcripts(self, tenant_id: str, since: datetime, before: datetime, *,
+                         dry_run: bool = False) -> int:
+        (count,) = _step(self._tx, f"transcripts {tenant_id}", dry_run, [(sql.SQL(
+            "DELETE FROM {} WHERE call_id IN (SELECT call_id FROM {} WHERE tenant_id = %s "
+            "AND started_at >= %s AND started_at < %s)").format(
+            sql.Identifier(self._schema, "turns"), sql.Identifier(self._schema, "calls")),
+            (tenant_id, aware_utc(since), aware_utc(before)))])
+        return count
+
     def queue_notice(self, tenant_id: str, kind: OutboxKind, targets: Sequence[str],
                      entity_id: int | str, payload: Mapping[str, Any]) -> list[str]:
         from psycopg.types.json import Jsonb

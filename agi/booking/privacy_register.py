@@ -125,6 +125,13 @@ class PrivacyRegister(abc.ABC):
         """Every number with a flag in force (the console hides restricted ones from staff)."""
 
     @abc.abstractmethod
+    def drop_transcripts(self, tenant_id: str, since: datetime, before: datetime, *,
+                         dry_run: bool = False) -> int:
+        """Delete the transcript turns of the tenant's calls started in [since, before) (a
+        shorter retention than the call records', whose purge takes the calls before
+        ``since``); the turns deleted (or that would be)."""
+
+    @abc.abstractmethod
     def queue_notice(self, tenant_id: str, kind: OutboxKind, targets: Sequence[str],
                      entity_id: int | str, payload: Mapping[str, Any]) -> list[str]:
         """Queue one outbox row per target (an erasure told to the receivers that got the

@@ -320,6 +320,15 @@ class SqlitePrivacy(PrivacyRegister):
                           "ORDER BY tenant_id, phone", (tenant_id, tenant_id))
         return [PersonFlags(r[0], r[1], _opt_time(r[2]), _opt_time(r[3])) for r in rows]
 
+    def drop_transcripts(self, tenant_id: str, since: datetime, before: datetime, *,
+                         dry_run: bool = False) -> int:
+        with self._use() as conn, self._errors(f"drop_transcripts {tenant_id}"):
+            (count,) = _run(conn, [(
+                "DELETE FROM turns WHERE call_id IN (SELECT call_id FROM calls WHERE "
+                "tenant_id = ? AND started_at >= ? AND started_at < ?)",
+                (tenant_id, to_db_time(since), to_db_time(before)))], dry_run)
+        return count
+
     def queue_notice(self, tenant_id: str, kind: OutboxKind, targets: Sequence[str],
                      entity_id: int | str, payload: Mapping[str, Any]) -> list[str]:
         rows = outbox_rows(lambda _t, _k: targets, tenant_id, kind, entity_id, payload)

@@ -34,6 +34,7 @@ from typing import Protocol
 from agi.booking.store import OutboxItem, OutboxKind, Store, TargetsFor
 from agi.config import NotifyTarget, Settings, Tenant
 from agi.errors import DeliveryError, StoreError
+from agi.notify.render import redacted
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +178,9 @@ class OutboxWorker:
             self._store.outbox_failed(item.id, reason, self._clock(), dead=True)
             return
         try:
-            sender.send(item, target, tenant)
+            # a calendar is where the business reads its appointments; e-mails and web
+            # hooks of a health-data tenant carry no free text (render.redacted)
+            sender.send(item if target.kind == "caldav" else redacted(item, tenant), target, tenant)
         except DeliveryError as exc:
             self._failed(item, where, str(exc), exc.permanent, exc.retry_after, failing)
             return

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from agi.booking.store import PurgeCutoffs, PurgeReport, Store, is_e164
@@ -39,10 +40,20 @@ def cutoffs(settings: PrivacySettings, now: datetime) -> PurgeCutoffs:
 
 
 def run_purge(store: Store, settings: PrivacySettings, now: datetime, *,
-              dry_run: bool = False) -> PurgeReport:
+              dry_run: bool = False, tenants: Sequence[Tenant] = ()) -> PurgeReport:
     """One purge at ``now``; logs the counts (never the data). :class:`StoreError` if the
-    store is unreachable."""
-    report = store.purge(cutoffs(settings, now), dry_run=dry_run)
+    store is unreachable. ``tenants`` with a shorter transcript retention (health-data
+    mode, ``transcript_days``) lose their older transcripts too (counted in ``turns``)."""
+    before = cutoffs(settings, now)
+    report = store.purge(before, dry_run=dry_run)
+    extra = 0
+    for tenant in tenants:
+        days = tenant.privacy.transcripts_kept(settings.calls_days)
+        if days < settings.calls_days:  # the calls before before.calls went with the purge
+            extra += store.privacy().drop_transcripts(
+                tenant.id, before.calls, now - timedelta(days=days), dry_run=dry_run)
+    if extra:
+        report = replace(report, turns=report.turns + extra)
     if report.total:
         log.info("privacy purge%s: %s", " (dry run)" if dry_run else "",
                  ", ".join(f"{kind} {n}" for kind, n in report.counts().items() if n))
@@ -50,7 +61,8 @@ def run_purge(store: Store, settings: PrivacySettings, now: datetime, *,
 
 
 async def purge_forever(store: Store, settings: PrivacySettings, stop: asyncio.Event,
-                        clock: Callable[[], datetime] | None = None) -> None:
+                        clock: Callable[[], datetime] | None = None,
+                        tenants: Sequence[Tenant] = ()) -> None:
     """Purge now, then every ``purge_interval_h`` until ``stop`` is set.
 
     Runs at start-up too: a server restarted more often than the interval would otherwise
@@ -61,7 +73,7 @@ async def purge_forever(store: Store, settings: PrivacySettings, stop: asyncio.E
     interval_s = settings.purge_interval_h * 3600
     while not stop.is_set():
         try:
-            await asyncio.to_thread(run_purge, store, settings, now())
+            await asyncio.to_thread(lambda: run_purge(store, settings, now(), tenants=tenants))
         except StoreError as exc:
             log.warning("privacy purge failed, next try in %g h: %s",
                         settings.purge_interval_h, exc)

@@ -31,6 +31,7 @@ from agi.health import HealthServer
 from agi.metrics import Metrics
 from agi.notify import OutboxWorker, targets_for
 from agi.pbx.asterisk import AgiChannel, AudioSocketServer, FastAgiServer
+from agi.pbx.asterisk_call import AsteriskCall
 from agi.privacy import SealedStore, load_keyring, purge_forever
 from agi.privacy.rights import privacy_status
 from agi.speech.asr import Recognizer, RecognizerFactory, VoskRecognizerFactory
@@ -164,7 +165,7 @@ class PermanenceServer:
         self._replay_task = asyncio.create_task(self._replay_forever(store, self.spool))
         self.services = CallServices(
             settings=s, store=store, dialogue=dialogue, synthesizer=synthesizer,
-            audiosocket=self._audiosocket, recognizers=recognizers, speech_problem=problem,
+            recognizers=recognizers, speech_problem=problem,
             on_turn=self._record_turn, spool=self.spool)
         if self._clock is not None:
             self.services.clock = self._clock
@@ -204,11 +205,17 @@ class PermanenceServer:
                 phrases.TECHNICAL_MESSAGE, phrases.TRANSFERRING, phrases.GOODBYE)]
             synthesizer.prepare([*phrases.opening(tenant), *fixed], tenant.language)
 
+    def _asterisk_call(self, channel: AgiChannel) -> AsteriskCall:
+        assert self._audiosocket is not None
+        server = self.settings.server
+        return AsteriskCall(channel, self._audiosocket, server.audiosocket_address,
+                            server.audiosocket_rate)
+
     async def _handle(self, channel: AgiChannel) -> None:
         assert self.services is not None
         self.metrics.active.inc()
         try:
-            session_outcome = await handle_call(channel, self.services)
+            session_outcome = await handle_call(self._asterisk_call(channel), self.services)
         finally:
             self.metrics.active.dec()
         if session_outcome is not None:

@@ -28,13 +28,13 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
 def main(tmp: Path) -> None:
     sys.addaudithook(_audit)
     sys.path.insert(0, str(Path(__file__).parents[1] / "call"))
-    from conftest import ScriptedRecognizerFactory, make_settings  # tests/call's helpers
-
     from agi.dialogue.builtin import BuiltinEngine
     from agi.pbx.emulator import CallerTurn, emulate_call, speak
     from agi.privacy import run_purge
     from agi.server import PermanenceServer, open_store
     from agi.speech.tts import EspeakSynthesizer
+
+    from conftest import ScriptedRecognizerFactory, make_settings  # tests/call's helpers
 
     script = ["bonjour je voudrais prendre rendez-vous", "jean dupont", "mardi prochain",
               "à dix heures", "oui", "non merci au revoir"]

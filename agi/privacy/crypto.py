@@ -92,6 +92,28 @@ class Keyring:
                                "or damaged data") from exc
         return clear.decode()
 
+    # bytes (audio) --------------------------------------------------------------
+    def seal_bytes(self, data: bytes, context: bytes) -> bytes:
+        """``data`` encrypted with the current key: nonce || ciphertext || tag, bound to
+        ``context`` (which must be given again to open it: a chunk cannot be moved)."""
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        return nonce + AESGCM(self.keys[self.current]).encrypt(nonce, data, context)
+
+    def open_bytes(self, key_id: str, sealed: bytes, context: bytes) -> bytes:
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        key = self.keys.get(key_id)
+        if key is None:
+            raise KeyringError(f"audio sealed with key {key_id!r}, which the keyring does not hold")
+        try:
+            return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], context)
+        except (InvalidTag, ValueError) as exc:
+            raise KeyringError(f"audio sealed with key {key_id!r} does not open: wrong key "
+                               "or damaged data") from exc
+
     def reseal(self, value: str) -> str:
         """``value`` sealed with the current key (clear text sealed, other keys re-sealed)."""
         if is_sealed(value) and value.startswith(f"{PREFIX}{self.current}:"):

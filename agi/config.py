@@ -150,6 +150,8 @@ class PrivacySettings:
     key_file: str = "var/permanence.key"
     key_env: str = "PERMANENCE_PRIVACY_KEYS"
     create_key: bool = True
+    # encrypted call recordings, for tenants that enable them (agi.call.recording)
+    recordings_dir: str = "var/recordings"
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import Any
 from agi.booking.spool import Spool
 from agi.booking.sqlite import SqliteStore
 from agi.booking.store import Store
+from agi.call.recording import recordings_for
 from agi.call.session import CallServices, TurnTiming, handle_call
 from agi.config import Settings
 from agi.dialogue import phrases
@@ -166,7 +167,8 @@ class PermanenceServer:
         self.services = CallServices(
             settings=s, store=store, dialogue=dialogue, synthesizer=synthesizer,
             recognizers=recognizers, speech_problem=problem,
-            on_turn=self._record_turn, spool=self.spool)
+            on_turn=self._record_turn, spool=self.spool,
+            recordings=recordings_for(s, store))  # None unless a tenant records calls
         if self._clock is not None:
             self.services.clock = self._clock
         self._agi = FastAgiServer(self._handle, s.server.agi_host, s.server.agi_port)

@@ -44,6 +44,7 @@ from agi.booking.privacy_register import (
     PersonFlags,
     PrivacyRegister,
     PrivacyRequest,
+    RecordingRow,
     RectifyReport,
     RequestKind,
 )
@@ -350,6 +351,30 @@ class PostgresPrivacy(PrivacyRegister):
                 [(r.tenant_id, r.kind, r.target, Jsonb(load_payload(r.payload)),
                   r.idempotency_key, now, now) for r in rows])
         return [r.idempotency_key for r in rows]
+
+    # recordings -------------------------------------------------------------------------
+    def add_recording(self, recording: RecordingRow) -> None:
+        r = recording
+        with self._tx(f"add_recording {r.call_id}") as conn:
+            conn.execute(sql.SQL("INSERT INTO {} (call_id, tenant_id, path, key_id, audio_bytes, "
+                                 "started_at, ended_at) VALUES (%s,%s,%s,%s,%s,%s,%s)").format(
+                sql.Identifier(self._schema, "recordings")),
+                (r.call_id, r.tenant_id, r.path, r.key_id, r.audio_bytes,
+                 aware_utc(r.started_at), aware_utc(r.ended_at)))
+
+    def recordings(self, tenant_id: str | None = None) -> Sequence[RecordingRow]:
+        with self._tx("recordings") as conn:
+            rows = conn.execute(sql.SQL(
+                "SELECT call_id, tenant_id, path, key_id, audio_bytes, started_at, ended_at "
+                "FROM {} WHERE %s::text IS NULL OR tenant_id = %s ORDER BY started_at, call_id"
+            ).format(sql.Identifier(self._schema, "recordings")), (tenant_id, tenant_id)).fetchall()
+        return [RecordingRow(r[0], r[1], r[2], r[3], r[4], r[5].astimezone(UTC),
+                             r[6].astimezone(UTC)) for r in rows]
+
+    def delete_recording(self, call_id: str) -> None:
+        with self._tx(f"delete_recording {call_id}") as conn:
+            conn.execute(sql.SQL("DELETE FROM {} WHERE call_id = %s").format(
+                sql.Identifier(self._schema, "recordings")), (call_id,))
 
     # rectification ----------------------------------------------------------------------
     def rectify(self, tenant_id: str, phone: str, *, new_phone: str | None = None,

@@ -90,6 +90,19 @@ class RectifyReport:
                 "messages": self.messages, "leads": self.leads, "callers": self.callers}
 
 
+@dataclass(frozen=True)
+class RecordingRow:
+    """A call recording kept (agi.call.recording): the encrypted file and what it holds."""
+
+    call_id: str
+    tenant_id: str
+    path: str
+    key_id: str
+    audio_bytes: int
+    started_at: datetime
+    ended_at: datetime
+
+
 class PrivacyRegister(abc.ABC):
     """Requests, flags and rectification on one store's database. Thread-safe."""
 
@@ -136,6 +149,17 @@ class PrivacyRegister(abc.ABC):
                      entity_id: int | str, payload: Mapping[str, Any]) -> list[str]:
         """Queue one outbox row per target (an erasure told to the receivers that got the
         data), due now; their idempotency keys. Queuing the same entity again adds nothing."""
+
+    @abc.abstractmethod
+    def add_recording(self, recording: RecordingRow) -> None:
+        """Keep the row of a finished recording (its call must exist)."""
+
+    @abc.abstractmethod
+    def recordings(self, tenant_id: str | None = None) -> Sequence[RecordingRow]:
+        """Recordings kept, oldest first."""
+
+    @abc.abstractmethod
+    def delete_recording(self, call_id: str) -> None: ...
 
     @abc.abstractmethod
     def rectify(self, tenant_id: str, phone: str, *, new_phone: str | None = None,

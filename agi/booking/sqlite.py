@@ -234,6 +234,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             created_at      TEXT NOT NULL,
             sent_at         TEXT
         )""",
+        # call recordings by consent (agi.call.recording): the encrypted file of a call
+        """CREATE TABLE recordings (
+            call_id     TEXT PRIMARY KEY REFERENCES calls (call_id) ON DELETE CASCADE,
+            tenant_id   TEXT NOT NULL,
+            path        TEXT NOT NULL,
+            key_id      TEXT NOT NULL,
+            audio_bytes INTEGER NOT NULL,
+            started_at  TEXT NOT NULL,
+            ended_at    TEXT NOT NULL
+        )""",
         "INSERT INTO outbox_v4 SELECT * FROM outbox",
         "DROP TABLE outbox",
         "ALTER TABLE outbox_v4 RENAME TO outbox",

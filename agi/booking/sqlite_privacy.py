@@ -30,6 +30,7 @@ from agi.booking.privacy_register import (
     PersonFlags,
     PrivacyRegister,
     PrivacyRequest,
+    RecordingRow,
     RectifyReport,
     RequestKind,
 )
@@ -341,6 +342,26 @@ class SqlitePrivacy(PrivacyRegister):
                 [(r.tenant_id, r.kind, r.target, r.payload, r.idempotency_key, now, now)
                  for r in rows])
         return [r.idempotency_key for r in rows]
+
+    # recordings -------------------------------------------------------------------------
+    def add_recording(self, recording: RecordingRow) -> None:
+        r = recording
+        with self._write(f"add_recording {r.call_id}") as conn:
+            conn.execute("INSERT INTO recordings (call_id, tenant_id, path, key_id, audio_bytes, "
+                         "started_at, ended_at) VALUES (?,?,?,?,?,?,?)",
+                         (r.call_id, r.tenant_id, r.path, r.key_id, r.audio_bytes,
+                          to_db_time(r.started_at), to_db_time(r.ended_at)))
+
+    def recordings(self, tenant_id: str | None = None) -> Sequence[RecordingRow]:
+        rows = self._read("recordings", "SELECT call_id, tenant_id, path, key_id, audio_bytes, "
+                          "started_at, ended_at FROM recordings WHERE ? IS NULL OR tenant_id = ? "
+                          "ORDER BY started_at, call_id", (tenant_id, tenant_id))
+        return [RecordingRow(r[0], r[1], r[2], r[3], r[4], from_db_time(r[5]), from_db_time(r[6]))
+                for r in rows]
+
+    def delete_recording(self, call_id: str) -> None:
+        with self._write(f"delete_recording {call_id}") as conn:
+            conn.execute("DELETE FROM recordings WHERE call_id = ?", (call_id,))
 
     # rectification ----------------------------------------------------------------------
     def rectify(self, tenant_id: str, phone: str, *, new_phone: str | None = None,

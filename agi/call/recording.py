@@ -24,12 +24,15 @@ import os
 import re
 import struct
 import unicodedata
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from agi.privacy.crypto import Keyring, KeyringError
+from agi.booking.privacy_register import RecordingRow
+from agi.booking.store import Store
+from agi.config import Settings, Tenant
+from agi.errors import StoreError
+from agi.privacy.crypto import Keyring, KeyringError, load_keyring
 
 MAGIC = b"PRMREC1"
 CHUNK_FRAMES = 50  # one second of 20 ms frames per encrypted chunk
@@ -76,19 +79,6 @@ def is_refusal(text: str) -> bool:
 def recording_notice(language: str, purpose: str) -> str:
     """What the caller hears before any recording starts."""
     return _NOTICE[language].format(purpose=purpose, digit=REFUSE_DIGIT)
-
-
-@dataclass(frozen=True)
-class Recording:
-    """A finished recording, as the store keeps it."""
-
-    call_id: str
-    tenant_id: str
-    path: Path
-    key_id: str
-    audio_bytes: int
-    started_at: datetime
-    ended_at: datetime
 
 
 class CallRecorder:
@@ -138,7 +128,7 @@ class CallRecorder:
         self.path.unlink(missing_ok=True)
         self.state = "refused"
 
-    def close(self, now: datetime | None = None) -> Recording | None:
+    def close(self, now: datetime | None = None) -> RecordingRow | None:
         """Finish the file; the recording, or None if refused or empty (file removed)."""
         if self.state != "recording":
             return None
@@ -148,8 +138,8 @@ class CallRecorder:
         if self._bytes == 0:
             self.path.unlink(missing_ok=True)
             return None
-        return Recording(self.call_id, self.tenant_id, self.path, self.keyring.current,
-                         self._bytes, self.started_at, now or datetime.now(UTC))
+        return RecordingRow(self.call_id, self.tenant_id, str(self.path), self.keyring.current,
+                            self._bytes, self.started_at, now or datetime.now(UTC))
 
 
 def read_recording(path: Path, keyring: Keyring) -> tuple[int, bytes]:
@@ -169,3 +159,81 @@ def read_recording(path: Path, keyring: Keyring) -> tuple[int, bytes]:
             pcm.append(keyring.open_bytes(key_id, f.read(size), f"{call_id}:{index}".encode()))
             index += 1
     return rate, b"".join(pcm)
+
+
+class Recordings:
+    """Where a server's recordings go: starts a recorder for a call of a tenant that
+    records, and keeps the row of a finished one (``store.privacy()``)."""
+
+    def __init__(self, directory: Path, keyring: Keyring, store: Store) -> None:
+        self.directory, self.keyring, self.store = directory, keyring, store
+
+    def start(self, tenant: Tenant, call_id: str, sample_rate: int = 8000) -> CallRecorder | None:
+        """A recorder when the tenant records calls (after the caller heard the notice)."""
+        if not tenant.privacy.recording.enabled:
+            return None
+        return CallRecorder(self.directory, tenant.id, call_id, self.keyring,
+                            sample_rate=sample_rate)
+
+    def finish(self, recorder: CallRecorder) -> RecordingRow | None:
+        """Close the file and keep its row; a refused or empty one leaves nothing."""
+        row = recorder.close()
+        if row is not None:
+            try:
+                self.store.privacy().add_recording(row)
+            except StoreError:
+                Path(row.path).unlink(missing_ok=True)  # never a file nobody can find
+                raise
+        return row
+
+
+def delete_recordings(store: Store, rows: list[RecordingRow]) -> int:
+    """Delete the files and rows of ``rows`` (purge, erasure); how many files went."""
+    register, gone = store.privacy(), 0
+    for row in rows:
+        path = Path(row.path)
+        if path.exists():
+            path.unlink()
+            gone += 1
+        register.delete_recording(row.call_id)
+    return gone
+
+
+class CallConsent:
+    """The recording of one call: told first, started after, stopped and deleted on the
+    caller's refusal, kept at the end. What the call session holds."""
+
+    def __init__(self, recordings: Recordings, tenant: Tenant, call_id: str) -> None:
+        self._recordings = recordings
+        self._tenant = tenant
+        self._call_id = call_id
+        self.recorder: CallRecorder | None = None
+        self.notice = recording_notice(tenant.language, tenant.privacy.recording.purpose)
+        self.stopped = STOPPED[tenant.language]
+
+    def begin(self) -> CallRecorder | None:
+        """Start recording (call it once the notice was heard in full)."""
+        self.recorder = self._recordings.start(self._tenant, self._call_id)
+        return self.recorder
+
+    def refused_by(self, text: str = "", digit: str = "") -> bool:
+        """True (and the recording deleted) when this utterance or key refuses it."""
+        if self.recorder is None or self.recorder.state != "recording":
+            return False
+        if digit == REFUSE_DIGIT or (text and is_refusal(text)):
+            self.recorder.refuse()
+            return True
+        return False
+
+    def end(self) -> RecordingRow | None:
+        return self._recordings.finish(self.recorder) if self.recorder is not None else None
+
+
+def recordings_for(settings: Settings, store: Store) -> Recordings | None:
+    """The server's :class:`Recordings` when a tenant records calls, else None (nothing
+    is ever recorded; the key is not even read for it)."""
+    if not any(t.privacy.recording.enabled for t in settings.tenants):
+        return None
+    p = settings.privacy
+    return Recordings(Path(p.recordings_dir), load_keyring(p.key_file, p.key_env,
+                                                           create=p.create_key), store)

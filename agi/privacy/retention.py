@@ -44,6 +44,8 @@ def run_purge(store: Store, settings: PrivacySettings, now: datetime, *,
     store is unreachable. ``tenants`` with a shorter transcript retention (health-data
     mode, ``transcript_days``) lose their older transcripts too (counted in ``turns``)."""
     before = cutoffs(settings, now)
+    if not dry_run:  # a recording's file goes before its call's row takes the row with it
+        _purge_recordings(store, settings, now, before.calls, tenants)
     report = store.purge(before, dry_run=dry_run)
     extra = 0
     for tenant in tenants:
@@ -57,6 +59,20 @@ def run_purge(store: Store, settings: PrivacySettings, now: datetime, *,
         log.info("privacy purge%s: %s", " (dry run)" if dry_run else "",
                  ", ".join(f"{kind} {n}" for kind, n in report.counts().items() if n))
     return report
+
+
+def _purge_recordings(store: Store, settings: PrivacySettings, now: datetime,
+                      calls_cutoff: datetime, tenants: Sequence[Tenant]) -> None:
+    """Recordings older than their tenant's ``recording.retention_days`` (or than the call
+    records' retention, whichever is shorter) lose their file and row."""
+    from agi.call.recording import delete_recordings  # agi.call uses agi.privacy
+
+    days = {t.id: t.privacy.recording.retention_days for t in tenants}
+    rows = store.privacy().recordings()
+    old = [r for r in rows if r.started_at < max(calls_cutoff, now - timedelta(
+        days=days.get(r.tenant_id, 0)))]
+    if old:
+        log.info("privacy purge: %d recording(s)", delete_recordings(store, old))
 
 
 async def purge_forever(store: Store, settings: PrivacySettings, stop: asyncio.Event,

@@ -27,6 +27,7 @@ import calendar
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from agi.booking.privacy_register import (
@@ -221,13 +222,18 @@ class PrivacyRights:
         open until every copy confirmed (:func:`settle_erasure`)."""
         request = self.receive(tenant_id, phone, "erasure", identity_check)
         before = self.store.personal_data(tenant_id, phone)
+        theirs = {c["call_id"] for c in before["calls"]}
+        audio = [r for r in self.register.recordings(tenant_id) if r.call_id in theirs]
         now = self._clock()
         report: PurgeReport = self.store.erase_person(tenant_id, phone, now=now)
+        for row in audio:  # the rows went with the calls; the files go now
+            Path(row.path).unlink(missing_ok=True)
         record_access(by, "erase", tenant_id, phone, request.id)
         kept = {a.id for a in report.upcoming}
         copies = self._tell_copies(request, phone, [
             a["id"] for a in before["appointments"] if a["id"] not in kept], now)
         details = {"counts": report.counts(), "upcoming_kept": sorted(kept),
+                   "recordings": len(audio),
                    "copies": copies, "erased_by": by,
                    "emails_sent": [{"target": i["target"], "kind": i["kind"],
                                     "sent_at": i["sent_at"]} for i in before["outbox"]

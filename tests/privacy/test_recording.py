@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,15 +40,15 @@ def test_an_accepted_recording_is_encrypted_and_only_the_key_opens_it(tmp_path: 
         recorder.feed(frame)
     done = recorder.close(NOW)
     assert done is not None and done.audio_bytes == len(audio) * 320 and done.key_id == "k1"
-    assert done.path == tmp_path / "demo" / "call-1.rec"
+    assert Path(done.path) == tmp_path / "demo" / "call-1.rec"
     assert os.stat(done.path).st_mode & 0o777 == 0o600
-    raw = done.path.read_bytes()
+    raw = Path(done.path).read_bytes()
     assert b"frame-00001" not in raw and raw.startswith(b"PRMREC1 k1 8000\n")
-    assert read_recording(done.path, ring) == (8000, b"".join(audio))
+    assert read_recording(Path(done.path), ring) == (8000, b"".join(audio))
     with pytest.raises(KeyringError, match="does not open"):
-        read_recording(done.path, keys())  # another key with the same id
+        read_recording(Path(done.path), keys())  # another key with the same id
     with pytest.raises(KeyringError, match="does not hold"):
-        read_recording(done.path, keys("k2"))
+        read_recording(Path(done.path), keys("k2"))
 
 
 def test_chunks_cannot_be_moved_to_another_call(tmp_path: Path) -> None:
@@ -57,8 +58,8 @@ def test_chunks_cannot_be_moved_to_another_call(tmp_path: Path) -> None:
         recorder.feed(frame)
     done = recorder.close()
     assert done is not None
-    moved = done.path.with_name("call-2.rec")
-    moved.write_bytes(done.path.read_bytes())
+    moved = Path(done.path).with_name("call-2.rec")
+    moved.write_bytes(Path(done.path).read_bytes())
     with pytest.raises(KeyringError):
         read_recording(moved, ring)
 
@@ -149,3 +150,43 @@ def test_spoken_refusals_are_heard(text: str) -> None:
 @pytest.mark.parametrize("text", ORDINARY)
 def test_ordinary_talk_is_not_a_refusal(text: str) -> None:
     assert not is_refusal(text)
+
+
+# kept recordings: purge and erasure (both stores) -----------------------------------------
+def _recorded(store: Any, tmp_path: Path, call_id: str, phone: str, at: datetime) -> Path:
+    from agi.booking import CallRecord
+
+    store.start_call(CallRecord(call_id=call_id, tenant_id="demo", caller=phone, started_at=at))
+    recorder = CallRecorder(tmp_path, "demo", call_id, keys(), now=at)
+    recorder.feed(frames(1)[0])
+    row = recorder.close(at)
+    assert row is not None
+    store.privacy().add_recording(row)
+    return Path(row.path)
+
+
+def test_recordings_go_with_their_retention_and_with_an_erasure(
+        make_store: Any, tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from agi.config import PrivacySettings, settings_from_dict
+    from agi.privacy import PrivacyRights, run_purge
+
+    tenants = settings_from_dict({"tenants": [{
+        "id": "demo", "name": "D", "resources": ["A"],
+        "services": [{"name": "s", "duration_min": 30}],
+        "recording": {"enabled": True, "purpose": "quality", "retention_days": 30}}]}).tenants
+    store = make_store()
+    now = datetime.now(UTC)
+    old = _recorded(store, tmp_path, "old", "+33611111111", now - timedelta(days=31))
+    recent = _recorded(store, tmp_path, "recent", "+33611111111", now - timedelta(days=2))
+    other = _recorded(store, tmp_path, "other", "+33622222222", now - timedelta(days=2))
+    run_purge(store, PrivacySettings(), now, tenants=tenants)
+    assert not old.exists() and recent.exists() and other.exists()
+    assert sorted(r.call_id for r in store.privacy().recordings()) == ["other", "recent"]
+    assert store.get_call("old") is not None  # the call record keeps its own retention
+
+    done = PrivacyRights(store).erase("demo", "+33611111111", identity_check="ID", by="t")
+    assert done.request.details["recordings"] == 1
+    assert not recent.exists() and other.exists()
+    assert [r.call_id for r in store.privacy().recordings()] == ["other"]

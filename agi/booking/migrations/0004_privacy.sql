@@ -33,6 +33,18 @@ CREATE TABLE privacy_flags (
     PRIMARY KEY (tenant_id, phone)
 );
 
+-- Call recordings by consent (agi.call.recording): the encrypted file of a call. The
+-- file goes with its row (purge, erasure, refusal); the row goes with its call.
+CREATE TABLE recordings (
+    call_id     text PRIMARY KEY REFERENCES calls (call_id) ON DELETE CASCADE,
+    tenant_id   text NOT NULL,
+    path        text NOT NULL,
+    key_id      text NOT NULL,
+    audio_bytes bigint NOT NULL,
+    started_at  timestamptz NOT NULL,
+    ended_at    timestamptz NOT NULL
+);
+
 -- An erasure is told to the web hooks and calendars that received the person's data.
 ALTER TABLE outbox
     DROP CONSTRAINT outbox_kind_check,

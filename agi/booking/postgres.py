@@ -462,9 +462,9 @@ class PostgresStore(Store):
         return p.personal_data(self._tx, p.PrivacyQueries(self.schema), tenant_id, phone)
 
     def privacy(self) -> PrivacyRegister:
-        from agi.booking import postgres_privacy as p
+        from agi.booking import postgres_register
 
-        return p.PostgresPrivacy(self._tx, self.schema)
+        return postgres_register.PostgresPrivacy(self._tx, self.schema)
 
     def reseal(self, transform: Callable[[str, Any], Any]) -> int:
         from agi.booking import postgres_privacy as p

@@ -732,9 +732,9 @@ class SqliteStore(Store):
             return sqlite_privacy.personal_data(conn, tenant_id, phone)
 
     def privacy(self) -> PrivacyRegister:
-        from agi.booking import sqlite_privacy
+        from agi.booking import sqlite_register
 
-        return sqlite_privacy.SqlitePrivacy(self._use, self._errors)
+        return sqlite_register.SqlitePrivacy(self._write, self._read, self._use, self._errors)
 
     def reseal(self, transform: Callable[[str, Any], Any]) -> int:
         from agi.booking import sqlite_privacy

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from agi.config import Settings, load_settings
+from agi.console.cli import add_commands as add_console_commands
 from agi.dialogue.chat import add_nlu_option
 from agi.dialogue.trainer import add_nlu_parser
 from agi.errors import ConfigError, DialogueError, PermanenceError
@@ -100,6 +101,8 @@ def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  FastAGI      {s.agi_host}:{s.agi_port}")
     print(f"  AudioSocket  {s.audiosocket_host}:{s.audiosocket_port} (advertised {s.audiosocket_address})")
     print(f"  health       http://{s.health_host}:{s.health_port}/health")
+    c = settings.console
+    print("  console      " + (f"http://{c.host}:{c.port}/" if c.enabled else "off"))
     print(f"  store        {settings.store.backend}")
     print(f"  dialogue     {settings.dialogue.backend} ({settings.dialogue.project_dir})")
     for t in settings.tenants:
@@ -169,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_privacy_parser(sub, common)
 
     sub.add_parser("config", parents=[common], help="validate the settings and print a summary")
+    add_console_commands(sub, common)  # usage, calls, appointments, users, access-log
     return parser
 
 
@@ -185,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _setup_logging(args.log_level or settings.logging.level)
     try:
-        return COMMANDS[args.command](args, settings)
+        return (getattr(args, "handler", None) or COMMANDS[args.command])(args, settings)
     except PermanenceError as exc:
         print(f"permanence: {exc}", file=sys.stderr)
         return 1

@@ -1,24 +1,26 @@
-"""Who read, exported, rectified or erased whose data: one call per access.
-
-The console keeps its own access log in the database; until both land together,
-:func:`record_access` writes one line to the ``agi.privacy.access`` logger (the number
-shortened, never the data), and is the one place to wire to that access log.
-"""
+"""Who read, exported, rectified or erased whose data: one entry per access, in the
+console's access log (:meth:`agi.booking.ledger.Ledger.log_access`), with the number masked
+and the privacy request it answers; also one log line (never the data)."""
 
 from __future__ import annotations
 
 import logging
+import socket
+from datetime import UTC, datetime
+
+from agi.booking.access_log import AccessEntry, mask_phone
+from agi.booking.store import Store
 
 log = logging.getLogger(__name__)
 
 
-def masked(phone: str) -> str:
-    """"+336****5678": enough to tell entries apart, not to call the person."""
-    return phone[:4] + "*" * max(0, len(phone) - 8) + phone[-4:] if len(phone) > 8 else "****"
-
-
-def record_access(actor: str, action: str, tenant_id: str, phone: str,
+def record_access(store: Store, actor: str, action: str, tenant_id: str, phone: str,
                   request_id: int | None) -> None:
-    """Note that ``actor`` did ``action`` on ``phone``'s data at ``tenant_id``."""
-    log.info("privacy %s by %s: tenant %s, number %s, request %s", action, actor or "?",
-             tenant_id, masked(phone), request_id if request_id is not None else "-")
+    """Note that ``actor`` ("cli:<user>" or a console login) did ``action`` (export,
+    erase, rectify, restriction, objection, lift ...) on ``phone``'s data at ``tenant_id``."""
+    subject = mask_phone(phone) + (f" (request {request_id})" if request_id is not None else "")
+    cli = actor.startswith("cli:") or not actor
+    store.log_access(AccessEntry(datetime.now(UTC), actor or "cli:?", action, tenant_id, subject,
+                                 f"tty:{socket.gethostname()}" if cli else "",
+                                 "cli" if cli else "console"))
+    log.info("privacy %s by %s: tenant %s, %s", action, actor or "?", tenant_id, subject)

@@ -172,7 +172,7 @@ class PrivacyRights:
             change["phone"] = {"old": phone, "new": new_phone}
         if new_name is not None:
             change["name"] = {"old": ", ".join(old_names), "new": new_name}
-        record_access(by, "rectify", tenant_id, phone, request.id)
+        record_access(self.store, by, "rectify", tenant_id, phone, request.id)
         return Answered(self.answer(request.id, by, change), report)
 
     def restrict(self, tenant_id: str, phone: str, *, identity_check: str, by: str) -> Answered:
@@ -186,7 +186,7 @@ class PrivacyRights:
         request = self.receive(tenant_id, phone, kind, identity_check)
         flag: Flag = "restricted" if kind == "restriction" else "objected"
         flags = self.register.set_flag(tenant_id, phone, flag, self._clock())
-        record_access(by, kind, tenant_id, phone, request.id)
+        record_access(self.store, by, kind, tenant_id, phone, request.id)
         return Answered(self.answer(request.id, by, {"flag": flag}), flags)
 
     def lift(self, tenant_id: str, phone: str, flag: Flag, *, by: str) -> PersonFlags:
@@ -203,7 +203,7 @@ class PrivacyRights:
                                          setting.answered_by, {**setting.details,
                                                                "lifted_at": self._clock().isoformat(),
                                                                "lifted_by": by})
-        record_access(by, f"lift {flag}", tenant_id, phone, setting.id if setting else None)
+        record_access(self.store, by, f"lift {flag}", tenant_id, phone, setting.id if setting else None)
         return flags
 
     def access(self, tenant_id: str, phone: str, *, identity_check: str, by: str,
@@ -211,7 +211,7 @@ class PrivacyRights:
         """The export (art. 15; ``kind="portability"`` for art. 20), answered at once."""
         request = self.receive(tenant_id, phone, kind, identity_check)
         document = export_document(self.store, tenant_id, phone, self._clock())
-        record_access(by, "export", tenant_id, phone, request.id)
+        record_access(self.store, by, "export", tenant_id, phone, request.id)
         return Answered(self.answer(request.id, by, {"exported": True}), document)
 
     def erase(self, tenant_id: str, phone: str, *, identity_check: str, by: str) -> Answered:
@@ -228,7 +228,7 @@ class PrivacyRights:
         report: PurgeReport = self.store.erase_person(tenant_id, phone, now=now)
         for row in audio:  # the rows went with the calls; the files go now
             Path(row.path).unlink(missing_ok=True)
-        record_access(by, "erase", tenant_id, phone, request.id)
+        record_access(self.store, by, "erase", tenant_id, phone, request.id)
         kept = {a.id for a in report.upcoming}
         copies = self._tell_copies(request, phone, [
             a["id"] for a in before["appointments"] if a["id"] not in kept], now)

@@ -22,6 +22,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from agi.booking.ledger import Ledger
 from agi.booking.privacy_register import PrivacyRegister
 from agi.booking.store import (
     Appointment,
@@ -38,6 +39,7 @@ from agi.booking.store import (
     Store,
     Turn,
 )
+from agi.booking.usage import Statement, UsagePolicy
 from agi.privacy.crypto import Keyring
 from agi.privacy.rights import held_back, settle_erasure
 
@@ -53,6 +55,18 @@ class SealedStore(Store):
 
     def __getattr__(self, name: str) -> Any:  # methods the wrapper does not know
         return getattr(self.inner, name)
+
+    @property
+    def usage_policy(self) -> UsagePolicy:  # the inner store's, which counts the calls
+        return self.inner.usage_policy
+
+    @usage_policy.setter
+    def usage_policy(self, policy: UsagePolicy) -> None:
+        self.inner.usage_policy = policy
+
+    def _ledger_run(self, action: str,
+                    statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
+        return self.inner._ledger_run(action, statements)
 
     # calls -------------------------------------------------------------------------
     def _open_call(self, call: CallRecord | None) -> CallRecord | None:
@@ -204,8 +218,10 @@ def _delegate(name: str) -> Callable[..., Any]:
 
 
 # A store method added to the interface after this class (by another part of Permanence)
-# passes through unchanged rather than hitting the interface's empty abstract stub; give it
-# an explicit method above if it carries free text.
-for _name in sorted(Store.__abstractmethods__ - set(vars(SealedStore))):
+# passes through unchanged rather than hitting the interface's empty abstract stub, and so
+# do the usage and access-log methods (agi.booking.ledger), which run on the inner store's
+# own database and policy; give a method an explicit one above if it carries free text.
+_LEDGER = {n for n, v in vars(Ledger).items() if callable(v) and not n.startswith("__")}
+for _name in sorted((Store.__abstractmethods__ | _LEDGER) - set(vars(SealedStore))):
     setattr(SealedStore, _name, _delegate(_name))
 SealedStore.__abstractmethods__ = frozenset()

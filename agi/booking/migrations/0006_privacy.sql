@@ -1,7 +1,6 @@
--- Permanence store: the data subject's rights (agi.privacy.rights, docs/privacy.md).
+-- Permanence store, version 6: the data subject's rights (agi.privacy.rights, docs/privacy.md).
 --
--- Meant as 0006_privacy.sql once 0004 (call-back numbers) and 0005 (console) land: the
--- runner wants contiguous versions. Never edit once released (see 0001_initial.sql).
+-- Never edit once released (see 0001_initial.sql).
 
 -- Every request a person makes about their data (access, rectification, erasure,
 -- restriction, objection, portability), when it is due (one calendar month, GDPR art.

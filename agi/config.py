@@ -170,6 +170,16 @@ class PrivacySettings:
     # sent notifications (they copy names and numbers); pending ones are never purged
     outbox_days: int = 30
     purge_interval_h: float = 24.0
+    # Encryption at rest of transcripts and free text (agi.privacy.crypto): the keyring
+    # file (never in git, never beside database backups), or the environment variable
+    # named by key_env holding its lines (";"-separated). create_key makes the file on
+    # first start (the embedded defaults); set it false in production so a lost key is
+    # an error at start-up, not a new key that cannot read the old rows.
+    key_file: str = "var/permanence.key"
+    key_env: str = "PERMANENCE_PRIVACY_KEYS"
+    create_key: bool = True
+    # encrypted call recordings, for tenants that enable them (agi.call.recording)
+    recordings_dir: str = "var/recordings"
 
 
 @dataclass(frozen=True)

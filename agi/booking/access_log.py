@@ -11,6 +11,7 @@ an entry is about is kept masked (``+336******78``): enough to answer a person a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -65,12 +66,15 @@ def mask_phone(phone: str) -> str:
     return phone[:4] + "*" * (len(phone) - 6) + phone[-2:]
 
 
+_ACTION = re.compile(r"[a-z][a-z_ ]{0,39}")
 _ACCESS_COLS = "id, at, actor, action, tenant_id, subject, source, channel"
 
 
 def log_access(run: LedgerRunner, entry: AccessEntry) -> None:
-    if entry.action not in ACCESS_ACTIONS:
-        raise ValueError(f"unknown access action {entry.action!r}")
+    """Append one entry. ``action`` is one of ACCESS_ACTIONS or another short lower-case
+    name (the privacy rights add theirs: "rectify", "restriction", "lift objection"...)."""
+    if not _ACTION.fullmatch(entry.action):
+        raise ValueError(f"unknown access action {entry.action!r}: a short lower-case name")
     run(f"access log {entry.action}", [(
         "INSERT INTO {access_log} (at, actor, action, tenant_id, subject, source, channel) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)", (entry.at, entry.actor, entry.action, entry.tenant_id,

@@ -97,7 +97,8 @@ def test_export_and_erase_each_leave_one_entry_and_the_purge_keeps_them(
     status, out = run(config, capsys, "privacy", "erase", "--tenant", "demo", "0698765432", "--yes")
     assert status == 0
     (export,), (erase,) = entries(store, "export"), entries(store, "erase")
-    assert export.subject == erase.subject == "+336******32"  # type: ignore[attr-defined]
+    for entry in (export, erase):  # the number masked (and the privacy request answered)
+        assert entry.subject.startswith("+336******32")  # type: ignore[attr-defined]
     assert "98765" not in json.dumps([e.__dict__ for e in store.access_log()], default=str)
     far = datetime.now(UTC) + timedelta(days=4000)
     before = store.access_log()

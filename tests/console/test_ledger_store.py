@@ -22,7 +22,7 @@ def test_access_log_keeps_entries_newest_first_and_outlives_the_data(store: Stor
         store.log_access(AccessEntry(T0 + timedelta(minutes=i), "alice", action, "demo",
                                      "c1", "10.0.0.5"))
     with pytest.raises(ValueError, match="unknown access action"):
-        store.log_access(AccessEntry(T0, "alice", "peek"))
+        store.log_access(AccessEntry(T0, "alice", "DROP TABLE; --"))
     entries = store.access_log()
     assert [e.action for e in entries] == ["erase", "transcript_read", "sign_in"]
     assert entries[0].at == T0 + timedelta(minutes=2) and entries[0].source == "10.0.0.5"

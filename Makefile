@@ -1,7 +1,7 @@
 # Permanence — the two set-up commands for a fresh Debian 12 machine (as root):
 #   make run    install what is missing, then serve calls on the embedded defaults
 #   make test   install what is missing, then run the whole test suite
-# Other targets: make bench · make lint · make clean
+# Other targets: make bench · make fuzz · make lint · make clean
 
 SHELL := /bin/bash
 VENV := .venv
@@ -13,7 +13,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 # postgresql (the tests start a throwaway PostgreSQL server to run the store suite on it).
 SYSTEM_PACKAGES := espeak-ng libespeak-ng1 sox python3-venv shellcheck postgresql
 
-.PHONY: run test bench lint system-deps clean
+.PHONY: run test bench fuzz lint system-deps clean
 
 run: $(VENV)/.installed
 	mkdir -p var
@@ -40,6 +40,11 @@ endif
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench
+
+# Every protocol core on random splits and mutated input (10,000 inputs per codec), then
+# the hostile inputs of issue #9 in CPU time; the suite runs a slice (tests/hardening).
+fuzz: $(VENV)/.installed
+	$(BIN)/python -m bench.fuzz --examples 5000
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check agi tests bench

@@ -9,6 +9,7 @@ Every error the controller raises on purpose is one of these; vendor exceptions
     ├── ProtocolError               bytes on a wire that break the protocol
     │   ├── LocalProtocolError      we were about to send something illegal
     │   └── RemoteProtocolError     the peer sent something illegal
+    │       ├── MessageTooLong      a line or message longer than the protocol's cap
     │       ├── AgiEnvironmentError malformed FastAGI request environment
     │       ├── AudioSocketFrameError  malformed AudioSocket frame
     │       └── EslFrameError       malformed FreeSWITCH event-socket message
@@ -67,6 +68,10 @@ class LocalProtocolError(ProtocolError):
 
 class RemoteProtocolError(ProtocolError):
     """The peer sent something the protocol forbids."""
+
+
+class MessageTooLong(RemoteProtocolError):
+    """A line or message is longer than the protocol's cap: the peer is refused, not buffered."""
 
 
 class AgiEnvironmentError(RemoteProtocolError):

@@ -32,6 +32,6 @@ def test_hostile_lines_are_refused_or_parsed() -> None:
     assert isinstance(event, agip.CommandResult) and event.data is not None
     assert event.data.startswith("a) b=( c")
     with pytest.raises(MessageTooLong):
-        for at in range(0, 1 << 20, 4096):
+        for _ in range(0, 1 << 20, 4096):
             conn.receive_data(b"x" * 4096)
             conn.next_event()

@@ -16,7 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from agi.booking.access_log import mask_phone
 from agi.config import Settings, load_settings
+from agi.console.cli import add_commands as add_console_commands
+from agi.console.cli import log_cli_access
 from agi.dialogue.chat import add_nlu_option
 from agi.dialogue.trainer import add_nlu_parser
 from agi.errors import ConfigError, DialogueError, PermanenceError
@@ -119,6 +122,7 @@ def cmd_privacy(args: argparse.Namespace, settings: Settings) -> int:
         tenant_id, phone = who
         if args.action == "export":
             print(json.dumps(store.personal_data(tenant_id, phone), ensure_ascii=False, indent=2))
+            log_cli_access(store, "export", tenant_id, mask_phone(phone))
             return 0
         return _erase(store, tenant_id, phone, ask=not args.yes)
     finally:
@@ -143,6 +147,7 @@ def _erase(store: Store, tenant_id: str, phone: str, *, ask: bool) -> int:
         print("nothing erased")
         return 1
     report = store.erase_person(tenant_id, phone)
+    log_cli_access(store, "erase", tenant_id, mask_phone(phone))
     print(f"erased {phone}: {_counts(report.counts())}")
     for appt in report.upcoming:
         print(f"  kept upcoming appointment {appt.id}: {appt.service} with {appt.resource} at "
@@ -167,6 +172,8 @@ def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  FastAGI      {s.agi_host}:{s.agi_port}")
     print(f"  AudioSocket  {s.audiosocket_host}:{s.audiosocket_port} (advertised {s.audiosocket_address})")
     print(f"  health       http://{s.health_host}:{s.health_port}/health")
+    c = settings.console
+    print("  console      " + (f"http://{c.host}:{c.port}/" if c.enabled else "off"))
     print(f"  store        {settings.store.backend}")
     print(f"  dialogue     {settings.dialogue.backend} ({settings.dialogue.project_dir})")
     for t in settings.tenants:
@@ -247,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     sub.add_parser("config", parents=[common], help="validate the settings and print a summary")
+    add_console_commands(sub, common)  # usage, calls, appointments, users, access-log
     return parser
 
 
@@ -263,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _setup_logging(args.log_level or settings.logging.level)
     try:
-        return COMMANDS[args.command](args, settings)
+        return (getattr(args, "handler", None) or COMMANDS[args.command])(args, settings)
     except PermanenceError as exc:
         print(f"permanence: {exc}", file=sys.stderr)
         return 1

@@ -5,7 +5,8 @@ its constructor; nothing reads the environment later. Every validation error nam
 key and says how to fix it (:class:`agi.errors.ConfigError`).
 
 Environment overrides: ``PERMANENCE_<SECTION>_<KEY>`` for scalar keys of the
-``server``, ``speech``, ``dialogue``, ``store``, ``logging`` and ``privacy`` sections, and
+``server``, ``speech``, ``dialogue``, ``store``, ``logging``, ``privacy``, ``usage`` and
+``console`` sections, and
 ``PERMANENCE_CONFIG`` for the file itself.
 """
 
@@ -29,12 +30,14 @@ from agi.tenants import (  # noqa: F401
     DEFAULT_MIN_NOTICE_MIN,
     DEFAULT_PRIVACY_NOTICE,
     FORBIDDEN_DISCLOSURE_KEYS,
+    INFO_TOPICS,
     LANGUAGES,
     MIN_WEBHOOK_SECRET,
     WEEKDAYS,
     CalDavTarget,
     Closure,
     EmailTarget,
+    Faq,
     NotifyTarget,
     Resource,
     Service,
@@ -145,6 +148,42 @@ class PrivacySettings:
 
 
 @dataclass(frozen=True)
+class UsageSettings:
+    """Usage metering for billing ([usage]); agi.booking.usage counts, agi.console shows.
+
+    Usage aggregates hold no personal data, so they outlive the [privacy] purge.
+    """
+
+    # "minute": every started minute is billed (59 s -> 1 min, 61 s -> 2 min); "second"
+    rounding: str = "minute"
+    # billing records: ten years (French accounting records, Code de commerce L123-22)
+    retention_days: int = 3650
+    # per-turn latency figures (voice-to-voice p50/p95 in the console)
+    latency_days: int = 395
+    # the access log (who read, exported or erased personal data, sign-ins): 12 months
+    access_log_days: int = 365
+    # tenant id -> monthly threshold; the business is told once per month when crossed
+    alert_minutes: Mapping[str, str] = field(default_factory=dict)
+    alert_calls: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    """The business's web console ([console]), served by ``permanence serve``."""
+
+    enabled: bool = True
+    # loopback by default: put a TLS reverse proxy in front to reach it from the office
+    host: str = "127.0.0.1"
+    port: int = 8090
+    # the key signing session cookies, created (mode 0600) on first start
+    secret_path: str = "var/console.key"
+    session_hours: float = 12.0
+    # sign-in: this many failures (per user, and per address) lock it out for lockout_min
+    max_failures: int = 5
+    lockout_min: int = 15
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = "INFO"
 
@@ -157,6 +196,8 @@ class Settings:
     store: StoreSettings = StoreSettings()
     logging: LoggingSettings = LoggingSettings()
     privacy: PrivacySettings = PrivacySettings()
+    usage: UsageSettings = UsageSettings()
+    console: ConsoleSettings = ConsoleSettings()
     tenants: tuple[Tenant, ...] = ()
 
     def tenant(self, path: str = "", dialled: str = "") -> Tenant:
@@ -184,6 +225,8 @@ _SECTIONS: dict[str, type] = {
     "store": StoreSettings,
     "logging": LoggingSettings,
     "privacy": PrivacySettings,
+    "usage": UsageSettings,
+    "console": ConsoleSettings,
 }
 
 
@@ -266,6 +309,12 @@ def _cast(key: str, kind: Any, value: Any) -> Any:
                 isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
             raise ConfigError(key, f"expected a table of strings, got {value!r}", 'e.g. fr = "/path"')
         return dict(value)
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
+            return value.lower() in ("true", "yes", "1")
+        raise ConfigError(key, f"expected true or false, got {value!r}")
     try:
         if kind is int and not isinstance(value, bool):
             return int(value)
@@ -333,6 +382,34 @@ def _validate_sections(s: Mapping[str, Any]) -> None:
         raise ConfigError("logging.level", f"unknown level {s['logging'].level!r}",
                           "use DEBUG, INFO, WARNING or ERROR")
     _validate_privacy(s["privacy"])
+    _validate_usage(s["usage"])
+    _validate_console(s["console"])
+
+
+def _validate_usage(u: UsageSettings) -> None:
+    if u.rounding not in ("minute", "second"):
+        raise ConfigError("usage.rounding", f"unknown rounding {u.rounding!r}",
+                          "use 'minute' (per started minute) or 'second'")
+    for key, low in (("retention_days", 365), ("latency_days", 1), ("access_log_days", 30)):
+        days = getattr(u, key)
+        if not low <= days <= 2 * RETENTION_DAYS_MAX:
+            raise ConfigError(f"usage.{key}", f"{days} days is out of range",
+                              f"from {low} to {2 * RETENTION_DAYS_MAX} days")
+    for key in ("alert_minutes", "alert_calls"):
+        for tenant, value in getattr(u, key).items():
+            if not value.isdigit() or int(value) <= 0:
+                raise ConfigError(f"usage.{key}.{tenant}", f"{value!r} is not a positive number",
+                                  'e.g. demo = "600"')
+
+
+def _validate_console(c: ConsoleSettings) -> None:
+    if not 0 <= c.port <= 65535:
+        raise ConfigError("console.port", f"port {c.port} out of range", "use 1-65535")
+    if not 0.1 <= c.session_hours <= 24 * 7:
+        raise ConfigError("console.session_hours", "must be between 0.1 and 168 hours")
+    if not 1 <= c.max_failures <= 100 or not 1 <= c.lockout_min <= 24 * 60:
+        raise ConfigError("console.max_failures", "max_failures must be 1-100 and "
+                          "lockout_min 1-1440")
 
 
 def _validate_privacy(p: PrivacySettings) -> None:

@@ -23,6 +23,8 @@ from agi.booking.sqlite import SqliteStore
 from agi.booking.store import Store
 from agi.call.session import CallServices, TurnTiming, handle_call
 from agi.config import Settings
+from agi.console.metering import usage_policy
+from agi.console.turns import TurnRecorder
 from agi.dialogue import phrases
 from agi.dialogue.base import DialogueEngine
 from agi.dialogue.builtin import BuiltinEngine
@@ -48,12 +50,13 @@ SPOOL_REPLAY_EVERY_S = 2.0
 def open_store(settings: Settings) -> Store:
     """The configured store (SQLite by default)."""
     st = settings.store
+    usage = usage_policy(settings)
     if st.backend == "sqlite":
-        return SqliteStore(st.sqlite_path, targets_for=targets_for(settings))
+        return SqliteStore(st.sqlite_path, targets_for=targets_for(settings), usage=usage)
     from agi.booking.postgres import PostgresStore  # psycopg is imported only for this backend
 
     return PostgresStore(st.postgres_dsn, st.postgres_schema, st.postgres_pool_min,
-                         st.postgres_pool_max, targets_for=targets_for(settings))
+                         st.postgres_pool_max, targets_for=targets_for(settings), usage=usage)
 
 
 def build_dialogue(settings: Settings) -> DialogueEngine:
@@ -112,6 +115,8 @@ class PermanenceServer:
         self._purge_task: asyncio.Task[None] | None = None
         self._spool = spool
         self.spool: Spool | None = None
+        self.console: Any = None  # agi.console.service.ConsoleServer when [console] enabled
+        self._turns = TurnRecorder(self.metrics, settings)
 
     @property
     def agi_port(self) -> int:
@@ -158,6 +163,12 @@ class PermanenceServer:
             self.settings = s = replace(s, server=server)
         self.spool = self._spool or Spool(s.store.spool_path)
         self._replay_task = asyncio.create_task(self._replay_forever(store, self.spool))
+        await self._turns.start(store, lambda: self.spool, self._clock)
+        if s.console.enabled:  # the business's web console, in this same loop
+            from agi.console.service import ConsoleServer
+
+            self.console = ConsoleServer(s, store, clock=self._clock)
+            await self.console.start()
         self.services = CallServices(
             settings=s, store=store, dialogue=dialogue, synthesizer=synthesizer,
             recognizers=recognizers, speech_problem=problem,
@@ -216,6 +227,7 @@ class PermanenceServer:
         if session_outcome is not None:
             tenant, outcome = session_outcome
             self.metrics.calls.labels(tenant=tenant, outcome=outcome).inc()
+            self._turns.call_ended(tenant)
 
     async def _replay_forever(self, store: Store, spool: Spool) -> None:
         """Write what the spool holds as soon as the database answers again."""
@@ -232,6 +244,7 @@ class PermanenceServer:
         del self.turns[:-1000]
         if timing.first_frame_at is not None:
             self.metrics.turn_latency.observe(max(timing.first_frame_at - timing.speech_ended_at, 0))
+        self._turns.record(timing)
 
     def status(self) -> Mapping[str, Any]:
         """What ``/health`` reports."""
@@ -278,6 +291,9 @@ class PermanenceServer:
             await self._audiosocket.stop()
         if self._health is not None:
             self._health.stop()
+        if self.console is not None:
+            await self.console.stop()
+        await self._turns.stop()
         self._outbox_stop.set()
         for task in (self._outbox_task, self._replay_task, self._purge_task):
             if task is not None:

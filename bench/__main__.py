@@ -74,7 +74,8 @@ async def bench(lang: str, model: str | None, turns: int) -> tuple[Any, Any]:
         settings,
         server=replace(settings.server, agi_port=0, audiosocket_port=0, health_port=0),
         store=replace(settings.store, sqlite_path=str(folder / "bench.sqlite3"),
-                      spool_path=str(folder / "spool.sqlite3")))
+                      spool_path=str(folder / "spool.sqlite3")),
+        console=replace(settings.console, enabled=False))
     if model:
         settings = replace(settings, speech=replace(settings.speech, model_path=model))
         recognizers: RecognizerFactory = VoskRecognizerFactory(settings.speech)

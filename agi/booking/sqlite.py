@@ -37,6 +37,8 @@ from agi.booking.outbox import (
     moved_payload,
     outbox_rows,
 )
+from agi.booking.sqlite_usage import MIGRATION as LEDGER_MIGRATION
+from agi.booking.sqlite_usage import SqliteLedger
 from agi.booking.store import (
     Appointment,
     Caller,
@@ -55,6 +57,7 @@ from agi.booking.store import (
     dump_call_data,
     is_e164,
 )
+from agi.booking.usage import UsagePolicy
 from agi.errors import SlotTaken, StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -197,6 +200,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX leads_tenant ON leads (tenant_id, created_at)",
     ),
+    # usage, latency, access log, console users (PostgreSQL: 0005_usage_access.sql). When
+    # the call-back migration (PostgreSQL 0004) lands, it goes before this entry.
+    LEDGER_MIGRATION,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -222,16 +228,18 @@ def from_db_time(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
-class SqliteStore(Store):
+class SqliteStore(SqliteLedger, Store):
     """The SQLite store. Create one per process and share it between threads.
 
     ``targets_for`` maps a tenant id to its notification target keys; with it, bookings,
     cancellations and messages queue outbox rows in their own transaction.
     """
 
-    def __init__(self, path: str | Path, *, targets_for: TargetsFor | None = None) -> None:
+    def __init__(self, path: str | Path, *, targets_for: TargetsFor | None = None,
+                 usage: UsagePolicy | None = None) -> None:
         self.path = Path(path)
         self._targets_for = targets_for
+        self.usage_policy = usage or UsagePolicy()
         self._local = threading.local()
         self._lock = threading.Lock()  # guards _conns, _busy and _closed only
         self._idle = threading.Condition(self._lock)  # notified when a thread's operation ends
@@ -427,6 +435,7 @@ class SqliteStore(Store):
             self._require_call(conn, call_id)
             conn.execute("UPDATE calls SET ended_at = ?, outcome = ?, data = COALESCE(?, data) "
                          "WHERE call_id = ?", (when, outcome, encoded, call_id))
+            self._count_usage(conn, call_id)
 
     @staticmethod
     def _require_call(conn: sqlite3.Connection, call_id: str) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
+from agi.booking.ledger import Ledger
 from agi.errors import StoreError
 
 Speaker = Literal["caller", "agent"]
@@ -197,7 +198,7 @@ class PurgeReport:
                 "appointments": self.appointments, "outbox": self.outbox}
 
 
-class Store(abc.ABC):
+class Store(Ledger, abc.ABC):
     """Where calls, turns, appointments, messages and the outbox are kept. Thread-safe.
 
     A store built with ``targets_for`` (tenant id -> target keys) writes one outbox row

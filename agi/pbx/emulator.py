@@ -72,6 +72,8 @@ class CallerTurn:
 
     audio: bytes
     start: Literal["after_agent"] | float = "after_agent"
+    # Keys pressed instead of speaking (AudioSocket DTMF frames, one per digit), e.g. "0612#".
+    digits: str = ""
 
 
 @dataclass(frozen=True)
@@ -401,6 +403,13 @@ class _Emulator:
             now = time.monotonic()
             if not audio and self._turn_index < len(self.turns):
                 turn = self.turns[self._turn_index]
+                if self._turn_may_start(turn, now) and turn.digits:
+                    self.call.turns.append(TurnTiming(index=self._turn_index, start=now - self._t0))
+                    for digit in turn.digits:
+                        writer.write(asock.encode_dtmf(digit))
+                    self.emit("caller", "dtmf", turn.digits)
+                    self._end_turn(now)
+                    continue
                 if self._turn_may_start(turn, now):
                     audio, offset = turn.audio or asock.SILENCE, 0
                     self.call.turns.append(TurnTiming(index=self._turn_index, start=now - self._t0))

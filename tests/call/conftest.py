@@ -74,6 +74,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     raw["server"].update(agi_port=0, audiosocket_port=0, health_port=0)
     raw["store"]["sqlite_path"] = str(tmp_path / "calls.sqlite3")
     raw["store"]["spool_path"] = str(tmp_path / "spool.sqlite3")
+    raw["console"].update(port=0, secret_path=str(tmp_path / "console.key"))
     raw["speech"].update(dictation_silence_ms=900)
     raw["tenants"][0].update(privacy_notice="Vos données servent à gérer vos rendez-vous.",
                              greeting="Que puis-je faire pour vous ?")

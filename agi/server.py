@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from agi.booking.probe import StoreProbe
 from agi.booking.spool import Spool
 from agi.booking.sqlite import SqliteStore
 from agi.booking.store import Store
@@ -113,6 +114,8 @@ class PermanenceServer:
         self._outbox_task: asyncio.Task[None] | None = None
         self._replay_task: asyncio.Task[None] | None = None
         self._purge_task: asyncio.Task[None] | None = None
+        self._probe_task: asyncio.Task[None] | None = None
+        self.probe: StoreProbe | None = None
         self._spool = spool
         self.spool: Spool | None = None
         self.console: Any = None  # agi.console.service.ConsoleServer when [console] enabled
@@ -163,6 +166,9 @@ class PermanenceServer:
             self.settings = s = replace(s, server=server)
         self.spool = self._spool or Spool(s.store.spool_path)
         self._replay_task = asyncio.create_task(self._replay_forever(store, self.spool))
+        self.probe = StoreProbe(store, self.spool, s.store.backend)
+        await asyncio.to_thread(self.probe.probe)  # /health is truthful from its first answer
+        self._probe_task = asyncio.create_task(self.probe.run_forever(self._outbox_stop))
         await self._turns.start(store, lambda: self.spool, self._clock)
         if s.console.enabled:  # the business's web console, in this same loop
             from agi.console.service import ConsoleServer
@@ -256,6 +262,8 @@ class PermanenceServer:
             services.dialogue, "reachability") else None
         problems += [f"Rasa ({lang}) unreachable: calls use the builtin dialogue"
                      for lang, up in (rasa or {}).items() if not up]
+        if self.probe is not None:
+            problems += self.probe.problems()
         return {
             "status": "ok" if services is not None and not problems else "degraded",
             "problems": problems,
@@ -266,6 +274,7 @@ class PermanenceServer:
             **({"rasa": rasa} if rasa is not None else {}),
             "store_backend": self.settings.store.backend,
             "spooled_writes": self.spool.pending() if self.spool else 0,
+            "dead_notifications": self.probe.last.dead_notifications if self.probe else 0,
         }
 
     async def reload_dialogue(self) -> None:
@@ -295,7 +304,7 @@ class PermanenceServer:
             await self.console.stop()
         await self._turns.stop()
         self._outbox_stop.set()
-        for task in (self._outbox_task, self._replay_task, self._purge_task):
+        for task in (self._outbox_task, self._replay_task, self._purge_task, self._probe_task):
             if task is not None:
                 await task
         if self.services is not None:

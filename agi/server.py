@@ -15,10 +15,11 @@ import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from agi.booking.probe import StoreProbe
+from agi.booking.recovery import recover
 from agi.booking.spool import Spool
 from agi.booking.sqlite import SqliteStore
 from agi.booking.store import Store
@@ -46,6 +47,10 @@ log = logging.getLogger(__name__)
 DRAIN_GRACE_S = 30.0
 # How often the spool tries the database again while it holds writes.
 SPOOL_REPLAY_EVERY_S = 2.0
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def open_store(settings: Settings) -> Store:
@@ -165,6 +170,9 @@ class PermanenceServer:
             server = replace(server, audiosocket_port=self._audiosocket.port)
             self.settings = s = replace(s, server=server)
         self.spool = self._spool or Spool(s.store.spool_path)
+        # before any new call: a crashed process's spool and open calls (agi/booking/recovery.py)
+        await asyncio.to_thread(recover, store, self.spool, (self._clock or _utcnow)(),
+                                close_open=s.store.backend == "sqlite")
         self._replay_task = asyncio.create_task(self._replay_forever(store, self.spool))
         self.probe = StoreProbe(store, self.spool, s.store.backend)
         await asyncio.to_thread(self.probe.probe)  # /health is truthful from its first answer

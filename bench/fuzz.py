@@ -235,7 +235,11 @@ def main(argv: list[str] | None = None) -> int:
         run(codec, args.examples, tally, raise_unexpected=False)
     for name, count in tally.inputs.items():
         print(f"{name:14} {count:7d} inputs")
-    for name, seconds in hostile_cpu().items():
+    timed = hostile_cpu()
+    esl = _optional("bench.fuzz_esl")
+    if esl is not None:
+        timed |= esl.hostile()
+    for name, seconds in timed.items():
         print(f"{name:34} {seconds * 1000:7.1f} ms CPU")
     print(f"unexpected exception types: {len(tally.unexpected)}")
     for kind, count in tally.unexpected.items():

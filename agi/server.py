@@ -39,6 +39,7 @@ from agi.pbx.asterisk import AgiChannel, AudioSocketServer, FastAgiServer
 from agi.pbx.asterisk_call import AsteriskCall
 from agi.pbx.freeswitch import FreeSwitchCall, OutboundEslServer
 from agi.pbx.freeswitch_inbound import InboundEsl
+from agi.pbx.overload import RefusalLog, install_exception_handler
 from agi.privacy import SealedStore, load_keyring, purge_forever
 from agi.privacy.rights import privacy_status
 from agi.speech.asr import Recognizer, RecognizerFactory, VoskRecognizerFactory
@@ -135,6 +136,7 @@ class PermanenceServer:
         self.spool: Spool | None = None
         self.console: Any = None  # agi.console.service.ConsoleServer when [console] enabled
         self._turns = TurnRecorder(self.metrics, settings)
+        self._call_refusals = RefusalLog("calls")
 
     @property
     def agi_port(self) -> int:
@@ -178,7 +180,9 @@ class PermanenceServer:
         if recognizers is None:
             recognizers, problem = await asyncio.to_thread(self._load_speech)
         await asyncio.to_thread(self._prepare_prompts, synthesizer)
-        self._audiosocket = AudioSocketServer(s.server.audiosocket_host, s.server.audiosocket_port)
+        self._audiosocket = AudioSocketServer(s.server.audiosocket_host, s.server.audiosocket_port,
+                                              max_connections=s.limits.max_connections,
+                                              pbx_hosts=s.limits.pbx_hosts)
         await self._audiosocket.start()
         server = s.server
         if server.audiosocket_port == 0 and not server.audiosocket_advertise:
@@ -206,7 +210,9 @@ class PermanenceServer:
             recordings=recordings_for(s, store))  # None unless a tenant records calls
         if self._clock is not None:
             self.services.clock = self._clock
-        self._agi = FastAgiServer(self._handle, s.server.agi_host, s.server.agi_port)
+        self._agi = FastAgiServer(self._handle, s.server.agi_host, s.server.agi_port,
+                                  command_timeout=s.limits.agi_command_timeout_s,
+                                  max_connections=s.limits.max_connections)
         await self._agi.start()
         if s.freeswitch.enabled:
             inbound = InboundEsl(s.freeswitch) if s.freeswitch.inbound_enabled else None
@@ -250,7 +256,7 @@ class PermanenceServer:
         assert self._audiosocket is not None
         server = self.settings.server
         return AsteriskCall(channel, self._audiosocket, server.audiosocket_address,
-                            server.audiosocket_rate)
+                            server.audiosocket_rate, self.settings.limits.max_call_s)
 
     async def _handle_freeswitch(self, call: FreeSwitchCall) -> None:
         await self._handle(call)
@@ -258,6 +264,12 @@ class PermanenceServer:
     async def _handle(self, channel: AgiChannel | FreeSwitchCall) -> None:
         assert self.services is not None
         call = self._asterisk_call(channel) if isinstance(channel, AgiChannel) else channel
+        if len(self.services.active_calls) >= self.settings.limits.max_calls:
+            # no command, no variable: the dialplan's fallback takes the call (a human)
+            self._call_refusals.refused(call.info.channel_name or call.info.call_id,
+                                        f"{self.settings.limits.max_calls} calls in progress")
+            await call.close()
+            return
         self.metrics.active.inc()
         try:
             session_outcome = await handle_call(call, self.services)
@@ -350,9 +362,10 @@ class PermanenceServer:
 
 async def serve_forever(settings: Settings) -> None:
     """Serve until SIGTERM/SIGINT (draining calls in progress); SIGHUP reloads nlu/."""
+    loop = asyncio.get_running_loop()
+    install_exception_handler(loop)  # accept errors at the fd limit: one line per minute
     server = PermanenceServer(settings)
     await server.start()
-    loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     reloads: set[asyncio.Task[None]] = set()
 

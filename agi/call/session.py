@@ -34,7 +34,7 @@ from agi.config import Settings, Tenant
 from agi.dialogue import phrases
 from agi.dialogue.base import BotReply, CallContext, Conversation, DialogueEngine
 from agi.dialogue.normalize import to_e164
-from agi.errors import PermanenceError, SpeechError, StoreError, UnknownTenant
+from agi.errors import PeerTimeout, PermanenceError, SpeechError, StoreError, UnknownTenant
 from agi.speech.asr import RecognizerFactory
 from agi.speech.endpoint import Endpointer
 from agi.speech.tts import Synthesizer
@@ -157,6 +157,8 @@ class CallSession:
             await self._converse()
         except CHANNEL_ERRORS as exc:
             log.info("call %s: ended by the other side (%s)", self.call_id, type(exc).__name__)
+            if isinstance(exc, PeerTimeout):  # the PBX stopped answering: say so in the record
+                self.outcome = "peer_timeout"
         except PermanenceError as exc:
             log.error("call %s: %s", self.call_id, exc)
             self.outcome = "error"

@@ -171,9 +171,9 @@ class AgiChannel:
                 self.hung_up = True
                 await self.close()
                 verb = line.split(" ", 2)[:2]
-                log.warning("call %s: no answer to %s within %.0f s; closing the session",
+                log.warning("call %s: no answer to %s within %g s; closing the session",
                             self.env.uniqueid, " ".join(verb), limit or 0)
-                self._timed_out = PeerTimeout(f"no answer to {' '.join(verb)} within {limit:.0f} s")
+                self._timed_out = PeerTimeout(f"no answer to {' '.join(verb)} within {limit:g} s")
                 raise self._timed_out from exc
             except ConnectionError as exc:
                 self.hung_up = True
@@ -344,6 +344,8 @@ class FastAgiServer(Application):  # type: ignore[misc]  # panoramisk ships no t
             await self._handler(channel)
         except (AgiHangup, CallEnded) as exc:
             log.info("call %s ended: %s", call, exc)
+        except RemoteProtocolError as exc:  # a broken or hostile peer: one line, no traceback
+            log.warning("call %s: FastAGI peer broke the protocol, closing the session: %s", call, exc)
         except Exception:
             log.exception("call %s: FastAGI handler failed; closing the session", call)
 

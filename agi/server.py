@@ -10,6 +10,7 @@ the log says exactly which model to install.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import time
@@ -33,6 +34,7 @@ from agi.dialogue.base import DialogueEngine
 from agi.dialogue.builtin import BuiltinEngine
 from agi.errors import ModelNotFound, PermanenceError, SpeechError
 from agi.health import HealthServer
+from agi.loopwatch import StallMonitor
 from agi.metrics import Metrics
 from agi.notify import OutboxWorker, targets_for
 from agi.pbx.asterisk import AgiChannel, AudioSocketServer, FastAgiServer
@@ -137,6 +139,8 @@ class PermanenceServer:
         self.console: Any = None  # agi.console.service.ConsoleServer when [console] enabled
         self._turns = TurnRecorder(self.metrics, settings)
         self._call_refusals = RefusalLog("calls")
+        self.stalls = StallMonitor()
+        self._stall_task: asyncio.Task[None] | None = None
 
     @property
     def agi_port(self) -> int:
@@ -197,6 +201,7 @@ class PermanenceServer:
         self.probe = StoreProbe(store, self.spool, s.store.backend)
         await asyncio.to_thread(self.probe.probe)  # /health is truthful from its first answer
         self._probe_task = asyncio.create_task(self.probe.run_forever(self._outbox_stop))
+        self._stall_task = asyncio.create_task(self.stalls.run_forever(self._outbox_stop))
         await self._turns.start(store, lambda: self.spool, self._clock)
         if s.console.enabled:  # the business's web console, in this same loop
             from agi.console.service import ConsoleServer
@@ -320,6 +325,7 @@ class PermanenceServer:
             "store_backend": self.settings.store.backend,
             "spooled_writes": self.spool.pending() if self.spool else 0,
             "dead_notifications": self.probe.last.dead_notifications if self.probe else 0,
+            **self.stalls.status(),
             # requests of the GDPR register: counts, and a warning when one is overdue
             **privacy_status(services.store if services is not None else None),
         }
@@ -353,7 +359,8 @@ class PermanenceServer:
             await self.console.stop()
         await self._turns.stop()
         self._outbox_stop.set()
-        for task in (self._outbox_task, self._replay_task, self._purge_task, self._probe_task):
+        for task in (self._outbox_task, self._replay_task, self._purge_task, self._probe_task,
+                     self._stall_task):
             if task is not None:
                 await task
         if self.services is not None:
@@ -366,6 +373,9 @@ async def serve_forever(settings: Settings) -> None:
     install_exception_handler(loop)  # accept errors at the fd limit: one line per minute
     server = PermanenceServer(settings)
     await server.start()
+    # What start-up built (models, trained dialogue, prompts) lives as long as the process:
+    # out of the collector's sight, so a collection never walks it in the middle of a call.
+    gc.freeze()
     stop = asyncio.Event()
     reloads: set[asyncio.Task[None]] = set()
 

@@ -91,10 +91,20 @@ async def handle_call(channel: CallChannel, services: CallServices) -> tuple[str
     return session.tenant_id, session.outcome
 
 
+# E.164 numbers have at most 15 digits; 24 leaves room for prefixes and an extension.
+MAX_CALLER_CHARS = 24
+_CALLER_CHARS = frozenset("0123456789+*#")
+
+
 def caller_e164(callerid: str, tenant: Tenant) -> str:
     """The caller number in E.164, read in the tenant's own numbering plan; "" if withheld."""
     raw = (callerid or "").strip()
     if not raw or raw.lower() in ("unknown", "anonymous", "restricted"):
+        return ""
+    # Only what a phone number is made of, and no more than E.164 allows with room for
+    # a national prefix and an extension: a hostile PBX value is never stored as sent.
+    raw = "".join(c for c in raw[:MAX_CALLER_CHARS * 2] if c in _CALLER_CHARS)[:MAX_CALLER_CHARS]
+    if not raw.strip("+*#"):
         return ""
     return to_e164(raw, tenant_region(tenant), strict=False) or raw
 

@@ -30,48 +30,40 @@ from agi.protocols import audiosocket as asock
 Driver = Callable[[Sequence[bytes]], list[Any]]
 
 
-def _drain(conn: Any, need_data: object, closed: type) -> list[Any]:
+def feed(conn: Any, chunks: Sequence[bytes], need_data: object, closed: type,
+         on_event: Callable[[Any], None] | None = None) -> list[Any]:
+    """Every event of ``chunks`` then end of stream, as an adapter would read them."""
     events: list[Any] = []
-    while (event := conn.next_event()) is not need_data:
-        events.append(event)
-        if isinstance(event, closed):
-            break
+    for chunk in [*chunks, b""]:
+        conn.receive_data(chunk)
+        while (event := conn.next_event()) is not need_data:
+            events.append(event)
+            if on_event is not None:
+                on_event(event)
+            if isinstance(event, closed):
+                return events
     return events
 
 
 def agi_server(chunks: Sequence[bytes]) -> list[Any]:
     """Permanence's FastAGI side: an environment, then answers to 64 outstanding NOOPs."""
     conn = agip.AgiServerConnection()
-    events: list[Any] = []
-    for chunk in [*chunks, b""]:
-        conn.receive_data(chunk)
-        while (event := conn.next_event()) is not agip.NEED_DATA:
-            events.append(event)
-            if isinstance(event, agip.EnvironmentReceived):
-                for _ in range(64):
-                    conn.send_command("NOOP")
-            if isinstance(event, agip.ConnectionClosed):
-                return events
-    return events
+
+    def commands(event: Any) -> None:
+        if isinstance(event, agip.EnvironmentReceived):
+            for _ in range(64):
+                conn.send_command("NOOP")
+
+    return feed(conn, chunks, agip.NEED_DATA, agip.ConnectionClosed, commands)
 
 
 def agi_client(chunks: Sequence[bytes]) -> list[Any]:
     """The emulator's Asterisk side: command lines."""
-    conn = agip.AgiClientConnection()
-    events: list[Any] = []
-    for chunk in [*chunks, b""]:
-        conn.receive_data(chunk)
-        events += _drain(conn, agip.NEED_DATA, agip.ConnectionClosed)
-    return events
+    return feed(agip.AgiClientConnection(), chunks, agip.NEED_DATA, agip.ConnectionClosed)
 
 
 def audiosocket(chunks: Sequence[bytes]) -> list[Any]:
-    decoder = asock.AudioSocketDecoder()
-    events: list[Any] = []
-    for chunk in [*chunks, b""]:
-        decoder.receive_data(chunk)
-        events += _drain(decoder, asock.NEED_DATA, asock.ConnectionClosed)
-    return events
+    return feed(asock.AudioSocketDecoder(), chunks, asock.NEED_DATA, asock.ConnectionClosed)
 
 
 AGI_ENV = (b"agi_network: yes\nagi_network_script: demo\nagi_request: agi://10.0.0.1/demo\n"

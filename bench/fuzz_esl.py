@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agi.protocols import esl
+from bench.fuzz import feed  # bench.fuzz loads this module only once it is itself loaded
 
 TRANSCRIPT = (
     b"Content-Type: command/reply\nReply-Text: +OK\nSocket-Mode: async\nControl: full\n"
@@ -18,23 +19,12 @@ COMMANDS = (b"connect\n\nmyevents\n\nsendmsg 4b3c\ncall-command: execute\nexecut
             b"api uuid_kill 4b3c\n\nexit\n\n")
 
 
-def _run(parser: Any, chunks: Sequence[bytes]) -> list[Any]:
-    events: list[Any] = []
-    for chunk in [*chunks, b""]:
-        parser.receive_data(chunk)
-        while (event := parser.next_event()) is not esl.NEED_DATA:
-            events.append(event)
-            if isinstance(event, esl.ConnectionClosed):
-                return events
-    return events
-
-
 def esl_events(chunks: Sequence[bytes]) -> list[Any]:
-    return _run(esl.EslParser(), chunks)
+    return feed(esl.EslParser(), chunks, esl.NEED_DATA, esl.ConnectionClosed)
 
 
 def esl_commands(chunks: Sequence[bytes]) -> list[Any]:
-    return _run(esl.EslCommandParser(), chunks)
+    return feed(esl.EslCommandParser(), chunks, esl.NEED_DATA, esl.ConnectionClosed)
 
 
 def codecs(codec: Any) -> list[Any]:

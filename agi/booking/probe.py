@@ -74,6 +74,9 @@ class StoreProbe:
             where = self._spool.path if self._spool is not None else "?"
             found.append(f"database ({self._backend}) not accepting writes: {spooled} write(s) "
                          f"waiting in the spool {where}")
+        lost = self._spool.lost if self._spool is not None else 0
+        if lost:
+            found.append(f"{lost} write(s) lost since start: the database and the spool both refused them")
         if last.dead_notifications:
             found.append(f"{last.dead_notifications} notification(s) to the business failed for good "
                          f"(status 'dead' in the outbox table)")

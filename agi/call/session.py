@@ -371,6 +371,8 @@ class CallSession:
         if self._recorded:  # before the channel goes: the record must not depend on the PBX
             await self._store("end_call", self.call_id, _utcnow(), self.outcome,
                               self.data or None)
+            if self.services.spool is not None:  # held in memory only: lost now, counted
+                await asyncio.to_thread(self.services.spool.end_call, self.call_id)
         await self._release_channel()
         self.services.active_calls.discard(self.call_id)
         log.info("call %s: end outcome=%s", self.call_id, self.outcome)

@@ -82,3 +82,32 @@ def test_read_only_database_is_unavailable_not_a_bad_request(tmp_path: Path) -> 
         store.add_turn("c1", "caller", "pendant le verrou", NOW)
     other.execute("ROLLBACK")
     other.close()
+
+
+def test_when_the_spool_refuses_too_writes_wait_in_memory_until_the_call_ends(
+        tiny_disk: Path, tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "permanence.db")
+    spool = Spool(tiny_disk / "spool.db")  # the spool on the disk that fills
+    # the database was unreachable when the call started: its writes go to the spool
+    spool.append("start_call", (CallRecord("c1", "demo", "", NOW),), key="c1")
+    filler = fill(tiny_disk)
+    for n in range(3):
+        spool.write(store, "add_turn", "c1", "caller", f"tour {n} " + "z" * 3000, NOW, key="c1")
+    assert spool.pending() >= 3 and spool.holds("c1")
+    filler.unlink()  # the spool's disk has room again before the call ends: nothing lost
+    assert spool.end_call("c1") == 0
+    while spool.pending():
+        spool.replay(store)
+    assert [t.text for t in store.transcript("c1")] == [f"tour {n} " + "z" * 3000 for n in range(3)]
+
+
+def test_writes_still_held_when_the_call_ends_are_counted_lost(tiny_disk: Path, tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "permanence.db")
+    spool = Spool(tiny_disk / "spool.db")
+    spool.append("start_call", (CallRecord("c2", "demo", "", NOW),), key="c2")
+    filler = fill(tiny_disk)
+    for n in range(3):
+        spool.write(store, "add_turn", "c2", "caller", f"tour {n} " + "z" * 3000, NOW, key="c2")
+    held = spool.pending() - 1  # the start_call made it into the journal
+    assert spool.end_call("c2") == held > 0 and spool.lost == held
+    filler.unlink()

@@ -1,7 +1,7 @@
 # Permanence — the two set-up commands for a fresh Debian 12 machine (as root):
 #   make run    install what is missing, then serve calls on the embedded defaults
 #   make test   install what is missing, then run the whole test suite
-# Other targets: make bench · make lint · make clean
+# Other targets: make bench · make fuzz · make soak · make lint · make clean
 
 SHELL := /bin/bash
 VENV := .venv
@@ -14,7 +14,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 # chromium and chromium-driver (the console's tests drive a real headless browser).
 SYSTEM_PACKAGES := espeak-ng libespeak-ng1 sox python3-venv shellcheck postgresql chromium chromium-driver
 
-.PHONY: run test bench lint system-deps clean
+.PHONY: run test bench fuzz soak lint system-deps clean
 
 run: $(VENV)/.installed
 	mkdir -p var
@@ -41,6 +41,16 @@ endif
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench
+
+# Every protocol core on random splits and mutated input (10,000 inputs per codec), then
+# the hostile inputs of issue #9 in CPU time; the suite runs a slice (tests/hardening).
+fuzz: $(VENV)/.installed
+	$(BIN)/python -m bench.fuzz --examples 5000
+
+# 1,000 short calls against a real server: RSS after the first 100 and the last (flat
+# within 10 %), and the event-loop stall counter; the suite runs 30 (tests/call/test_call_memory.py).
+soak: $(VENV)/.installed
+	$(BIN)/python -m bench.soak --calls 1000
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check agi tests bench

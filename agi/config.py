@@ -105,6 +105,21 @@ class FreeSwitchSettings:
 
 
 @dataclass(frozen=True)
+class LimitsSettings:
+    """[limits]: what one connection or a flood of them may cost (issue #9)."""
+
+    agi_command_timeout_s: float = 30.0  # each AGI command's answer (EXEC AudioSocket: max_call_s)
+    max_call_s: float = 3600.0  # the longest conversation; bounds EXEC AudioSocket
+    max_connections: int = 256  # open connections per listener (FastAGI, AudioSocket, ESL)
+    max_calls: int = 100  # concurrent calls; more are refused to the dialplan's fallback
+    pbx_addresses: str = ""  # comma-separated extra addresses allowed to open AudioSocket media
+
+    @property
+    def pbx_hosts(self) -> frozenset[str]:
+        return frozenset(a.strip() for a in self.pbx_addresses.split(",") if a.strip())
+
+
+@dataclass(frozen=True)
 class SpeechSettings:
     model_path: str = ""
     # per-language model directories ([speech.models] fr = "...", en = "..."); model_path
@@ -226,6 +241,7 @@ class LoggingSettings:
 @dataclass(frozen=True)
 class Settings:
     server: ServerSettings = ServerSettings()
+    limits: LimitsSettings = LimitsSettings()
     speech: SpeechSettings = SpeechSettings()
     dialogue: DialogueSettings = DialogueSettings()
     store: StoreSettings = StoreSettings()
@@ -256,6 +272,7 @@ def _digits(number: str) -> str:
 
 _SECTIONS: dict[str, type] = {
     "server": ServerSettings,
+    "limits": LimitsSettings,
     "speech": SpeechSettings,
     "dialogue": DialogueSettings,
     "store": StoreSettings,
@@ -399,6 +416,10 @@ def _validate_sections(s: Mapping[str, Any]) -> None:
     if s["server"].audiosocket_rate not in (8000, 16000):
         raise ConfigError("server.audiosocket_rate", f"{s['server'].audiosocket_rate} Hz is not supported",
                           "use 8000 (AudioSocket application) or 16000 (channel driver, slin16)")
+    lim = s["limits"]
+    for key in ("agi_command_timeout_s", "max_call_s", "max_connections", "max_calls"):
+        if getattr(lim, key) <= 0:
+            raise ConfigError(f"limits.{key}", f"must be positive, got {getattr(lim, key)}")
     sp = s["speech"]
     if not 0 <= sp.vad_aggressiveness <= 3:
         raise ConfigError("speech.vad_aggressiveness", "must be 0, 1, 2 or 3")

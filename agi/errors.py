@@ -9,6 +9,7 @@ Every error the controller raises on purpose is one of these; vendor exceptions
     ├── ProtocolError               bytes on a wire that break the protocol
     │   ├── LocalProtocolError      we were about to send something illegal
     │   └── RemoteProtocolError     the peer sent something illegal
+    │       ├── MessageTooLong      a line or message longer than the protocol's cap
     │       ├── AgiEnvironmentError malformed FastAGI request environment
     │       ├── AudioSocketFrameError  malformed AudioSocket frame
     │       └── EslFrameError       malformed FreeSWITCH event-socket message
@@ -20,6 +21,7 @@ Every error the controller raises on purpose is one of these; vendor exceptions
     ├── EslError                    an ESL command failed (FreeSWITCH answered -ERR)
     ├── MediaUnavailable            media never flowed (no AudioSocket, no first datagram)
     ├── CallEnded                   the call is over (hang-up on any leg); not a fault
+    │   └── PeerTimeout             the PBX stopped answering within its timeout
     ├── SpeechError                 recognition or synthesis cannot run
     │   └── ModelNotFound           no Vosk model; message says how to get one
     ├── DialogueError               the dialogue engine cannot run or answer
@@ -67,6 +69,10 @@ class LocalProtocolError(ProtocolError):
 
 class RemoteProtocolError(ProtocolError):
     """The peer sent something the protocol forbids."""
+
+
+class MessageTooLong(RemoteProtocolError):
+    """A line or message is longer than the protocol's cap: the peer is refused, not buffered."""
 
 
 class AgiEnvironmentError(RemoteProtocolError):
@@ -127,6 +133,11 @@ class AgiHangup(AgiError):
 
 class CallEnded(PermanenceError):
     """The call is over; raised to unwind a session, not a fault."""
+
+
+class PeerTimeout(CallEnded):
+    """The PBX did not answer a command (or connect media) within its timeout: the
+    session is out of step, so it is closed and the call recorded as ``peer_timeout``."""
 
 
 class SpeechError(PermanenceError):

@@ -10,14 +10,17 @@ the log says exactly which model to install.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from agi.booking.probe import StoreProbe
+from agi.booking.recovery import recover
 from agi.booking.spool import Spool
 from agi.booking.sqlite import SqliteStore
 from agi.booking.store import Store
@@ -31,12 +34,14 @@ from agi.dialogue.base import DialogueEngine
 from agi.dialogue.builtin import BuiltinEngine
 from agi.errors import ModelNotFound, PermanenceError, SpeechError
 from agi.health import HealthServer
+from agi.loopwatch import StallMonitor
 from agi.metrics import Metrics
 from agi.notify import OutboxWorker, targets_for
 from agi.pbx.asterisk import AgiChannel, AudioSocketServer, FastAgiServer
 from agi.pbx.asterisk_call import AsteriskCall
 from agi.pbx.freeswitch import FreeSwitchCall, OutboundEslServer
 from agi.pbx.freeswitch_inbound import InboundEsl
+from agi.pbx.overload import RefusalLog, install_exception_handler
 from agi.privacy import SealedStore, load_keyring, purge_forever
 from agi.privacy.rights import privacy_status
 from agi.speech.asr import Recognizer, RecognizerFactory, VoskRecognizerFactory
@@ -49,6 +54,10 @@ log = logging.getLogger(__name__)
 DRAIN_GRACE_S = 30.0
 # How often the spool tries the database again while it holds writes.
 SPOOL_REPLAY_EVERY_S = 2.0
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def open_store(settings: Settings) -> Store:
@@ -123,10 +132,15 @@ class PermanenceServer:
         self._outbox_task: asyncio.Task[None] | None = None
         self._replay_task: asyncio.Task[None] | None = None
         self._purge_task: asyncio.Task[None] | None = None
+        self._probe_task: asyncio.Task[None] | None = None
+        self.probe: StoreProbe | None = None
         self._spool = spool
         self.spool: Spool | None = None
         self.console: Any = None  # agi.console.service.ConsoleServer when [console] enabled
         self._turns = TurnRecorder(self.metrics, settings)
+        self._call_refusals = RefusalLog("calls")
+        self.stalls = StallMonitor()
+        self._stall_task: asyncio.Task[None] | None = None
 
     @property
     def agi_port(self) -> int:
@@ -170,7 +184,9 @@ class PermanenceServer:
         if recognizers is None:
             recognizers, problem = await asyncio.to_thread(self._load_speech)
         await asyncio.to_thread(self._prepare_prompts, synthesizer)
-        self._audiosocket = AudioSocketServer(s.server.audiosocket_host, s.server.audiosocket_port)
+        self._audiosocket = AudioSocketServer(s.server.audiosocket_host, s.server.audiosocket_port,
+                                              max_connections=s.limits.max_connections,
+                                              pbx_hosts=s.limits.pbx_hosts)
         await self._audiosocket.start()
         server = s.server
         if server.audiosocket_port == 0 and not server.audiosocket_advertise:
@@ -178,7 +194,14 @@ class PermanenceServer:
             server = replace(server, audiosocket_port=self._audiosocket.port)
             self.settings = s = replace(s, server=server)
         self.spool = self._spool or Spool(s.store.spool_path)
+        # before any new call: a crashed process's spool and open calls (agi/booking/recovery.py)
+        await asyncio.to_thread(recover, store, self.spool, (self._clock or _utcnow)(),
+                                close_open=s.store.backend == "sqlite")
         self._replay_task = asyncio.create_task(self._replay_forever(store, self.spool))
+        self.probe = StoreProbe(store, self.spool, s.store.backend)
+        await asyncio.to_thread(self.probe.probe)  # /health is truthful from its first answer
+        self._probe_task = asyncio.create_task(self.probe.run_forever(self._outbox_stop))
+        self._stall_task = asyncio.create_task(self.stalls.run_forever(self._outbox_stop))
         await self._turns.start(store, lambda: self.spool, self._clock)
         if s.console.enabled:  # the business's web console, in this same loop
             from agi.console.service import ConsoleServer
@@ -192,7 +215,9 @@ class PermanenceServer:
             recordings=recordings_for(s, store))  # None unless a tenant records calls
         if self._clock is not None:
             self.services.clock = self._clock
-        self._agi = FastAgiServer(self._handle, s.server.agi_host, s.server.agi_port)
+        self._agi = FastAgiServer(self._handle, s.server.agi_host, s.server.agi_port,
+                                  command_timeout=s.limits.agi_command_timeout_s,
+                                  max_connections=s.limits.max_connections)
         await self._agi.start()
         if s.freeswitch.enabled:
             inbound = InboundEsl(s.freeswitch) if s.freeswitch.inbound_enabled else None
@@ -236,7 +261,7 @@ class PermanenceServer:
         assert self._audiosocket is not None
         server = self.settings.server
         return AsteriskCall(channel, self._audiosocket, server.audiosocket_address,
-                            server.audiosocket_rate)
+                            server.audiosocket_rate, self.settings.limits.max_call_s)
 
     async def _handle_freeswitch(self, call: FreeSwitchCall) -> None:
         await self._handle(call)
@@ -244,6 +269,12 @@ class PermanenceServer:
     async def _handle(self, channel: AgiChannel | FreeSwitchCall) -> None:
         assert self.services is not None
         call = self._asterisk_call(channel) if isinstance(channel, AgiChannel) else channel
+        if len(self.services.active_calls) >= self.settings.limits.max_calls:
+            # no command, no variable: the dialplan's fallback takes the call (a human)
+            self._call_refusals.refused(call.info.channel_name or call.info.call_id,
+                                        f"{self.settings.limits.max_calls} calls in progress")
+            await call.close()
+            return
         self.metrics.active.inc()
         try:
             session_outcome = await handle_call(call, self.services)
@@ -281,6 +312,8 @@ class PermanenceServer:
             services.dialogue, "reachability") else None
         problems += [f"Rasa ({lang}) unreachable: calls use the builtin dialogue"
                      for lang, up in (rasa or {}).items() if not up]
+        if self.probe is not None:
+            problems += self.probe.problems()
         return {
             "status": "ok" if services is not None and not problems else "degraded",
             "problems": problems,
@@ -291,6 +324,8 @@ class PermanenceServer:
             **({"rasa": rasa} if rasa is not None else {}),
             "store_backend": self.settings.store.backend,
             "spooled_writes": self.spool.pending() if self.spool else 0,
+            "dead_notifications": self.probe.last.dead_notifications if self.probe else 0,
+            **self.stalls.status(),
             # requests of the GDPR register: counts, and a warning when one is overdue
             **privacy_status(services.store if services is not None else None),
         }
@@ -324,7 +359,8 @@ class PermanenceServer:
             await self.console.stop()
         await self._turns.stop()
         self._outbox_stop.set()
-        for task in (self._outbox_task, self._replay_task, self._purge_task):
+        for task in (self._outbox_task, self._replay_task, self._purge_task, self._probe_task,
+                     self._stall_task):
             if task is not None:
                 await task
         if self.services is not None:
@@ -333,9 +369,13 @@ class PermanenceServer:
 
 async def serve_forever(settings: Settings) -> None:
     """Serve until SIGTERM/SIGINT (draining calls in progress); SIGHUP reloads nlu/."""
+    loop = asyncio.get_running_loop()
+    install_exception_handler(loop)  # accept errors at the fd limit: one line per minute
     server = PermanenceServer(settings)
     await server.start()
-    loop = asyncio.get_running_loop()
+    # What start-up built (models, trained dialogue, prompts) lives as long as the process:
+    # out of the collector's sight, so a collection never walks it in the middle of a call.
+    gc.freeze()
     stop = asyncio.Event()
     reloads: set[asyncio.Task[None]] = set()
 

@@ -179,7 +179,9 @@ class PostgresStore(PostgresLedger, Store):
         try:
             with self._pool.connection(timeout=self._timeout) as conn, conn.transaction():
                 yield conn
-        except psycopg.OperationalError as exc:  # server down, restarting, pool timeout
+        except (psycopg.OperationalError,  # server down, restarting, pool timeout
+                psycopg.errors.ReadOnlySqlTransaction,  # a standby, or default_transaction_read_only
+                psycopg.errors.InsufficientResources) as exc:  # class 53: disk full, out of memory
             raise StoreUnavailable(
                 f"{action} failed: PostgreSQL unreachable (schema {self.schema!r}): {exc}") from exc
         except psycopg.Error as exc:

@@ -63,6 +63,10 @@ class Spool:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        # Writes the journal itself refused (its disk full too), in order, until it accepts
+        # them again or their call ends (then they are counted as lost: see end_call).
+        self._memory: list[tuple[str, str, str, str]] = []
+        self.lost = 0
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.executescript(_SCHEMA)
@@ -89,17 +93,47 @@ class Spool:
     def append(self, method: str, args: tuple[Any, ...], *, key: str) -> None:
         if method not in SPOOLABLE:
             raise ValueError(f"{method} cannot be spooled (reads need the database)")
+        op = (key, method, _encode(args), datetime.now(UTC).isoformat())
         with self._lock:
-            self._db.execute("INSERT INTO ops (key, method, args, queued_at) VALUES (?, ?, ?, ?)",
-                             (key, method, _encode(args), datetime.now(UTC).isoformat()))
+            self._memory.append(op)  # behind anything already held: order is kept
+            self._flush_memory()
+
+    def _flush_memory(self) -> bool:
+        """Move held writes into the journal, oldest first; False if it still refuses."""
+        while self._memory:
+            try:
+                self._db.execute("INSERT INTO ops (key, method, args, queued_at) VALUES (?, ?, ?, ?)",
+                                 self._memory[0])
+            except sqlite3.Error as exc:
+                log.warning("spool %s refuses writes (%s): %d write(s) held in memory", self.path,
+                            exc, len(self._memory))
+                return False
+            del self._memory[0]
+        return True
+
+    def end_call(self, key: str) -> int:
+        """The call ``key`` is over: what is still held in memory for it is lost now
+        (database and spool both refused it); returns how many, logged with the count."""
+        with self._lock:
+            if self._flush_memory():
+                return 0
+            mine = [op for op in self._memory if op[0] == key]
+            self._memory = [op for op in self._memory if op[0] != key]
+        if mine:
+            self.lost += len(mine)
+            log.error("call %s: %d write(s) lost: the database and the spool %s both refused them "
+                      "(%s)", key, len(mine), self.path, ", ".join(op[1] for op in mine))
+        return len(mine)
 
     def holds(self, key: str) -> bool:
         with self._lock:
+            if any(op[0] == key for op in self._memory):
+                return True
             return self._db.execute("SELECT 1 FROM ops WHERE key = ? LIMIT 1", (key,)).fetchone() is not None
 
     def pending(self) -> int:
         with self._lock:
-            return int(self._db.execute("SELECT count(*) FROM ops").fetchone()[0])
+            return int(self._db.execute("SELECT count(*) FROM ops").fetchone()[0]) + len(self._memory)
 
     def refused(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -110,8 +144,16 @@ class Spool:
     def replay(self, store: Store) -> int:
         """Write journalled operations to ``store`` in order; stop at the first sign the
         database is still unreachable. Returns how many operations left the journal."""
+        try:
+            return self._replay(store)
+        except sqlite3.Error as exc:  # the spool's own disk: try again at the next round
+            log.warning("spool %s cannot be replayed now: %s", self.path, exc)
+            return 0
+
+    def _replay(self, store: Store) -> int:
         done = 0
         with self._lock:
+            self._flush_memory()
             rows = self._db.execute("SELECT id, key, method, args, queued_at FROM ops ORDER BY id").fetchall()
             for op_id, key, method, args, queued_at in rows:
                 try:

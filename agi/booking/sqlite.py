@@ -59,9 +59,15 @@ from agi.booking.store import (
     is_e164,
 )
 from agi.booking.usage import UsagePolicy
-from agi.errors import SlotTaken, StoreError
+from agi.errors import SlotTaken, StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
+
+# SQLite primary result codes (sqlite.org/rescode.html) that say the file cannot take a
+# write now, whatever was asked: BUSY 5 and LOCKED 6 (past the busy timeout), NOMEM 7,
+# READONLY 8, IOERR 10, FULL 13 (disk full), CANTOPEN 14, PROTOCOL 15. The call's writes
+# then go to the spool like an outage and are replayed when the file accepts them again.
+_REFUSING = frozenset({5, 6, 7, 8, 10, 13, 14, 15})
 
 # How long a writer waits for another connection's write lock before giving up. Writes are
 # single-row and take microseconds, so even 50 racing bookings finish far inside this; a
@@ -373,6 +379,9 @@ class SqliteStore(SqliteLedger, Store):
         try:
             yield
         except sqlite3.Error as exc:
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF in _REFUSING:  # not the request's fault
+                raise StoreUnavailable(f"{action} failed on {self.path}, which refuses writes now: "
+                                       f"{exc}") from exc
             raise StoreError(f"{action} failed on {self.path}: {exc}") from exc
 
     @contextmanager

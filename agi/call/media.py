@@ -141,10 +141,15 @@ class MediaSession:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()  # each task's coroutine refers back to self: break the cycle
         try:
             await self._stream.hangup()
         except (OSError, CallEnded):
             pass  # already closed by the other side: nothing left to release
+        recognizer, self._recognizer = self._recognizer, None
+        if recognizer is not None:  # freed in the call's ASR thread, never in a GC pause here
+            await asyncio.get_running_loop().run_in_executor(self._asr, recognizer.close)
+            del recognizer
         self._asr.shutdown(wait=False, cancel_futures=True)
         self.ended.set()
 

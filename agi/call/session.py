@@ -34,7 +34,7 @@ from agi.config import Settings, Tenant
 from agi.dialogue import phrases
 from agi.dialogue.base import BotReply, CallContext, Conversation, DialogueEngine
 from agi.dialogue.normalize import to_e164
-from agi.errors import PermanenceError, SpeechError, StoreError, UnknownTenant
+from agi.errors import PeerTimeout, PermanenceError, SpeechError, StoreError, UnknownTenant
 from agi.speech.asr import RecognizerFactory
 from agi.speech.endpoint import Endpointer
 from agi.speech.tts import Synthesizer
@@ -91,10 +91,20 @@ async def handle_call(channel: CallChannel, services: CallServices) -> tuple[str
     return session.tenant_id, session.outcome
 
 
+# E.164 numbers have at most 15 digits; 24 leaves room for prefixes and an extension.
+MAX_CALLER_CHARS = 24
+_CALLER_CHARS = frozenset("0123456789+*#")
+
+
 def caller_e164(callerid: str, tenant: Tenant) -> str:
     """The caller number in E.164, read in the tenant's own numbering plan; "" if withheld."""
     raw = (callerid or "").strip()
     if not raw or raw.lower() in ("unknown", "anonymous", "restricted"):
+        return ""
+    # Only what a phone number is made of, and no more than E.164 allows with room for
+    # a national prefix and an extension: a hostile PBX value is never stored as sent.
+    raw = "".join(c for c in raw[:MAX_CALLER_CHARS * 2] if c in _CALLER_CHARS)[:MAX_CALLER_CHARS]
+    if not raw.strip("+*#"):
         return ""
     return to_e164(raw, tenant_region(tenant), strict=False) or raw
 
@@ -157,6 +167,8 @@ class CallSession:
             await self._converse()
         except CHANNEL_ERRORS as exc:
             log.info("call %s: ended by the other side (%s)", self.call_id, type(exc).__name__)
+            if isinstance(exc, PeerTimeout):  # the PBX stopped answering: say so in the record
+                self.outcome = "peer_timeout"
         except PermanenceError as exc:
             log.error("call %s: %s", self.call_id, exc)
             self.outcome = "error"
@@ -359,6 +371,8 @@ class CallSession:
         if self._recorded:  # before the channel goes: the record must not depend on the PBX
             await self._store("end_call", self.call_id, _utcnow(), self.outcome,
                               self.data or None)
+            if self.services.spool is not None:  # held in memory only: lost now, counted
+                await asyncio.to_thread(self.services.spool.end_call, self.call_id)
         await self._release_channel()
         self.services.active_calls.discard(self.call_id)
         log.info("call %s: end outcome=%s", self.call_id, self.outcome)

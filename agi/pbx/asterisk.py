@@ -26,8 +26,10 @@ from agi.errors import (
     AgiUsageError,
     AudioSocketFrameError,
     CallEnded,
+    PeerTimeout,
     RemoteProtocolError,
 )
+from agi.pbx.overload import RefusalLog
 from agi.protocols import audiosocket as asock
 from agi.protocols.agi import (
     NEED_DATA,
@@ -52,6 +54,11 @@ READ_SIZE: Final = 4096
 ENVIRONMENT_TIMEOUT: Final = 10.0
 # Same reasoning for the first AudioSocket frame: Asterisk sends the UUID on connect.
 UUID_TIMEOUT: Final = 5.0
+# Each AGI command's answer: Asterisk answers most at once; STREAM FILE or GET DATA take
+# as long as their prompt. A session silent for this long is stuck, not busy.
+COMMAND_TIMEOUT: Final = 30.0
+# Open connections per listener: a flood of idle sockets must not take every descriptor.
+MAX_CONNECTIONS: Final = 256
 
 AudioSocketEvent = asock.AudioReceived | asock.DtmfReceived | asock.HangupReceived | asock.ErrorReceived
 
@@ -59,6 +66,11 @@ AudioSocketEvent = asock.AudioReceived | asock.DtmfReceived | asock.HangupReceiv
 def _peer(writer: asyncio.StreamWriter) -> str:
     peer = writer.get_extra_info("peername")
     return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+
+
+def _peer_host(writer: asyncio.StreamWriter) -> str:
+    peer = writer.get_extra_info("peername")
+    return str(peer[0]) if isinstance(peer, tuple) else ""
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:
@@ -86,6 +98,9 @@ class AgiChannel:
                  writer: asyncio.StreamWriter, conn: AgiServerConnection) -> None:
         self.env = env
         self.hung_up = False
+        self.peer_host = _peer_host(writer)  # the PBX: only it may open this call's media
+        self.command_timeout: float | None = COMMAND_TIMEOUT
+        self._timed_out: PeerTimeout | None = None  # every later command says so too
         self._reader = reader
         self._writer = writer
         self._conn = conn
@@ -138,20 +153,28 @@ class AgiChannel:
         decides: Asterisk lets some commands run on a dead channel). ``result=-1`` ->
         AgiHangup (hung up or failed: ``hung_up`` is only set by a HANGUP line or EOF);
         510/511/520 -> AgiInvalidCommand/AgiDeadChannel/AgiUsageError; EOF ->
-        AgiHangup. On ``timeout`` the session is out of step: it is closed and
-        TimeoutError raised.
+        AgiHangup. With no answer within ``timeout`` (default ``command_timeout``) the
+        session is out of step: it is closed and PeerTimeout raised.
         """
+        limit = self.command_timeout if timeout is None else timeout
         async with self._lock:
             if self.closed:
+                if self._timed_out is not None:
+                    raise PeerTimeout(str(self._timed_out))
                 raise AgiHangup("FastAGI session already closed", command=line)
             self._writer.write(self._conn.send_command(line))
             try:
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout(limit):
                     await self._writer.drain()
                     return await self._await_answer(line)
-            except TimeoutError:
+            except TimeoutError as exc:
+                self.hung_up = True
                 await self.close()
-                raise
+                verb = line.split(" ", 2)[:2]
+                log.warning("call %s: no answer to %s within %g s; closing the session",
+                            self.env.uniqueid, " ".join(verb), limit or 0)
+                self._timed_out = PeerTimeout(f"no answer to {' '.join(verb)} within {limit:g} s")
+                raise self._timed_out from exc
             except ConnectionError as exc:
                 self.hung_up = True
                 raise AgiHangup("FastAGI connection lost", command=line) from exc
@@ -202,7 +225,7 @@ class AgiChannel:
             await self.command("HANGUP", timeout=5.0)
         except (AgiHangup, AgiDeadChannel):
             log.debug("call %s was already hung up", self.env.uniqueid)
-        except TimeoutError:
+        except PeerTimeout:
             log.warning("call %s: no answer to HANGUP within 5 s; closing anyway", self.env.uniqueid)
         finally:
             self.hung_up = True
@@ -245,7 +268,9 @@ class FastAgiServer(Application):  # type: ignore[misc]  # panoramisk ships no t
 
     def __init__(self, handler: AgiHandler, host: str = "127.0.0.1", port: int = 4573, *,
                  loop: asyncio.AbstractEventLoop | None = None,
-                 environment_timeout: float = ENVIRONMENT_TIMEOUT) -> None:
+                 environment_timeout: float = ENVIRONMENT_TIMEOUT,
+                 command_timeout: float = COMMAND_TIMEOUT,
+                 max_connections: int = MAX_CONNECTIONS) -> None:
         # panoramisk falls back to asyncio.get_event_loop() when loop is None; pass the
         # running loop instead (construct the server inside a coroutine, or pass loop=).
         super().__init__(default_encoding="utf-8", loop=loop or asyncio.get_running_loop())
@@ -253,6 +278,9 @@ class FastAgiServer(Application):  # type: ignore[misc]  # panoramisk ships no t
         self.host = host
         self._port = port
         self.environment_timeout = environment_timeout
+        self.command_timeout = command_timeout
+        self.max_connections = max_connections
+        self.refusals = RefusalLog("FastAGI")
         self._server: asyncio.Server | None = None
         self._sessions: set[asyncio.Task[None]] = set()
 
@@ -285,6 +313,11 @@ class FastAgiServer(Application):  # type: ignore[misc]  # panoramisk ships no t
         self._sessions.add(task)
         peer = _peer(writer)
         try:
+            if len(self._sessions) > self.max_connections:
+                # Closed before any command: Asterisk's AGI() returns with no PERMANENCE_*
+                # variable set and the dialplan sends the caller to a human.
+                self.refusals.refused(peer, f"{self.max_connections} connections open")
+                return
             try:
                 channel = await AgiChannel.accept(reader, writer, self.environment_timeout)
             except (AgiEnvironmentError, RemoteProtocolError) as exc:
@@ -294,6 +327,7 @@ class FastAgiServer(Application):  # type: ignore[misc]  # panoramisk ships no t
                 log.warning("FastAGI request from %s rejected: no environment within %.0f s",
                             peer, self.environment_timeout)
                 return
+            channel.command_timeout = self.command_timeout
             await self._run(channel)
         except asyncio.CancelledError:
             # Only stop() cancels these tasks. End normally: Python 3.11's start_server
@@ -310,6 +344,8 @@ class FastAgiServer(Application):  # type: ignore[misc]  # panoramisk ships no t
             await self._handler(channel)
         except (AgiHangup, CallEnded) as exc:
             log.info("call %s ended: %s", call, exc)
+        except RemoteProtocolError as exc:  # a broken or hostile peer: one line, no traceback
+            log.warning("call %s: FastAGI peer broke the protocol, closing the session: %s", call, exc)
         except Exception:
             log.exception("call %s: FastAGI handler failed; closing the session", call)
 
@@ -323,6 +359,7 @@ class AudioSocketStream:
     def __init__(self, uuid: UUID, server: AudioSocketServer) -> None:
         self.uuid = uuid
         self._server = server
+        self.peer_host = ""  # set by AudioSocketServer.expect
         self._writer: asyncio.StreamWriter | None = None
         self._events: asyncio.Queue[AudioSocketEvent | None] = asyncio.Queue()
         self._connected = asyncio.Event()
@@ -390,10 +427,14 @@ class AudioSocketStream:
 class AudioSocketServer:
     """Accepts Asterisk's AudioSocket connections and hands each to its expected stream."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, uuid_timeout: float = UUID_TIMEOUT) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, uuid_timeout: float = UUID_TIMEOUT,
+                 max_connections: int = MAX_CONNECTIONS, pbx_hosts: frozenset[str] = frozenset()) -> None:
         self.host = host
         self._port = port
         self.uuid_timeout = uuid_timeout
+        self.max_connections = max_connections
+        self.pbx_hosts = pbx_hosts  # configured PBX addresses, beside each call's FastAGI peer
+        self.refusals = RefusalLog("AudioSocket")
         self._server: asyncio.Server | None = None
         self._expected: dict[UUID, AudioSocketStream] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -419,12 +460,17 @@ class AudioSocketServer:
         if self._server is not None:
             await self._server.wait_closed()  # after the cancels, as in FastAgiServer.stop
 
-    def expect(self, uuid: UUID | str) -> AudioSocketStream:
-        """Register a stream before sending ``EXEC AudioSocket <uuid>,<host>:<port>``."""
+    def expect(self, uuid: UUID | str, peer_host: str = "") -> AudioSocketStream:
+        """Register a stream before sending ``EXEC AudioSocket <uuid>,<host>:<port>``.
+
+        Only ``peer_host`` (the PBX whose FastAGI session asked for it) or one of
+        ``pbx_hosts`` may connect it, once; "" accepts any address (tests, emulator).
+        """
         key = uuid if isinstance(uuid, UUID) else UUID(uuid)
         if key in self._expected:
             raise ValueError(f"AudioSocket stream {key} is already expected")
         stream = AudioSocketStream(key, self)
+        stream.peer_host = peer_host
         self._expected[key] = stream
         return stream
 
@@ -436,6 +482,11 @@ class AudioSocketServer:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
+        if len(self._tasks) > self.max_connections:
+            self.refusals.refused(_peer(writer), f"{self.max_connections} connections open")
+            writer.close()
+            self._tasks.discard(task)
+            return
         sock = writer.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -443,7 +494,7 @@ class AudioSocketServer:
         decoder = asock.AudioSocketDecoder()
         stream: AudioSocketStream | None = None
         try:
-            stream = await self._identify(reader, decoder, peer)
+            stream = await self._identify(reader, decoder, peer, _peer_host(writer))
             if stream is None:
                 return
             stream._attach(writer)
@@ -464,7 +515,7 @@ class AudioSocketServer:
         return event
 
     async def _identify(self, reader: asyncio.StreamReader, decoder: asock.AudioSocketDecoder,
-                        peer: str) -> AudioSocketStream | None:
+                        peer: str, host: str) -> AudioSocketStream | None:
         try:
             async with asyncio.timeout(self.uuid_timeout):
                 first = await self._next(reader, decoder)
@@ -484,7 +535,12 @@ class AudioSocketServer:
             return None
         stream = self._expected.get(first.uuid)
         if stream is None or stream._writer is not None:
-            log.warning("AudioSocket connection from %s rejected: unknown uuid %s", peer, first.uuid)
+            log.warning("AudioSocket connection from %s rejected: unknown uuid %s "
+                        "(not expected, ended or already connected)", peer, first.uuid)
+            return None
+        if stream.peer_host and host != stream.peer_host and host not in self.pbx_hosts:
+            log.warning("AudioSocket connection from %s rejected: uuid %s belongs to the PBX at %s",
+                        peer, first.uuid, stream.peer_host)
             return None
         return stream
 

@@ -29,6 +29,10 @@ SLIN_FORMATS: Final = {8000: "slin", 16000: "slin16"}
 _KIND_FOR_RATE: Final = {rate: kind for kind, rate in asock.SLIN_KINDS.items()}
 
 
+# EXEC AudioSocket returns when the conversation ends: its answer may take the whole call.
+MAX_CALL_S: Final = 3600.0
+
+
 class AudioSocketMedia:
     """One AudioSocket stream as a :class:`agi.call.channel.MediaStream`."""
 
@@ -70,7 +74,7 @@ class AsteriskCall:
     """FastAGI call control as the session's channel."""
 
     def __init__(self, channel: AgiChannel, media: AudioSocketServer, advertise: str,
-                 sample_rate: int = asock.SAMPLE_RATE) -> None:
+                 sample_rate: int = asock.SAMPLE_RATE, max_call_s: float = MAX_CALL_S) -> None:
         if sample_rate not in SLIN_FORMATS:
             raise ValueError(f"AudioSocket legs run at {sorted(SLIN_FORMATS)} Hz, not {sample_rate}")
         env = channel.env
@@ -81,6 +85,7 @@ class AsteriskCall:
         self._media = media
         self._advertise = advertise
         self._rate = sample_rate
+        self._max_call_s = max_call_s
         self._exec: asyncio.Task[Any] | None = None
 
     @property
@@ -95,12 +100,13 @@ class AsteriskCall:
 
     async def start_media(self, timeout: float) -> AudioSocketMedia:
         media_id = uuid.uuid4()
-        stream = self._media.expect(media_id)
+        stream = self._media.expect(media_id, self.agi.peer_host)
         if self._rate == asock.SAMPLE_RATE:
-            command = self.agi.exec("AudioSocket", f"{media_id},{self._advertise}")
+            command = self.agi.exec("AudioSocket", f"{media_id},{self._advertise}",
+                                    timeout=self._max_call_s)
         else:  # the channel driver: Dial returns when our side hangs the AudioSocket up
             target = f"AudioSocket/{self._advertise}/{media_id}/c({SLIN_FORMATS[self._rate]})"
-            command = self.agi.exec("Dial", target)
+            command = self.agi.exec("Dial", target, timeout=self._max_call_s)
         self._exec = asyncio.create_task(command)
         connected = asyncio.create_task(stream.wait_connected(timeout))
         await asyncio.wait({self._exec, connected}, return_when=asyncio.FIRST_COMPLETED)

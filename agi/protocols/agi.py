@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, TypeVar
 
-from agi.errors import AgiEnvironmentError, LocalProtocolError, RemoteProtocolError
+from agi.errors import AgiEnvironmentError, LocalProtocolError, MessageTooLong, RemoteProtocolError
 
 __all__ = [
     "NEED_DATA", "MAX_ENVIRONMENT_BYTES", "MAX_LINE_BYTES", "KNOWN_COMMANDS",
@@ -80,8 +80,8 @@ _MAX_VERB_WORDS: Final = max(len(v.split()) for v in KNOWN_COMMANDS)
 _Answer = TypeVar("_Answer", "CommandResult", "CommandFailed")
 _RESULT_RE: Final = re.compile(r"^200 result=(?P<result>\S*)(?P<rest>.*)$")
 _CODE_RE: Final = re.compile(r"^(?P<code>[1-5]\d\d)(?P<sep>[ -]?)(?P<text>.*)$")
-# key=value pairs, where bare words may follow a value ("results=2 foo bar").
-_EXTRAS_RE: Final = re.compile(r"^(?:\s+\w+=\S*(?:\s+[^\s=]+)*)*\s*$")
+_TOKEN_RE: Final = re.compile(r"\S+")
+_WORD_RE: Final = re.compile(r"\w+")
 
 
 # --------------------------------------------------------------------------- environment
@@ -115,12 +115,14 @@ class AgiEnvironment:
         args: list[str] = []
         while f"agi_arg_{len(args) + 1}" in values:
             args.append(values[f"agi_arg_{len(args) + 1}"])
-        get = values.get
+        def get(key: str, default: str = "") -> str:
+            return _printable(values.get(key, default))
+
         return cls(
             # Asterisk omits agi_network_script when the URL has no path (res_agi.c
             # launch_netscript), so "" is a valid request, not a malformed one.
             network_script=get("agi_network_script", ""),
-            request=values["agi_request"],
+            request=_printable(values["agi_request"]),
             channel=get("agi_channel", ""),
             uniqueid=get("agi_uniqueid", ""),
             callerid=get("agi_callerid", "unknown"),
@@ -129,7 +131,7 @@ class AgiEnvironment:
             extension=get("agi_extension", ""),
             context=get("agi_context", ""),
             language=get("agi_language", ""),
-            args=tuple(args),
+            args=tuple(_printable(arg) for arg in args),
             raw=MappingProxyType(dict(values)),
         )
 
@@ -137,15 +139,19 @@ class AgiEnvironment:
     def parse(cls, data: bytes) -> AgiEnvironment:
         """Parse a whole environment block, with or without its closing empty line.
 
-        Messages never quote a value: values carry phone numbers and may reach logs.
+        A real Asterisk writes each key once, ``agi_network``/``agi_network_script`` before
+        ``setup_env``'s lines and the ``agi_arg_N`` lines last (res_agi.c
+        ``launch_netscript`` then ``setup_env``); a line break inside a value (a caller name
+        can carry one) makes an extra line, so a repeated key, a script line after
+        ``agi_request`` or another key after the arguments is refused: such a line can
+        never choose the tenant. Values that are not UTF-8 are read as Latin-1 (a caller
+        name from an old PBX) rather than refusing the call. Messages never quote a
+        value: values carry phone numbers and may reach logs.
         """
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise AgiEnvironmentError(f"AGI environment is not UTF-8 (byte {exc.start})") from exc
         values: dict[str, str] = {}
-        for number, line in enumerate(text.split("\n"), start=1):
-            line = line.removesuffix("\r")
+        in_args = False
+        for number, raw_line in enumerate(data.split(b"\n"), start=1):
+            line = _decode_lenient(raw_line.removesuffix(b"\r"))
             if not line:
                 continue
             key, sep, value = line.partition(": ")
@@ -153,11 +159,17 @@ class AgiEnvironment:
                 if not line.endswith(":"):
                     raise AgiEnvironmentError(f"AGI environment line {number} has no ': ' separator")
                 key, value = line[:-1], ""  # "agi_accountcode:" once a proxy trimmed the space
-            if not key.startswith("agi_"):
+            if not key.startswith("agi_") or not key.isascii():
                 raise AgiEnvironmentError(
-                    f"AGI environment line {number}: key {key[:40]!r} does not start with 'agi_'")
+                    f"AGI environment line {number}: key {_printable(key[:40])!r} does not start with 'agi_'")
             if key in values:
                 raise AgiEnvironmentError(f"AGI environment line {number}: duplicate key {key!r}")
+            if key in _BEFORE_REQUEST and "agi_request" in values:
+                raise AgiEnvironmentError(f"AGI environment line {number}: {key} after agi_request")
+            is_arg = key.startswith("agi_arg_")
+            if in_args and not is_arg:
+                raise AgiEnvironmentError(f"AGI environment line {number}: {key} after the agi_arg_N lines")
+            in_args = in_args or is_arg
             values[key] = value
         return cls.from_mapping(values)
 
@@ -169,6 +181,25 @@ class AgiEnvironment:
     def script_path(self) -> str:
         """``network_script`` without its ``?query`` part (Asterisk relays both)."""
         return self.network_script.partition("?")[0]
+
+
+# Written by launch_netscript before setup_env's first line (agi_request).
+_BEFORE_REQUEST: Final = frozenset({"agi_network", "agi_network_script"})
+# C0 and C1 controls and DEL: never let one reach a tenant lookup, an AGI command or a log.
+_CONTROL: Final = {c: "\ufffd" for c in (*range(0x20), *range(0x7F, 0xA0))}
+
+
+def _printable(value: str) -> str:
+    """``value`` with each control character replaced by U+FFFD (which matches no tenant)."""
+    return value.translate(_CONTROL)
+
+
+def _decode_lenient(raw: bytes) -> str:
+    """UTF-8, else Latin-1 (which decodes any byte): a caller name never refuses a call."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
 
 # --------------------------------------------------------------------------- events
@@ -281,18 +312,48 @@ def _split_verb(words: list[str]) -> tuple[str, tuple[str, ...]]:
 
 
 def _parse_extras(text: str) -> dict[str, str]:
-    extras: dict[str, str] = {}
+    parts: dict[str, list[str]] = {}
     last = ""
     for token in text.split():
         key, sep, value = token.partition("=")
         if sep and key:
-            extras[key] = value
+            parts[key] = [value]
             last = key
         elif last:  # "results=2 foo bar": words after a value belong to it
-            extras[last] += " " + token
+            parts[last].append(token)
         else:
-            extras[token] = ""
-    return extras
+            parts[token] = [""]
+    return {key: " ".join(words) for key, words in parts.items()}
+
+
+def _is_pair(token: str) -> bool:
+    key, sep, _ = token.partition("=")
+    return bool(sep) and _WORD_RE.fullmatch(key) is not None
+
+
+def _split_data(text: str) -> tuple[str | None, str]:
+    """``(data) k=v ...`` -> (data, rest) in one pass from the right.
+
+    Data may hold spaces and parentheses ("((hello)(world)) endpos=2240", a variable
+    value): it ends at the rightmost token ending in ')' after which only key=value pairs
+    (and the bare words that may follow a value) remain. Tokens are checked once each,
+    so a long hostile line costs linear time, not a regex retried at every ')'.
+    """
+    tokens = [(m.start(), m.end()) for m in _TOKEN_RE.finditer(text)]
+    next_is_pair = True  # the tail after the last token is empty: acceptable
+    for start, end in reversed(tokens):
+        token = text[start:end]
+        if token.endswith(")") and end - 1 > 0 and next_is_pair:
+            return text[1:end - 1], text[end:]
+        if _is_pair(token):
+            next_is_pair = True
+        elif "=" in token:
+            return None, text  # "=" in a bare word: nothing to its left can end the data
+        else:
+            next_is_pair = False  # a bare word may follow a pair, never start the tail
+            if start == 0:
+                break
+    return None, text
 
 
 def _parse_result(line: str) -> CommandResult:
@@ -303,21 +364,26 @@ def _parse_result(line: str) -> CommandResult:
     data: str | None = None
     stripped = rest.lstrip(" ")
     if stripped.startswith("("):
-        # Data may hold spaces and parentheses ("((hello)(world)) endpos=2240", a variable
-        # value): take the rightmost ')' after which only key=value pairs remain.
-        end = len(stripped)
-        while (end := stripped.rfind(")", 0, end)) > 0:
-            if _EXTRAS_RE.match(stripped[end + 1:]):
-                data, rest = stripped[1:end], stripped[end + 1:]
-                break
+        data, tail = _split_data(stripped)
+        if data is not None:
+            rest = tail
     return CommandResult(code=200, result=match["result"], data=data, extras=_parse_extras(rest))
 
 
 class _LineBuffer:
-    """Bytes in, complete ``\\n``-terminated lines out (``\\r`` tolerated)."""
+    """Bytes in, complete ``\\n``-terminated lines out (``\\r`` tolerated).
 
-    def __init__(self) -> None:
+    Linear whatever the split of reads: the search for a newline resumes where the last
+    one stopped, consumed bytes are dropped in bulk, and a line (or a block) longer than
+    its cap raises MessageTooLong as soon as the cap is passed.
+    """
+
+    def __init__(self, max_line: int = MAX_LINE_BYTES) -> None:
         self._data = bytearray()
+        self._start = 0  # first byte not yet taken
+        self._scan = 0  # no newline in _data[_start:_scan]
+        self._block_line = 0  # take_block: start of the first line not yet examined
+        self.max_line = max_line
         self.eof = False
 
     def feed(self, data: bytes) -> None:
@@ -325,32 +391,55 @@ class _LineBuffer:
             raise LocalProtocolError("receive_data after the end of the stream")
         if not data:
             self.eof = True
+        if self._start > 4096 and self._start * 2 > len(self._data):
+            del self._data[:self._start]
+            self._scan -= self._start
+            self._block_line = max(0, self._block_line - self._start)
+            self._start = 0
         self._data += data
 
     def __len__(self) -> int:
-        return len(self._data)
+        return len(self._data) - self._start
+
+    def _find_newline(self) -> int:
+        end = self._data.find(b"\n", max(self._scan, self._start))
+        if end < 0:
+            self._scan = len(self._data)
+        return end
 
     def take_line(self) -> str | None:
-        end = self._data.find(b"\n")
+        end = self._find_newline()
         if end < 0:
-            if len(self._data) > MAX_LINE_BYTES:
-                raise RemoteProtocolError(f"AGI line longer than {MAX_LINE_BYTES} bytes")
+            if len(self) > self.max_line:
+                raise MessageTooLong(f"AGI line longer than {self.max_line} bytes")
             return None
-        raw = bytes(self._data[:end]).removesuffix(b"\r")
-        del self._data[:end + 1]
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise RemoteProtocolError(f"AGI line is not UTF-8 (byte {exc.start})") from exc
+        if end - self._start > self.max_line:
+            raise MessageTooLong(f"AGI line longer than {self.max_line} bytes")
+        raw = bytes(self._data[self._start:end]).removesuffix(b"\r")
+        self._start = self._scan = end + 1
+        return _decode_lenient(raw)
 
-    def take_block(self) -> bytes | None:
-        """Everything up to and including the first empty line, else None."""
-        match = re.search(rb"(?:^|\n)\r?\n", self._data)
-        if match is None:
-            return None
-        block = bytes(self._data[:match.end()])
-        del self._data[:match.end()]
-        return block
+    def take_block(self, limit: int) -> bytes | None:
+        """Everything up to and including the first empty line, else None.
+
+        MessageTooLong once more than ``limit`` bytes came without an empty line.
+        """
+        line = max(self._block_line, self._start)
+        while True:
+            end = self._data.find(b"\n", max(line, self._scan))
+            if end < 0:
+                self._scan, self._block_line = len(self._data), line
+                if len(self) > limit:
+                    raise MessageTooLong(
+                        f"AGI environment exceeds {limit} bytes without its closing empty line")
+                return None
+            if end - line <= 1 and self._data[line:end] in (b"", b"\r"):
+                if end + 1 - self._start > limit:
+                    raise MessageTooLong(f"AGI environment exceeds {limit} bytes")
+                block = bytes(self._data[self._start:end + 1])
+                self._start = self._scan = self._block_line = end + 1
+                return block
+            line = self._scan = end + 1
 
 
 # --------------------------------------------------------------------------- server side
@@ -400,18 +489,13 @@ class AgiServerConnection:
         return NEED_DATA
 
     def _next_environment(self) -> EnvironmentReceived | ConnectionClosed | _NeedData:
-        block = self._buffer.take_block()
+        block = self._buffer.take_block(MAX_ENVIRONMENT_BYTES)
         if block is None:
-            if len(self._buffer) > MAX_ENVIRONMENT_BYTES:
-                raise AgiEnvironmentError(
-                    f"AGI environment exceeds {MAX_ENVIRONMENT_BYTES} bytes without its closing empty line")
             if self._buffer.eof:
                 if not len(self._buffer):
                     return ConnectionClosed()
                 raise AgiEnvironmentError("connection closed before the end of the AGI environment")
             return NEED_DATA
-        if len(block) > MAX_ENVIRONMENT_BYTES:
-            raise AgiEnvironmentError(f"AGI environment exceeds {MAX_ENVIRONMENT_BYTES} bytes")
         self._env = AgiEnvironment.parse(block)
         return EnvironmentReceived(self._env)
 
@@ -442,7 +526,7 @@ class AgiServerConnection:
             return self._answered(CommandFailed(code=520, message=USAGE_FOLLOWS, usage=usage))
         self._usage_bytes += len(line) + 1
         if self._usage_bytes > MAX_ENVIRONMENT_BYTES:
-            raise RemoteProtocolError(f"AGI 520 usage text longer than {MAX_ENVIRONMENT_BYTES} bytes")
+            raise MessageTooLong(f"AGI 520 usage text longer than {MAX_ENVIRONMENT_BYTES} bytes")
         self._usage.append(line)
         return None
 

@@ -297,6 +297,7 @@ class AudioSocketDecoder:
 
     def __init__(self, max_payload: int = MAX_PAYLOAD) -> None:
         self._buffer = bytearray()
+        self._start = 0  # first byte not yet decoded: frames are consumed without shifting
         self._eof = False
         self._error: AudioSocketFrameError | None = None
         self.max_payload = max_payload
@@ -308,6 +309,9 @@ class AudioSocketDecoder:
             return
         if self._eof:
             raise LocalProtocolError("receive_data after receive_eof")
+        if self._start:  # drop decoded bytes once per read, not once per frame
+            del self._buffer[:self._start]
+            self._start = 0
         self._buffer += data
 
     def receive_eof(self) -> None:
@@ -323,21 +327,23 @@ class AudioSocketDecoder:
             raise
 
     def _next_event(self) -> Event | _NeedData:
-        if len(self._buffer) >= HEADER_BYTES:
-            kind, length = HEADER.unpack_from(self._buffer)
+        start = self._start
+        available = len(self._buffer) - start
+        if available >= HEADER_BYTES:
+            kind, length = HEADER.unpack_from(self._buffer, start)
             _check_header(kind, length, self.max_payload)
-            end = HEADER_BYTES + length
+            end = start + HEADER_BYTES + length
             if len(self._buffer) >= end:
-                payload = bytes(self._buffer[HEADER_BYTES:end])
-                del self._buffer[:end]
+                payload = bytes(self._buffer[start + HEADER_BYTES:end])
+                self._start = end
                 return _event(_parse_payload(kind, payload))
             if self._eof:
                 raise AudioSocketFrameError(
-                    f"connection closed in the middle of a frame ({len(self._buffer)} of {end} bytes)")
+                    f"connection closed in the middle of a frame ({available} of {end - start} bytes)")
             return NEED_DATA
         if self._eof:
-            if self._buffer:
+            if available:
                 raise AudioSocketFrameError(
-                    f"connection closed in the middle of a frame header ({len(self._buffer)} of 3 bytes)")
+                    f"connection closed in the middle of a frame header ({available} of 3 bytes)")
             return ConnectionClosed()
         return NEED_DATA

@@ -213,7 +213,9 @@ class _Framer:
 
     def _next_block(self) -> tuple[dict[str, str], bytes] | _NeedData | ConnectionClosed:
         if self._pending is None:
-            blank = len(self._buffer) - len(self._buffer.lstrip(b"\n"))
+            blank = 0  # counted, not lstrip()ped: that copies the whole buffer on every read
+            while blank < len(self._buffer) and self._buffer[blank] == 0x0A:
+                blank += 1
             if blank:  # stray blank lines between messages
                 del self._buffer[:blank]
                 self._scan = max(0, self._scan - blank)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from agi.errors import AgiEnvironmentError, LocalProtocolError, RemoteProtocolError
+from agi.errors import AgiEnvironmentError, LocalProtocolError, MessageTooLong, RemoteProtocolError
 from agi.protocols.agi import (
     MAX_ENVIRONMENT_BYTES,
+    MAX_LINE_BYTES,
     NEED_DATA,
     AgiClientConnection,
     AgiEnvironment,
@@ -119,7 +120,8 @@ def test_environment_without_script_line_is_valid() -> None:
      "AGI environment line 2: key 'foo' does not start with 'agi_'"),
     (b"agi_network: yes\nagi_network_script: demo\n\n", "AGI environment has no agi_request line"),
     (b"agi_request: a\nagi_request: b\n\n", "AGI environment line 2: duplicate key 'agi_request'"),
-    (b"agi_request: agi://x/\xe9t\xe9\n\n", "AGI environment is not UTF-8 (byte 21)"),
+    (b"agi_request: r\nagi_network_script: other\n\n", "AGI environment line 2: agi_network_script after agi_request"),
+    (b"agi_request: r\nagi_arg_1: x\nagi_channel: c\n\n", "AGI environment line 3: agi_channel after the agi_arg_N lines"),
 ])
 def test_malformed_environment(data: bytes, message: str) -> None:
     conn = AgiServerConnection()
@@ -140,7 +142,7 @@ def test_malformed_environment_message_never_quotes_values() -> None:
 def test_oversize_environment() -> None:
     conn = AgiServerConnection()
     conn.receive_data(b"agi_arg_1: " + b"x" * MAX_ENVIRONMENT_BYTES + b"\n")
-    with pytest.raises(AgiEnvironmentError) as info:
+    with pytest.raises(MessageTooLong) as info:
         conn.next_event()
     assert str(info.value) == "AGI environment exceeds 65536 bytes without its closing empty line"
 
@@ -279,7 +281,7 @@ def test_eof_between_replies_and_inside_one() -> None:
     (b"hello there\n", "unexpected line from Asterisk: 'hello there'"),
     (b"200 foo=bar\n", "AGI 200 line without result=: '200 foo=bar'"),
     (b"300 result=0\n", "unexpected AGI status code 300: '300 result=0'"),
-    (b"\xff\xfe\n", "AGI line is not UTF-8 (byte 0)"),
+    (b"\xff\xfe\n", "unexpected line from Asterisk: '\xff\xfe'"),  # read as Latin-1
 ])
 def test_garbage_lines(data: bytes, message: str) -> None:
     conn = server_after_env()
@@ -367,3 +369,97 @@ def test_parse_args_like_res_agi() -> None:
     assert quote("uuid,127.0.0.1:9092") == "uuid,127.0.0.1:9092"
     with pytest.raises(LocalProtocolError):
         quote("a\nb")
+
+
+# --------------------------------------------------------------------------- hostile input
+
+
+def test_line_break_in_caller_name_cannot_add_a_script_line() -> None:
+    """A caller name carrying "\\nagi_network_script: other" would pick another tenant."""
+    data = (b"agi_network: yes\nagi_request: agi://pbx/\nagi_uniqueid: 1.1\n"
+            b"agi_calleridname: Eve\nagi_network_script: other\nagi_callingpres: 0\n\n")
+    conn = AgiServerConnection()
+    conn.receive_data(data)
+    with pytest.raises(AgiEnvironmentError, match="agi_network_script after agi_request"):
+        conn.next_event()
+
+
+def test_line_break_in_caller_name_cannot_add_an_argument() -> None:
+    data = (b"agi_network: yes\nagi_network_script: demo\nagi_request: agi://pbx/demo\n"
+            b"agi_calleridname: Eve\nagi_arg_1: other\nagi_callingpres: 0\n\n")
+    conn = AgiServerConnection()
+    conn.receive_data(data)
+    with pytest.raises(AgiEnvironmentError, match="agi_callingpres after the agi_arg_N lines"):
+        conn.next_event()
+
+
+def test_control_characters_never_reach_the_fields() -> None:
+    data = (b"agi_network: yes\nagi_network_script: de\x1bmo\nagi_request: r\n"
+            b"agi_uniqueid: 17\r00.1\nagi_callerid: +33\x00612\nagi_calleridname: A\x7fB\n\n")
+    env = AgiEnvironment.parse(data)
+    assert env.network_script == "de\ufffdmo"  # matches no tenant named "demo"
+    assert env.uniqueid == "17\ufffd00.1"
+    assert env.callerid == "+33\ufffd612"
+    assert env.calleridname == "A\ufffdB"
+    conn = AgiServerConnection()
+    conn.receive_data(data)
+    assert isinstance(conn.next_event(), EnvironmentReceived)
+    conn.send_command(f"SET VARIABLE PERMANENCE_CALL_ID {quote(env.uniqueid)}")  # no line break
+
+
+def test_latin1_caller_name_is_read_not_refused() -> None:
+    env = AgiEnvironment.parse(b"agi_request: r\nagi_calleridname: H\xe9l\xe8ne\nagi_callerid: 0612\n\n")
+    assert env.calleridname == "Hélène"
+    assert AgiEnvironment.parse("agi_request: r\nagi_calleridname: Hélène\n\n".encode()).calleridname == "Hélène"
+
+
+def test_non_ascii_key_is_refused() -> None:
+    with pytest.raises(AgiEnvironmentError, match="does not start with 'agi_'"):
+        AgiEnvironment.parse("agi_réquest: r\nagi_request: r\n\n".encode())
+
+
+def test_long_line_is_refused_as_soon_as_the_cap_is_passed() -> None:
+    conn = server_after_env()
+    conn.send_command("GET VARIABLE X")
+    for _ in range(MAX_LINE_BYTES // 4096):
+        conn.receive_data(b"x" * 4096)
+        assert conn.next_event() is NEED_DATA
+    conn.receive_data(b"x")
+    with pytest.raises(MessageTooLong, match=f"AGI line longer than {MAX_LINE_BYTES} bytes"):
+        conn.next_event()
+
+
+def test_environment_fed_byte_by_byte() -> None:
+    conn = AgiServerConnection()
+    for byte in ENV[:-1]:
+        conn.receive_data(bytes([byte]))
+        assert conn.next_event() is NEED_DATA
+    conn.receive_data(ENV[-1:])
+    event = conn.next_event()
+    assert isinstance(event, EnvironmentReceived)
+    assert event.env == AgiEnvironment.parse(ENV)
+
+
+def test_many_lines_in_one_read() -> None:
+    conn = server_after_env()
+    for _ in range(2000):
+        conn.send_command("NOOP")
+    events = events_for(conn, b"200 result=0\n" * 2000)
+    assert events == [CommandResult(200, "0")] * 2000
+
+
+@pytest.mark.parametrize(("line", "data", "extras"), [
+    ("200 result=1 (a) b=c", "a", {"b": "c"}),
+    ("200 result=1 ((hello)(world)) endpos=2240", "(hello)(world)", {"endpos": "2240"}),
+    ("200 result=1 (x) y) k=v", "x) y", {"k": "v"}),
+    ("200 result=1 (a) results=2 foo bar", "a", {"results": "2 foo bar"}),
+    ("200 result=1 (a) foo", None, {"(a)": "", "foo": ""}),
+    ("200 result=1 (a=b)", "a=b", {}),
+    ("200 result=1 (a) x-y=1", None, {"(a)": "", "x-y": "1"}),
+    ("200 result=1 ()", "", {}),
+])
+def test_result_data_and_extras(line: str, data: str | None, extras: dict[str, str]) -> None:
+    conn = server_after_env()
+    conn.send_command("GET VARIABLE X")
+    (event,) = events_for(conn, line.encode() + b"\n")
+    assert event == CommandResult(200, "1", data, extras)

@@ -33,7 +33,7 @@ rejected with :class:`ValueError`; everything returned is aware UTC.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -53,6 +53,7 @@ from agi.booking.outbox import (
     moved_payload,
     outbox_rows,
 )
+from agi.booking.privacy_register import PrivacyRegister
 from agi.booking.store import (
     Appointment,
     Caller,
@@ -465,6 +466,16 @@ class PostgresStore(PostgresLedger, Store):
         if not is_e164(phone):
             raise ValueError(f"{phone!r} is not an E.164 number")
         return p.personal_data(self._tx, p.PrivacyQueries(self.schema), tenant_id, phone)
+
+    def privacy(self) -> PrivacyRegister:
+        from agi.booking import postgres_register
+
+        return postgres_register.PostgresPrivacy(self._tx, self.schema)
+
+    def reseal(self, transform: Callable[[str, Any], Any]) -> int:
+        from agi.booking import postgres_privacy as p
+
+        return p.reseal(self._tx, self.schema, transform)
 
 
 class _Queries:

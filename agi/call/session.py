@@ -28,6 +28,7 @@ from agi.booking.spool import Spool
 from agi.booking.store import CallRecord, Store
 from agi.call.channel import CHANNEL_ERRORS, CallChannel
 from agi.call.media import CallerHungUp, CallerSilent, CallerTurn, DigitPressed, MediaSession
+from agi.call.recording import CallConsent, Recordings
 from agi.call.state import CallState, CallStateMachine
 from agi.config import Settings, Tenant
 from agi.dialogue import phrases
@@ -47,6 +48,8 @@ MEDIA_CONNECT_TIMEOUT_S = 5.0
 # A caller who stays silent this many times in a row is told goodbye.
 MAX_SILENCES = 2
 HUMAN_DIGIT = "0"
+# A number keyed on the keypad ends with '#'; no phone number is longer (E.164: 15 digits).
+KEYED_END, MAX_KEYED = "#", 20
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class CallServices:
     active_calls: set[str] = field(default_factory=set)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     spool: Spool | None = None  # where writes go while the database is unreachable
+    recordings: Recordings | None = None  # call recording by consent (agi.call.recording)
 
 
 async def handle_call(channel: CallChannel, services: CallServices) -> tuple[str, str]:
@@ -121,8 +125,10 @@ class CallSession:
         self.data: dict[str, Any] = {}
         self.media: MediaSession | None = None
         self._turn = 0
+        self._keyed = ""  # digits keyed for the number the dialogue asks (reply.expecting)
         self._recorded = False
         self.tenant_id = ""
+        self.consent: CallConsent | None = None  # tenants that record calls, with consent
 
     # the whole call --------------------------------------------------------
     async def run(self) -> None:
@@ -182,6 +188,12 @@ class CallSession:
             self.outcome = "hangup_during_disclosure"
             return
         self.sm.fire("disclosed")
+        if self.services.recordings is not None and tenant.privacy.recording.enabled:
+            self.consent = CallConsent(self.services.recordings, tenant, self.call_id)
+            if not await self._say_all((self.consent.notice,), interruptible=False, record=True):
+                return  # hung up during the notice: nothing was recorded
+            if (recorder := self.consent.begin()) is not None:
+                media.on_caller_audio = recorder.feed
         caller = caller_e164(self.channel.info.caller, tenant)
         await self._store("set_caller", self.call_id, caller)
         if not media.can_hear:
@@ -212,6 +224,10 @@ class CallSession:
                     await self._store("add_turn", self.call_id, "caller",
                                       event.text, _utcnow())
                 continue  # the CallerHungUp that follows ends the loop
+            if self.consent is not None and self.consent.refused_by(
+                    getattr(event, "text", ""), getattr(event, "digit", "")):
+                await self._say_all((self.consent.stopped,), interruptible=False, record=True)
+                continue  # recording stopped and deleted; the conversation goes on
             self.sm.fire("heard")
             started = time.monotonic()
             store_ms = 0.0
@@ -222,6 +238,14 @@ class CallSession:
                                   event.text, _utcnow())
                 store_ms = (time.monotonic() - t0) * 1000
                 reply = await self._ask(conversation.respond, event.text)
+            elif isinstance(event, DigitPressed) and reply is not None and reply.expecting == "callback":
+                if event.digit != KEYED_END and len(self._keyed) < MAX_KEYED:
+                    self._keyed += event.digit
+                    self.sm.fire("reply")
+                    continue
+                keyed, self._keyed = self._keyed, ""  # the keyed number is a caller turn
+                await self._store("add_turn", self.call_id, "caller", keyed, _utcnow())
+                reply = await self._ask(conversation.respond, keyed)
             elif isinstance(event, DigitPressed) and event.digit == HUMAN_DIGIT and tenant_can_transfer(self.tenant):
                 reply = BotReply(say=(phrases.phrase(phrases.TRANSFERRING, self.tenant.language),),
                                  transfer=self.tenant.transfer_target, outcome="transfer",
@@ -330,6 +354,8 @@ class CallSession:
         if self.media is not None:
             await self.media.close()
         await self.channel.end_media(MEDIA_CONNECT_TIMEOUT_S)
+        if self.consent is not None:  # the call record exists: the recording's row may follow
+            await asyncio.to_thread(self.consent.end)
         if self._recorded:  # before the channel goes: the record must not depend on the PBX
             await self._store("end_call", self.call_id, _utcnow(), self.outcome,
                               self.data or None)

@@ -10,12 +10,15 @@ Every error the controller raises on purpose is one of these; vendor exceptions
     │   ├── LocalProtocolError      we were about to send something illegal
     │   └── RemoteProtocolError     the peer sent something illegal
     │       ├── AgiEnvironmentError malformed FastAGI request environment
-    │       └── AudioSocketFrameError  malformed AudioSocket frame
+    │       ├── AudioSocketFrameError  malformed AudioSocket frame
+    │       └── EslFrameError       malformed FreeSWITCH event-socket message
     ├── AgiError                    an AGI command failed (Asterisk answered non-200)
     │   ├── AgiInvalidCommand       510
     │   ├── AgiDeadChannel          511: the channel is gone
     │   ├── AgiUsageError           520 (carries the multi-line usage text)
     │   └── AgiHangup               the caller hung up while a command ran
+    ├── EslError                    an ESL command failed (FreeSWITCH answered -ERR)
+    ├── MediaUnavailable            media never flowed (no AudioSocket, no first datagram)
     ├── CallEnded                   the call is over (hang-up on any leg); not a fault
     ├── SpeechError                 recognition or synthesis cannot run
     │   └── ModelNotFound           no Vosk model; message says how to get one
@@ -72,6 +75,18 @@ class AgiEnvironmentError(RemoteProtocolError):
 
 class AudioSocketFrameError(RemoteProtocolError):
     """An AudioSocket frame is malformed (bad kind, bad length, truncated)."""
+
+
+class EslFrameError(RemoteProtocolError):
+    """A FreeSWITCH event-socket message is malformed (headers, length, too large)."""
+
+
+class EslError(PermanenceError):
+    """An ESL command was refused (``-ERR ...``) or the ESL connection failed mid-call."""
+
+
+class MediaUnavailable(PermanenceError):
+    """The call's media did not start in time: the call goes back to the dialplan's fallback."""
 
 
 class AgiError(PermanenceError):

@@ -1,10 +1,14 @@
 """The call's media: paced playback, caller audio, endpointing, recognition, barge-in.
 
-One :class:`MediaSession` per call sits on an AudioSocket stream. It
+One :class:`MediaSession` per call sits on a :class:`agi.call.channel.MediaStream`
+(AudioSocket on Asterisk, unicast UDP on FreeSWITCH). It
 
-- sends exactly one 20 ms frame every 20 ms (agent speech, else silence): Asterisk's
-  AudioSocket application drops a call after ~2 s with no audio in either direction, so
-  silence keeps the stream alive while the agent thinks;
+- sends exactly one 20 ms frame every 20 ms (agent speech, else silence) on a drift-free
+  schedule of its own clock: Asterisk's AudioSocket application drops a call after ~2 s
+  with no audio either way, and FreeSWITCH's unicast writes each datagram the moment it
+  arrives (no jitter buffer), so a burst would be heard as one frame;
+- runs the endpointer, recogniser and synthesiser at 8 kHz and resamples a leg of another
+  rate (16 kHz: G.722 on FreeSWITCH, slin16 on Asterisk) both ways at the stream's edge;
 - feeds caller audio to the endpointer (VAD) and, while the caller speaks, to the
   recogniser, in a per-call worker thread so decoding never blocks the event loop;
 - ticks the endpointer by the clock, so missing audio counts as silence (Asterisk sends no
@@ -20,19 +24,14 @@ import asyncio
 import collections
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from agi.call.channel import AudioIn, DigitIn, MediaHangup, MediaStream, frame_bytes
 from agi.errors import CallEnded
-from agi.protocols.audiosocket import (
-    AudioReceived,
-    DtmfReceived,
-    ErrorReceived,
-    HangupReceived,
-)
 from agi.speech.asr import Recognizer
-from agi.speech.audio import FRAME_BYTES, FRAME_MS
+from agi.speech.audio import FRAME_BYTES, FRAME_MS, SAMPLE_RATE, StreamResampler
 from agi.speech.endpoint import Endpointer, MaxTurn, NoInput, SpeechEnded, SpeechStarted
 
 log = logging.getLogger(__name__)
@@ -69,7 +68,7 @@ class DigitPressed:
 
 @dataclass(frozen=True)
 class CallerHungUp:
-    """The caller (or Asterisk) ended the media stream."""
+    """The caller (or the PBX) ended the media stream."""
 
 
 MediaEvent = CallerTurn | CallerSilent | DigitPressed | CallerHungUp
@@ -92,11 +91,22 @@ class _Playback:
 
 
 class MediaSession:
-    """Both directions of one call's audio over an AudioSocket stream."""
+    """Both directions of one call's audio over a PBX media stream.
 
-    def __init__(self, stream: object, endpointer: Endpointer, recognizer: Recognizer | None,
-                 call_id: str) -> None:
+    ``clock`` and ``sleep`` pace the send loop (the event loop's by default); tests pass
+    their own to check the schedule without waiting for it.
+    """
+
+    def __init__(self, stream: MediaStream, endpointer: Endpointer, recognizer: Recognizer | None,
+                 call_id: str, *, clock: Callable[[], float] | None = None,
+                 sleep: Callable[[float], Awaitable[None]] | None = None) -> None:
         self._stream = stream
+        rate = stream.sample_rate
+        self._inbound = StreamResampler(rate, SAMPLE_RATE, FRAME_BYTES)
+        self._outbound = StreamResampler(SAMPLE_RATE, rate, frame_bytes(rate))
+        self._leg_silence = bytes(frame_bytes(rate))
+        self._clock = clock
+        self._sleep = sleep or asyncio.sleep
         self._endpointer = endpointer
         self._recognizer = recognizer
         self._call_id = call_id
@@ -113,6 +123,8 @@ class MediaSession:
         self.speech_frames_sent = 0
         self.frames_received = 0
         self.last_first_frame_at: float | None = None  # when the last prompt began to sound
+        # every caller frame (8 kHz) also goes here: the consented recording
+        self.on_caller_audio: Callable[[bytes], None] | None = None
 
     @property
     def can_hear(self) -> bool:
@@ -130,7 +142,7 @@ class MediaSession:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         try:
-            await self._stream.hangup()  # type: ignore[attr-defined]
+            await self._stream.hangup()
         except (OSError, CallEnded):
             pass  # already closed by the other side: nothing left to release
         self._asr.shutdown(wait=False, cancel_futures=True)
@@ -201,20 +213,22 @@ class MediaSession:
 
     # loops ---------------------------------------------------------------
     async def _send_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time()
+        clock = self._clock or asyncio.get_running_loop().time
+        deadline = clock()
         try:
             while True:
-                frame = self._next_frame()
-                await self._stream.send_audio(frame)  # type: ignore[attr-defined]
+                frames = self._outbound.push(self._next_frame())
+                # the resampler holds a few ms back at first: silence until it gives a frame
+                await self._stream.send_audio(frames[0] if frames else self._leg_silence)
                 self.frames_sent += 1
                 self._handle(self._endpointer.tick(time.monotonic()))
+                # the n-th frame leaves at start + n x 20 ms, whatever each send cost
                 deadline += FRAME_S
-                delay = deadline - loop.time()
+                delay = deadline - clock()
                 if delay < -MAX_PACING_LAG_S:
-                    deadline = loop.time()
+                    deadline = clock()
                     delay = 0
-                await asyncio.sleep(max(delay, 0))
+                await self._sleep(max(delay, 0))
         except (CallEnded, OSError, ConnectionError):
             # The receive loop sees the same end of stream; it reports the hang-up once it
             # has kept any words the caller was still saying.
@@ -236,16 +250,15 @@ class MediaSession:
     async def _receive_loop(self) -> None:
         try:
             while True:
-                event = await self._stream.receive()  # type: ignore[attr-defined]
-                if isinstance(event, AudioReceived):
+                event = await self._stream.receive()
+                if isinstance(event, AudioIn):
                     self.frames_received += 1
-                    self._on_audio(event.pcm)
-                elif isinstance(event, DtmfReceived):
+                    for pcm in self._inbound.push(event.pcm):
+                        self._on_audio(pcm)
+                elif isinstance(event, DigitIn):
                     self._events.put_nowait(DigitPressed(event.digit))
-                elif isinstance(event, HangupReceived):
+                elif isinstance(event, MediaHangup):
                     break
-                elif isinstance(event, ErrorReceived):
-                    log.warning("call %s: AudioSocket error frame code %s", self._call_id, event.code)
         except CallEnded:
             pass
         if self._in_turn:  # hung up while speaking: what was said is still kept
@@ -261,6 +274,8 @@ class MediaSession:
             self._events.put_nowait(CallerHungUp())
 
     def _on_audio(self, pcm: bytes) -> None:
+        if self.on_caller_audio is not None:
+            self.on_caller_audio(pcm)
         events = self._endpointer.feed(pcm, time.monotonic())
         started = any(isinstance(e, SpeechStarted) for e in events)
         if started:

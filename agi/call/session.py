@@ -1,12 +1,13 @@
-"""One inbound call, from the FastAGI request to the last AGI command.
+"""One inbound call, from the PBX's first word to its last, whichever PBX it is.
 
-:func:`handle_call` is the FastAGI handler. It picks the tenant, answers, starts media
-with ``EXEC AudioSocket``, plays the automated-assistant statement and the privacy notice
+:func:`handle_call` runs one call over a :class:`agi.call.channel.CallChannel` (FastAGI +
+AudioSocket on Asterisk, outbound ESL + unicast on FreeSWITCH). It picks the tenant,
+answers, starts media, plays the automated-assistant statement and the privacy notice
 before anything from the caller is stored, then runs the turn loop (listen → understand →
-answer) until the dialogue hangs up or hands over. Control then returns to AGI: variables
-for the dialplan (``PERMANENCE_RESULT``, ``PERMANENCE_TRANSFER``, ``PERMANENCE_OUTCOME``,
-``PERMANENCE_CALL_ID``; see dialplans/asterisk/) and a hang-up, or a return to the
-dialplan for a transfer. Every call leaves a record, including calls that end early.
+answer) until the dialogue hangs up or hands over. Control then returns to the PBX:
+variables for the dialplan (``PERMANENCE_RESULT``, ``PERMANENCE_TRANSFER``,
+``PERMANENCE_OUTCOME``, ``PERMANENCE_CALL_ID``; see dialplans/) and a hang-up, or a return
+to the dialplan for a transfer. Every call leaves a record, including calls that end early.
 Logs carry call ids, never phone numbers or what was said.
 """
 
@@ -25,26 +26,30 @@ import phonenumbers
 
 from agi.booking.spool import Spool
 from agi.booking.store import CallRecord, Store
+from agi.call.channel import CHANNEL_ERRORS, CallChannel
 from agi.call.media import CallerHungUp, CallerSilent, CallerTurn, DigitPressed, MediaSession
+from agi.call.recording import CallConsent, Recordings
 from agi.call.state import CallState, CallStateMachine
 from agi.config import Settings, Tenant
 from agi.dialogue import phrases
 from agi.dialogue.base import BotReply, CallContext, Conversation, DialogueEngine
 from agi.dialogue.normalize import to_e164
-from agi.errors import AgiError, CallEnded, PermanenceError, SpeechError, StoreError, UnknownTenant
-from agi.pbx.asterisk import AgiChannel, AudioSocketServer
+from agi.errors import PermanenceError, SpeechError, StoreError, UnknownTenant
 from agi.speech.asr import RecognizerFactory
 from agi.speech.endpoint import Endpointer
 from agi.speech.tts import Synthesizer
 
 log = logging.getLogger(__name__)
 
-# Asterisk connects the AudioSocket within milliseconds of EXEC; past this the media
-# path is broken (firewall, wrong audiosocket_advertise) and the caller goes to a human.
+# Media flows within milliseconds of being asked for (AudioSocket connects, the first
+# unicast datagram arrives); past this the media path is broken (firewall, wrong
+# audiosocket_advertise, a UDP port FreeSWITCH could not bind) and the call goes back.
 MEDIA_CONNECT_TIMEOUT_S = 5.0
 # A caller who stays silent this many times in a row is told goodbye.
 MAX_SILENCES = 2
 HUMAN_DIGIT = "0"
+# A number keyed on the keypad ends with '#'; no phone number is longer (E.164: 15 digits).
+KEYED_END, MAX_KEYED = "#", 20
 
 
 @dataclass(frozen=True)
@@ -70,17 +75,17 @@ class CallServices:
     store: Store
     dialogue: DialogueEngine
     synthesizer: Synthesizer
-    audiosocket: AudioSocketServer
     recognizers: RecognizerFactory | None  # None: no speech model (see speech_problem)
     speech_problem: str = ""
     on_turn: Callable[[TurnTiming], None] | None = None
     active_calls: set[str] = field(default_factory=set)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     spool: Spool | None = None  # where writes go while the database is unreachable
+    recordings: Recordings | None = None  # call recording by consent (agi.call.recording)
 
 
-async def handle_call(channel: AgiChannel, services: CallServices) -> tuple[str, str]:
-    """The FastAGI handler: one inbound call, start to end; returns (tenant id, outcome)."""
+async def handle_call(channel: CallChannel, services: CallServices) -> tuple[str, str]:
+    """One inbound call on any PBX, start to end; returns (tenant id, outcome)."""
     session = CallSession(channel, services)
     await session.run()
     return session.tenant_id, session.outcome
@@ -109,31 +114,32 @@ def tenant_region(tenant: Tenant) -> str:
 class CallSession:
     """The state and turn loop of one call."""
 
-    def __init__(self, channel: AgiChannel, services: CallServices) -> None:
+    def __init__(self, channel: CallChannel, services: CallServices) -> None:
         self.channel = channel
         self.services = services
         self.settings = services.settings
-        env = channel.env
-        self.call_id = env.uniqueid or uuid.uuid4().hex
+        self.call_id = channel.info.call_id or uuid.uuid4().hex
         self.sm = CallStateMachine()
         self.outcome = "hangup"
         self.transfer_to: str | None = None
         self.data: dict[str, Any] = {}
         self.media: MediaSession | None = None
         self._turn = 0
+        self._keyed = ""  # digits keyed for the number the dialogue asks (reply.expecting)
         self._recorded = False
         self.tenant_id = ""
+        self.consent: CallConsent | None = None  # tenants that record calls, with consent
 
     # the whole call --------------------------------------------------------
     async def run(self) -> None:
-        env = self.channel.env
+        info = self.channel.info
         try:
             # First thing: the dialplan tells "could not connect" from "failed mid-call" by it.
             await self.channel.set_variable("PERMANENCE_CALL_ID", self.call_id)
-        except (AgiError, CallEnded, OSError) as exc:
+        except CHANNEL_ERRORS as exc:
             log.info("call %s: channel gone before start (%s)", self.call_id, type(exc).__name__)
         try:
-            tenant = self.settings.tenant(env.network_script, env.dnid)
+            tenant = self.settings.tenant(info.route, info.dialled)
         except UnknownTenant:
             await self._unknown_tenant()
             return
@@ -143,33 +149,22 @@ class CallSession:
         log.info("call %s: start tenant=%s", self.call_id, tenant.id)
         await self._store("start_call", CallRecord(
             call_id=self.call_id, tenant_id=tenant.id, caller="", started_at=_utcnow(),
-            language=tenant.language, channel=env.channel))
+            language=tenant.language, channel=info.channel_name))
         self._recorded = True
-        exec_task: asyncio.Task[Any] | None = None
         try:
             await self.channel.answer()
-            exec_task = await self._start_media()
+            await self._start_media()
             await self._converse()
-        except (CallEnded, AgiError) as exc:
+        except CHANNEL_ERRORS as exc:
             log.info("call %s: ended by the other side (%s)", self.call_id, type(exc).__name__)
         except PermanenceError as exc:
             log.error("call %s: %s", self.call_id, exc)
             self.outcome = "error"
         finally:
-            await self._finish(exec_task)
+            await self._finish()
 
-    async def _start_media(self) -> asyncio.Task[Any]:
-        media_id = uuid.uuid4()
-        stream = self.services.audiosocket.expect(media_id)
-        address = self.settings.server.audiosocket_address
-        exec_task = asyncio.create_task(self.channel.exec("AudioSocket", f"{media_id},{address}"))
-        connected = asyncio.create_task(stream.wait_connected(MEDIA_CONNECT_TIMEOUT_S))
-        await asyncio.wait({exec_task, connected}, return_when=asyncio.FIRST_COMPLETED)
-        if not connected.done() or connected.exception() is not None:
-            connected.cancel()
-            if exec_task.done() and exec_task.exception() is not None:
-                raise exec_task.exception()  # type: ignore[misc]
-            raise CallEnded("AudioSocket never connected")
+    async def _start_media(self) -> None:
+        stream = await self.channel.start_media(MEDIA_CONNECT_TIMEOUT_S)
         endpointer = Endpointer(self.settings.speech)
         recognizer = None
         if self.services.recognizers is not None:
@@ -181,7 +176,6 @@ class CallSession:
         self.media = MediaSession(stream, endpointer, recognizer, self.call_id)
         self.media.start()
         self.sm.fire("media")
-        return exec_task
 
     async def _converse(self) -> None:
         media = self.media
@@ -194,7 +188,13 @@ class CallSession:
             self.outcome = "hangup_during_disclosure"
             return
         self.sm.fire("disclosed")
-        caller = caller_e164(self.channel.env.callerid, tenant)
+        if self.services.recordings is not None and tenant.privacy.recording.enabled:
+            self.consent = CallConsent(self.services.recordings, tenant, self.call_id)
+            if not await self._say_all((self.consent.notice,), interruptible=False, record=True):
+                return  # hung up during the notice: nothing was recorded
+            if (recorder := self.consent.begin()) is not None:
+                media.on_caller_audio = recorder.feed
+        caller = caller_e164(self.channel.info.caller, tenant)
         await self._store("set_caller", self.call_id, caller)
         if not media.can_hear:
             log.error("call %s: no speech model, handing over: %s", self.call_id,
@@ -224,6 +224,10 @@ class CallSession:
                     await self._store("add_turn", self.call_id, "caller",
                                       event.text, _utcnow())
                 continue  # the CallerHungUp that follows ends the loop
+            if self.consent is not None and self.consent.refused_by(
+                    getattr(event, "text", ""), getattr(event, "digit", "")):
+                await self._say_all((self.consent.stopped,), interruptible=False, record=True)
+                continue  # recording stopped and deleted; the conversation goes on
             self.sm.fire("heard")
             started = time.monotonic()
             store_ms = 0.0
@@ -234,6 +238,14 @@ class CallSession:
                                   event.text, _utcnow())
                 store_ms = (time.monotonic() - t0) * 1000
                 reply = await self._ask(conversation.respond, event.text)
+            elif isinstance(event, DigitPressed) and reply is not None and reply.expecting == "callback":
+                if event.digit != KEYED_END and len(self._keyed) < MAX_KEYED:
+                    self._keyed += event.digit
+                    self.sm.fire("reply")
+                    continue
+                keyed, self._keyed = self._keyed, ""  # the keyed number is a caller turn
+                await self._store("add_turn", self.call_id, "caller", keyed, _utcnow())
+                reply = await self._ask(conversation.respond, keyed)
             elif isinstance(event, DigitPressed) and event.digit == HUMAN_DIGIT and tenant_can_transfer(self.tenant):
                 reply = BotReply(say=(phrases.phrase(phrases.TRANSFERRING, self.tenant.language),),
                                  transfer=self.tenant.transfer_target, outcome="transfer",
@@ -337,16 +349,14 @@ class CallSession:
         self.outcome = "error"
 
     # ending ----------------------------------------------------------------
-    async def _finish(self, exec_task: asyncio.Task[Any] | None) -> None:
-        """Close media, give control back to AGI, and close the call record."""
+    async def _finish(self) -> None:
+        """Close media, give control back to the PBX, and close the call record."""
         if self.media is not None:
             await self.media.close()
-        if exec_task is not None:
-            try:
-                await asyncio.wait_for(exec_task, MEDIA_CONNECT_TIMEOUT_S)
-            except (TimeoutError, AgiError, CallEnded) as exc:
-                log.info("call %s: AudioSocket ended: %s", self.call_id, type(exc).__name__)
-        if self._recorded:  # before the channel goes: the record must not depend on AGI
+        await self.channel.end_media(MEDIA_CONNECT_TIMEOUT_S)
+        if self.consent is not None:  # the call record exists: the recording's row may follow
+            await asyncio.to_thread(self.consent.end)
+        if self._recorded:  # before the channel goes: the record must not depend on the PBX
             await self._store("end_call", self.call_id, _utcnow(), self.outcome,
                               self.data or None)
         await self._release_channel()
@@ -367,20 +377,19 @@ class CallSession:
                     await self.channel.set_variable(name, value)
                 if variables["PERMANENCE_RESULT"] == "hangup":
                     await self.channel.hangup()
-        except (AgiError, CallEnded, OSError) as exc:
+        except CHANNEL_ERRORS as exc:
             log.info("call %s: channel already gone (%s)", self.call_id, type(exc).__name__)
         finally:
             await self.channel.close()
 
     async def _unknown_tenant(self) -> None:
         """Apologise (or send the call to the configured fallback) and record the call."""
-        env = self.channel.env
-        log.warning("call %s: unknown tenant for path %r", self.call_id, env.network_script)
+        info = self.channel.info
+        log.warning("call %s: unknown tenant for route %r", self.call_id, info.route)
         await self._store("start_call", CallRecord(
             call_id=self.call_id, tenant_id="", caller="", started_at=_utcnow(),
-            channel=env.channel))
+            channel=info.channel_name))
         fallback = self.settings.server.unknown_tenant_extension
-        exec_task = None
         try:
             if fallback:
                 await self.channel.set_variable("PERMANENCE_RESULT", "fallback")
@@ -388,14 +397,14 @@ class CallSession:
             else:
                 self.tenant = self.settings.tenants[0]
                 await self.channel.answer()
-                exec_task = await self._start_media()
+                await self._start_media()
                 apology = [phrases.phrase(phrases.UNKNOWN_TENANT, lang) for lang in ("fr", "en")]
                 await self._say_all(apology, interruptible=False, record=False)
                 if self.media is not None:
                     await self.media.close()
-                await asyncio.wait_for(exec_task, MEDIA_CONNECT_TIMEOUT_S)
+                await self.channel.end_media(MEDIA_CONNECT_TIMEOUT_S)
                 await self.channel.hangup()
-        except (TimeoutError, AgiError, CallEnded) as exc:
+        except CHANNEL_ERRORS as exc:
             log.info("call %s: unknown-tenant call ended early (%s)", self.call_id, type(exc).__name__)
         finally:
             await self.channel.close()

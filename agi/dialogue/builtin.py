@@ -1,9 +1,9 @@
 """The builtin dialogue engine: the deterministic part of a Rasa 3 project, in-process.
 
 At start-up it loads ``nlu/<lang>/`` for each language (:mod:`agi.dialogue.project`),
-trains one intent classifier per language from data/nlu.yml with scikit-learn (TF-IDF on
-character n-grams within words, which copes with ASR spelling variants, plus word uni- and
-bigrams, into a multinomial logistic regression), and then runs, per caller turn:
+trains one intent classifier per language from data/nlu.yml
+(:mod:`agi.dialogue.intents`: scikit-learn, TF-IDF on character n-grams and words into a
+logistic regression), and then runs, per caller turn:
 
 1. intent: the classifier's best intent, or ``nlu_fallback`` under the FallbackClassifier
    threshold of config.yml;
@@ -25,7 +25,6 @@ Stories, TED-only behaviour and other parts it cannot follow are logged at load 
 from __future__ import annotations
 
 import logging
-import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,12 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion, Pipeline
-
 from agi.config import LANGUAGES
-from agi.dialogue import normalize
 from agi.dialogue.actions import (
     ACTIONS,
     Entity,
@@ -52,6 +46,8 @@ from agi.dialogue.actions import (
     Utter,
 )
 from agi.dialogue.base import BotReply, CallContext, Conversation, DialogueEngine
+from agi.dialogue.entities import extract_entities
+from agi.dialogue.intents import IntentClassifier
 from agi.dialogue.phrases import DIDNT_HEAR, STILL_THERE, phrase
 from agi.dialogue.project import Project, Rule, load_project
 from agi.errors import DialogueError
@@ -79,111 +75,31 @@ class Parse:
     entities: tuple[Entity, ...]
 
 
-def build_pipeline() -> Pipeline:
-    """The untrained intent classifier, fed texts already through :func:`normalize.clean`.
-
-    One function so that the engine and ``permanence nlu test`` (agi/dialogue/trainer.py,
-    cross-validation) measure exactly the same model.
-    """
-    return Pipeline([
-        ("features", FeatureUnion([
-            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)),
-            ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"[\w'-]+")),
-        ])),
-        ("clf", LogisticRegression(C=20.0, solver="newton-cg", max_iter=1000)),
-    ])
-
-
 class NluModel:
     """One language's intent classifier and entity extractor, trained from the project."""
 
     def __init__(self, project: Project) -> None:
         self.project = project
         self.lang = project.language
-        texts = [normalize.clean(e.text) for e in project.examples]
         labels = [e.intent for e in project.examples]
         if len(set(labels)) < 2:
             raise DialogueError(f"{project.directory}: at least two intents with examples are needed")
-        self._pipeline = build_pipeline()
-        self._pipeline.fit(texts, labels)
-        self._name_leads = self._learn_name_leads(project)
+        self.intents = IntentClassifier([e.text for e in project.examples], labels)
         # dateparser loads its language data on first use (~1 s): pay it at start-up, not
         # during the first caller's turn.
         self.parse(_WARM_UP.get(self.lang, ""), now=datetime.now(UTC))
 
-    @staticmethod
-    def _learn_name_leads(project: Project) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """Words said just before an annotated name: (explicit leads, leads valid only when asked)."""
-        explicit, weak = set(), set()
-        for ex in project.examples:
-            for start, _, entity in ex.entities:
-                if entity != "name":
-                    continue
-                words = normalize.clean(ex.text[:start]).split()
-                if len(words) >= 2:
-                    explicit.add(" ".join(words[-3:]) if len(words) >= 3 else " ".join(words))
-                    explicit.add(" ".join(words[-2:]))
-                elif words:
-                    weak.add(words[-1])
-        return tuple(sorted(explicit, key=len, reverse=True)), tuple(sorted(weak, key=len, reverse=True))
-
     def parse(self, text: str, *, now: Any, requested_slot: str | None = None) -> Parse:
-        cleaned = normalize.clean(text)
-        probs = self._pipeline.predict_proba([cleaned])[0]
-        best = int(probs.argmax())
-        intent = str(self._pipeline.classes_[best])
-        confidence = float(probs[best])
+        intent, confidence = self.intents.predict(text)
         if confidence < self.project.fallback_threshold:
             intent = FALLBACK_INTENT
         return Parse(text, intent, confidence, tuple(self.entities(text, now, requested_slot)))
 
     def entities(self, text: str, now: Any, requested_slot: str | None) -> list[Entity]:
-        found: list[Entity] = []
-        when = normalize.parse_when(text, self.lang, now, bare_time=requested_slot == "time")
-        found += [Entity(slot, value, text) for slot, value in normalize.slot_values(when).items()]
-        phone = normalize.parse_phone(text, self.lang)
-        if phone:
-            found.append(Entity("phone", phone, text))
-        name = self._name(text, requested_slot == "name")
-        if name:
-            found.append(Entity("name", name, text))
-        cleaned = normalize.clean(text)
-        for entity, patterns in self.project.regexes.items():
-            for pattern in patterns:
-                m = re.search(pattern, cleaned)
-                if m:
-                    found.append(Entity(entity, m.group(0), m.group(0)))
-        for entity, values in self.project.lookups.items():
-            for value in values:
-                if re.search(rf"\b{re.escape(value.lower())}\b", cleaned):
-                    found.append(Entity(entity, value, value))
-        return [Entity(e.entity, self.project.synonyms.get(str(e.value).lower(), e.value), e.text)
-                for e in found]
-
-    def _name(self, text: str, asked: bool) -> str | None:
-        cleaned = normalize.clean(text)
-        explicit, weak = self._name_leads
-        for lead in explicit + (weak if asked else ()):
-            m = re.search(rf"(?:^|\s){re.escape(lead)}\s+(.+)$", cleaned)
-            if m:
-                words = []
-                for word in m.group(1).split():
-                    if word in _NAME_STOP[self.lang] or word.isdigit():
-                        break
-                    words.append(word)
-                name = normalize.clean_name(" ".join(words[:3]), self.lang)
-                if name:
-                    return name
-        return None
+        return extract_entities(self.project, text, now, requested_slot)
 
 
 _WARM_UP = {"fr": "demain à dix heures", "en": "tomorrow at ten am"}
-_NAME_STOP = {
-    "fr": frozenset("à a pour le la les et de du s'il svp merci demain jeudi lundi mardi mercredi "
-                    "vendredi samedi dimanche vers bien pas oui non".split()),
-    "en": frozenset("at for on the and please thanks tomorrow monday tuesday wednesday thursday "
-                    "friday saturday sunday around fine yes no".split()),
-}
 
 
 class BuiltinEngine(DialogueEngine):
@@ -317,14 +233,17 @@ class BuiltinConversation(Conversation):
                         loop == self.active_loop and (req is None or req == self.requested_slot)
                         for loop, req in mapping.conditions):
                     continue
+                # intent / not_intent restrict every mapping type, as in Rasa
+                if (mapping.intent and parse.intent not in mapping.intent) or \
+                        parse.intent in mapping.not_intent:
+                    continue
                 value: Any = None
                 if mapping.type == "from_entity":
                     value = next((e.value for e in parse.entities if e.entity == mapping.entity), None)
                 elif mapping.type == "from_text":
                     value = parse.text.strip() or None
                 elif mapping.type == "from_intent":
-                    ok = parse.intent in mapping.intent if mapping.intent else parse.intent not in mapping.not_intent
-                    value = mapping.value if ok else None
+                    value = mapping.value
                 if value is not None:
                     self.slots[name] = value
                     break

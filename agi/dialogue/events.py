@@ -21,6 +21,7 @@ from typing import Any
 from agi.booking import availability
 from agi.dialogue import normalize
 from agi.dialogue.base import CallContext
+from agi.dialogue.names import of_name
 from agi.errors import StoreUnavailable
 
 
@@ -249,6 +250,11 @@ class Asking:
     choosing: str  # ``pending`` while the caller picks among the offered slots
 
 
+def _read_back_params(tracker: Tracker) -> dict[str, str]:
+    """``{of_name}``: "de Paul Martin", "d'Alice Aubert" (French elision), the name in English."""
+    return {"of_name": of_name(str(tracker.get_slot("name") or ""), tracker.lang)}
+
+
 def read_back_or_offer(tracker: Tracker, start: datetime, asking: Asking, *,
                        ignore: int | None = None) -> list[Event]:
     """Read ``start`` back if it is free (``ignore``: an appointment whose own time counts
@@ -270,10 +276,10 @@ def read_back_or_offer(tracker: Tracker, start: datetime, asking: Asking, *,
                 tenant, start, service.duration_min):
             raise
         return [*spoken(start.astimezone(tenant.tz), tracker.lang),
-                SlotSet("pending", asking.confirm), Utter(asking.read_back)]
+                SlotSet("pending", asking.confirm), Utter(asking.read_back, _read_back_params(tracker))]
     if slot is not None:
         return [*spoken(slot.start, tracker.lang), SlotSet("pending", asking.confirm),
-                Utter(asking.read_back)]
+                Utter(asking.read_back, _read_back_params(tracker))]
     closed = not availability.within_opening_hours(tenant, start, service.duration_min)
     return offer(tracker, start, "utter_outside_hours" if closed else "utter_offer_slots",
                  form=asking.form, pending=asking.choosing, ignore=ignore)

@@ -14,12 +14,15 @@ import re
 from datetime import date, datetime, time
 from functools import lru_cache
 
-import phonenumbers
 from dateparser.languages.loader import default_loader
-from text_to_num import alpha2digit
 
 from agi.config import Tenant
 from agi.dialogue import when as when_mod
+
+# Re-exported: callers and tests use them as normalize.clean_name, normalize.parse_phone...
+from agi.dialogue.names import clean_name, extract_name, of_name  # noqa: F401
+from agi.dialogue.phones import parse_phone, speak_phone, to_e164  # noqa: F401
+from agi.dialogue.text import clean, digits  # noqa: F401
 from agi.dialogue.when import When
 
 __all__ = ["When", "parse_when", "parse_date", "parse_time", "combine", "speak_candidates", "slot_values", "digits",
@@ -29,22 +32,6 @@ __all__ = ["When", "parse_when", "parse_date", "parse_time", "combine", "speak_c
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december")
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-# Spoken fillers an ASR keeps; they confuse the parsers and mean nothing.
-_FILLERS = re.compile(r"\b(?:euh+|heu+|bah|ben|bon|hum+|uh+|um+|erm|hmm+)\b", re.IGNORECASE)
-
-
-def digits(text: str, lang: str) -> str:
-    """``text`` with every number word as digits ("quinze heures trente" -> "15 heures 30")."""
-    return alpha2digit(text, lang, threshold=0)
-
-
-def clean(text: str) -> str:
-    """Lower-case, fillers and punctuation removed, single spaces."""
-    text = _FILLERS.sub(" ", text.lower().replace("’", "'"))
-    text = re.sub(r"[,;!?]+|\.(?!\d)", " ", text)
-    return re.sub(r"\s+", " ", text).strip()
-
-
 # ------------------------------------------------------------------------ dates and times
 # Understanding dates and times lives in agi.dialogue.when; its entry points stay here too.
 parse_when = when_mod.parse_when
@@ -63,46 +50,6 @@ def _names(lang: str) -> tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, ...
     return months, days
 
 
-# --------------------------------------------------------------------------------- phones
-
-_EN_DOUBLE = re.compile(r"\b(double|triple) (\d)\b")
-
-
-def parse_phone(text: str, lang: str, region: str | None = None) -> str | None:
-    """A spoken phone number as E.164 ("zéro six douze ..." -> "+33612345678"), or None.
-
-    UK callers say "oh" for zero and "double seven": both are expanded before
-    phonenumbers validates the number for the tenant's region.
-    """
-    t = clean(text)
-    if lang == "en":
-        t = re.sub(r"\b(?:oh|o)\b", "0", t)
-    t = digits(t, lang)
-    if lang == "en":
-        t = _EN_DOUBLE.sub(lambda m: m[2] * (2 if m[1] == "double" else 3), t)
-        t = re.sub(r"\b(double|triple) 0\b", lambda m: "0" * (2 if m[1] == "double" else 3), t)
-    t = t.replace("plus", "+")
-    raw = "".join(re.findall(r"[+\d]", t))
-    if len(re.sub(r"\D", "", raw)) < 6:
-        return None
-    return to_e164(raw, region or ("FR" if lang == "fr" else "GB"))
-
-
-def to_e164(raw: str, region: str, *, strict: bool = True) -> str | None:
-    """``raw`` digits (national or international) as E.164 in ``region``'s numbering plan.
-
-    ``strict`` asks phonenumbers for a valid number (spoken numbers must be real ones);
-    otherwise a possible number is enough (caller ids of private networks).
-    """
-    try:
-        num = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        return None
-    ok = phonenumbers.is_valid_number(num) if strict else phonenumbers.is_possible_number(num)
-    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164) if ok else None
-
-
-# ------------------------------------------------------------------------------- ordinals
 
 _ORDINALS = {
     "fr": ((r"premier|première|1er|1ère|1re", 0), (r"deuxième|second|seconde|2ème|2e", 1),
@@ -120,25 +67,6 @@ def parse_choice(text: str, lang: str) -> int | None:
     return None
 
 
-# ---------------------------------------------------------------------------------- names
-
-_NAME_LEADS = {
-    "fr": r"(?:c'est|je suis|je m'appelle|moi c'est|mon nom est|mon nom c'est|au nom de|à mon nom|"
-          r"de la part de|nom de famille|madame|monsieur|mademoiselle|oui)\b",
-    "en": r"(?:it's|it is|i'm|i am|my name is|my name's|this is|the name is|under|name of|yes|mr|mrs|ms|miss)\b",
-}
-
-
-def clean_name(text: str, lang: str) -> str:
-    """A person's name as dictated, lead-in words dropped, capitalised ("c'est jean dupont")."""
-    t = clean(text).rstrip(".")
-    t = re.sub(rf"^(?:\s*{_NAME_LEADS[lang]}\s*)+", "", t)
-    t = re.sub(r"\b(?:s'il vous plaît|svp|merci|please|thanks|thank you)\b", "", t)
-    return " ".join(w.capitalize() if "-" not in w else "-".join(p.capitalize() for p in w.split("-"))
-                    for w in t.split()[:5])
-
-
-# ---------------------------------------------------------------------------- speak back
 
 def _name(kind: tuple[tuple[str, ...], ...], index: int, lang: str) -> str:
     names = kind[index]

@@ -348,11 +348,12 @@ class AudioSocketStream:
             raise CallEnded(f"AudioSocket stream {self.uuid} ended")
         return event
 
-    async def send_audio(self, pcm: bytes) -> None:
-        """Send one audio frame now (the caller paces; 320 bytes = 20 ms at 8 kHz)."""
+    async def send_audio(self, pcm: bytes, kind: int = asock.KIND_AUDIO) -> None:
+        """Send one audio frame now (the caller paces; 320 bytes = 20 ms at 8 kHz; ``kind``
+        0x12 for a slin16 leg of the channel driver)."""
         if self._writer is None or self.closed:
             raise CallEnded(f"AudioSocket stream {self.uuid} is not open")
-        self._writer.write(asock.encode_audio(pcm))
+        self._writer.write(asock.encode_audio(pcm, kind))
         try:
             await self._writer.drain()
         except ConnectionError as exc:

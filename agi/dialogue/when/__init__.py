@@ -98,12 +98,14 @@ def _time_part(found: list[clock.Clock]) -> dict[str, object]:
 
 
 def parse_when(text: str, lang: str, now: datetime, *, bare_time: bool = False,
-               moving: bool = False) -> When:
+               moving: bool = False, moved_from: bool = False) -> When:
     """Date and time said in ``text`` at ``now`` (aware, tenant time zone).
 
     ``bare_time``: the dialogue has just asked for the time, so a lone number is an hour.
     ``moving``: the caller is moving an appointment ("de mardi à jeudi"): what follows
     "de"/"du"/"from" is the old day or time and is left out; the last one said is the new.
+    ``moved_from``: the other way round, only what follows "de"/"du"/"from" (the day or time
+    of the appointment being moved, which names it).
     """
     canon = lexicon.canonical(text, lang)
     clocks, rest = clock.find_clock(canon, lang, bare=bare_time)
@@ -111,6 +113,9 @@ def parse_when(text: str, lang: str, now: datetime, *, bare_time: bool = False,
     if moving:
         found = [f for f in found if _not_from(canon, f.span)][-1:]
         clocks = [c for c in clocks if _not_from(canon, c.span)][-1:]
+    elif moved_from:
+        found = [f for f in found if not _not_from(canon, f.span)][-1:]
+        clocks = [c for c in clocks if not _not_from(canon, c.span)][-1:]
     parts: dict[str, object] = {}
     parts.update(_time_part(clocks))
     day = _day_part(found)

@@ -1,0 +1,127 @@
+"""The Asterisk front of the call seam: FastAGI call control + AudioSocket media.
+
+:class:`AsteriskCall` implements :class:`agi.call.channel.CallChannel` over one
+:class:`~agi.pbx.asterisk.AgiChannel`; media starts with ``EXEC AudioSocket`` (8 kHz,
+the application forces slin) or, for a 16 kHz leg, with ``EXEC Dial`` of the AudioSocket
+channel driver, ``AudioSocket/<host:port>/<uuid>/c(slin16)`` (Asterisk 22.7+: the driver
+then sends and takes frames of kind 0x12, see agi/protocols/audiosocket.py and
+dialplans/asterisk/README.md). Both return to AGI when we hang the media up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any, Final
+
+from agi.call.channel import AudioIn, CallInfo, DigitIn, MediaHangup, MediaIn
+from agi.errors import AgiError, CallEnded, MediaUnavailable
+from agi.pbx.asterisk import AgiChannel, AudioSocketServer, AudioSocketStream
+from agi.protocols import audiosocket as asock
+
+__all__ = ["AsteriskCall", "AudioSocketMedia", "SLIN_FORMATS"]
+
+log = logging.getLogger(__name__)
+
+# Rates a leg may run at -> the channel driver's codec name (chan_audiosocket.c c() option).
+SLIN_FORMATS: Final = {8000: "slin", 16000: "slin16"}
+_KIND_FOR_RATE: Final = {rate: kind for kind, rate in asock.SLIN_KINDS.items()}
+
+
+class AudioSocketMedia:
+    """One AudioSocket stream as a :class:`agi.call.channel.MediaStream`."""
+
+    def __init__(self, stream: AudioSocketStream, sample_rate: int = asock.SAMPLE_RATE) -> None:
+        self._stream = stream
+        self._rate = sample_rate
+        self._kind = _KIND_FOR_RATE[sample_rate]
+        self._warned = False
+
+    @property
+    def sample_rate(self) -> int:
+        return self._rate
+
+    async def receive(self) -> MediaIn:
+        while True:
+            event = await self._stream.receive()
+            if isinstance(event, asock.AudioReceived):
+                if event.sample_rate == self._rate:
+                    return AudioIn(event.pcm)
+                if not self._warned:  # a codec the dialplan did not ask for: never guess
+                    self._warned = True
+                    log.warning("AudioSocket %s: %d Hz audio on a %d Hz leg dropped",
+                                self._stream.uuid, event.sample_rate, self._rate)
+            elif isinstance(event, asock.DtmfReceived):
+                return DigitIn(event.digit)
+            elif isinstance(event, asock.HangupReceived):
+                return MediaHangup()
+            else:
+                log.warning("AudioSocket %s: error frame code %s", self._stream.uuid, event.code)
+
+    async def send_audio(self, pcm: bytes) -> None:
+        await self._stream.send_audio(pcm, self._kind)
+
+    async def hangup(self) -> None:
+        await self._stream.hangup()
+
+
+class AsteriskCall:
+    """FastAGI call control as the session's channel."""
+
+    def __init__(self, channel: AgiChannel, media: AudioSocketServer, advertise: str,
+                 sample_rate: int = asock.SAMPLE_RATE) -> None:
+        if sample_rate not in SLIN_FORMATS:
+            raise ValueError(f"AudioSocket legs run at {sorted(SLIN_FORMATS)} Hz, not {sample_rate}")
+        env = channel.env
+        self.info = CallInfo(call_id=env.uniqueid or uuid.uuid4().hex, route=env.network_script,
+                             dialled=env.dnid, caller=env.callerid, channel_name=env.channel,
+                             pbx="asterisk")
+        self.agi = channel
+        self._media = media
+        self._advertise = advertise
+        self._rate = sample_rate
+        self._exec: asyncio.Task[Any] | None = None
+
+    @property
+    def hung_up(self) -> bool:
+        return self.agi.hung_up
+
+    async def answer(self) -> None:
+        await self.agi.answer()
+
+    async def set_variable(self, name: str, value: str) -> None:
+        await self.agi.set_variable(name, value)
+
+    async def start_media(self, timeout: float) -> AudioSocketMedia:
+        media_id = uuid.uuid4()
+        stream = self._media.expect(media_id)
+        if self._rate == asock.SAMPLE_RATE:
+            command = self.agi.exec("AudioSocket", f"{media_id},{self._advertise}")
+        else:  # the channel driver: Dial returns when our side hangs the AudioSocket up
+            target = f"AudioSocket/{self._advertise}/{media_id}/c({SLIN_FORMATS[self._rate]})"
+            command = self.agi.exec("Dial", target)
+        self._exec = asyncio.create_task(command)
+        connected = asyncio.create_task(stream.wait_connected(timeout))
+        await asyncio.wait({self._exec, connected}, return_when=asyncio.FIRST_COMPLETED)
+        if not connected.done() or connected.exception() is not None:
+            connected.cancel()
+            stream._finish()
+            if self._exec.done() and self._exec.exception() is not None:
+                raise self._exec.exception()  # type: ignore[misc]
+            raise MediaUnavailable(f"AudioSocket {media_id} did not connect within {timeout:.0f} s")
+        return AudioSocketMedia(stream, self._rate)
+
+    async def end_media(self, timeout: float) -> None:
+        if self._exec is None:
+            return
+        try:
+            await asyncio.wait_for(self._exec, timeout)
+        except (TimeoutError, AgiError, CallEnded) as exc:
+            log.info("call %s: AudioSocket ended: %s", self.info.call_id, type(exc).__name__)
+
+    async def hangup(self) -> None:
+        await self.agi.hangup()
+
+    async def close(self) -> None:
+        await self.agi.close()

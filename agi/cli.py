@@ -42,7 +42,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_call(args: argparse.Namespace, settings: Settings) -> int:
-    from agi.pbx.emulator import CallerTurn, emulate_call, read_wav, speak
+    from agi.pbx.emulator import CallerTurn, emulate_call, emulate_freeswitch_call, read_wav, speak
 
     language = args.lang or _tenant_language(settings, args.tenant)
     turns: list[CallerTurn] = []
@@ -53,11 +53,14 @@ def cmd_call(args: argparse.Namespace, settings: Settings) -> int:
         if args.barge_in is not None and not turns:
             start = args.barge_in
         turns.append(CallerTurn(audio=audio, start=start))
-    host = args.host or settings.server.agi_host
-    port = args.port or settings.server.agi_port
+    freeswitch = args.pbx == "freeswitch"
+    host = args.host or (settings.freeswitch.esl_host if freeswitch else settings.server.agi_host)
+    port = args.port or (settings.freeswitch.esl_port if freeswitch else settings.server.agi_port)
+    place = emulate_freeswitch_call if freeswitch else emulate_call
+    tenant = {"tenant": args.tenant} if freeswitch else {"path": args.tenant}
     try:
-        call = asyncio.run(emulate_call(
-            host, port, path=args.tenant, caller=args.caller, dnid=args.dnid, turns=turns,
+        call = asyncio.run(place(  # type: ignore[operator]
+            host, port, **tenant, caller=args.caller, dnid=args.dnid, turns=turns,
             hangup_after=args.hangup_after, silence=args.silence, max_duration=args.max_duration,
             on_event=lambda event: print(event, flush=True)))
     except OSError as exc:
@@ -100,6 +103,10 @@ def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     s = settings.server
     print(f"  FastAGI      {s.agi_host}:{s.agi_port}")
     print(f"  AudioSocket  {s.audiosocket_host}:{s.audiosocket_port} (advertised {s.audiosocket_address})")
+    fs = settings.freeswitch
+    if fs.enabled:
+        print(f"  FreeSWITCH   outbound ESL {fs.esl_host}:{fs.esl_port} from {fs.allowed_hosts}, "
+              f"unicast UDP {fs.media_host}:{fs.media_port_min}-{fs.media_port_max}")
     print(f"  health       http://{s.health_host}:{s.health_port}/health")
     c = settings.console
     print("  console      " + (f"http://{c.host}:{c.port}/" if c.enabled else "off"))
@@ -142,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     call = sub.add_parser("call", parents=[common],
                           help="PBX emulator: place a call against a running server, as Asterisk would")
+    call.add_argument("--pbx", choices=("asterisk", "freeswitch"), default="asterisk",
+                      help="the PBX to play: Asterisk (FastAGI) or FreeSWITCH (outbound ESL + unicast)")
     call.add_argument("--host", help="FastAGI host (default: server.agi_host)")
     call.add_argument("--port", type=int, help="FastAGI port (default: server.agi_port)")
     call.add_argument("--tenant", default="demo", help="FastAGI path naming the tenant (default: demo)")

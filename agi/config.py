@@ -30,12 +30,14 @@ from agi.tenants import (  # noqa: F401
     DEFAULT_MIN_NOTICE_MIN,
     DEFAULT_PRIVACY_NOTICE,
     FORBIDDEN_DISCLOSURE_KEYS,
+    INFO_TOPICS,
     LANGUAGES,
     MIN_WEBHOOK_SECRET,
     WEEKDAYS,
     CalDavTarget,
     Closure,
     EmailTarget,
+    Faq,
     NotifyTarget,
     Resource,
     Service,
@@ -75,6 +77,31 @@ class ServerSettings:
     def audiosocket_address(self) -> str:
         """The ``host:port`` Asterisk must dial for AudioSocket."""
         return self.audiosocket_advertise or f"{self.audiosocket_host}:{self.audiosocket_port}"
+
+
+@dataclass(frozen=True)
+class FreeSwitchSettings:
+    """[freeswitch]: the outbound-ESL front (dialplans/freeswitch/)."""
+
+    enabled: bool = False
+    esl_host: str = "127.0.0.1"  # the dialplan's socket application connects here
+    esl_port: int = 8084
+    # FreeSWITCH does not authenticate outbound ESL: connections from other addresses are closed
+    allowed_hosts: str = "127.0.0.1"  # comma-separated IP addresses
+    media_host: str = "127.0.0.1"  # our UDP end of unicast (FreeSWITCH's remote-ip)
+    freeswitch_media_host: str = "127.0.0.1"  # FreeSWITCH's UDP end (its local-ip)
+    media_port_min: int = 24000  # each call takes two ports: ours (even) and FreeSWITCH's (odd)
+    media_port_max: int = 24999
+    first_audio_timeout_s: float = 2.0  # a failed bind on FreeSWITCH's side is silent
+    linger_s: int = 5  # how long FreeSWITCH keeps the socket after the caller hangs up
+    inbound_enabled: bool = False  # the inbound ESL client (api: uuid_transfer, uuid_kill)
+    inbound_host: str = "127.0.0.1"
+    inbound_port: int = 8021
+    inbound_password: str = ""
+
+    @property
+    def allowed(self) -> frozenset[str]:
+        return frozenset(h.strip() for h in self.allowed_hosts.split(",") if h.strip())
 
 
 @dataclass(frozen=True)
@@ -204,6 +231,7 @@ class Settings:
     store: StoreSettings = StoreSettings()
     logging: LoggingSettings = LoggingSettings()
     privacy: PrivacySettings = PrivacySettings()
+    freeswitch: FreeSwitchSettings = FreeSwitchSettings()
     usage: UsageSettings = UsageSettings()
     console: ConsoleSettings = ConsoleSettings()
     tenants: tuple[Tenant, ...] = ()
@@ -233,6 +261,7 @@ _SECTIONS: dict[str, type] = {
     "store": StoreSettings,
     "logging": LoggingSettings,
     "privacy": PrivacySettings,
+    "freeswitch": FreeSwitchSettings,
     "usage": UsageSettings,
     "console": ConsoleSettings,
 }
@@ -337,11 +366,36 @@ def _cast(key: str, kind: Any, value: Any) -> Any:
     raise ConfigError(key, f"expected {getattr(kind, '__name__', kind)}, got {value!r}")
 
 
+def _validate_freeswitch(fs: FreeSwitchSettings) -> None:
+    import ipaddress
+
+    for key in ("esl_port", "inbound_port", "media_port_min", "media_port_max"):
+        if not 0 <= getattr(fs, key) <= 65535:
+            raise ConfigError(f"freeswitch.{key}", f"port {getattr(fs, key)} out of range", "use 1-65535")
+    if fs.media_port_min < 1024 or fs.media_port_max - fs.media_port_min < 1:
+        raise ConfigError("freeswitch.media_port_min", "the UDP range must hold at least one pair",
+                          "e.g. media_port_min = 24000, media_port_max = 24999")
+    if not fs.allowed:
+        raise ConfigError("freeswitch.allowed_hosts", "empty", "list FreeSWITCH's address, e.g. 127.0.0.1")
+    for host in fs.allowed:
+        try:
+            ipaddress.ip_address(host)
+        except ValueError as exc:
+            raise ConfigError("freeswitch.allowed_hosts", f"{host!r} is not an IP address") from exc
+    if not 0 < fs.first_audio_timeout_s <= 30 or not 1 <= fs.linger_s <= 60:
+        raise ConfigError("freeswitch.first_audio_timeout_s", "must be 0-30 s (and linger_s 1-60 s)")
+    if fs.inbound_enabled and fs.inbound_password in ("", "ClueCon"):
+        raise ConfigError("freeswitch.inbound_password",
+                          "empty or FreeSWITCH's well-known default ClueCon",
+                          "set the same long random password here and in event_socket.conf.xml")
+
+
 def _validate_sections(s: Mapping[str, Any]) -> None:
     for key in ("agi_port", "audiosocket_port", "health_port"):
         port = getattr(s["server"], key)
         if not 0 <= port <= 65535:
             raise ConfigError(f"server.{key}", f"port {port} out of range", "use 1-65535")
+    _validate_freeswitch(s["freeswitch"])
     if s["server"].audiosocket_rate not in (8000, 16000):
         raise ConfigError("server.audiosocket_rate", f"{s['server'].audiosocket_rate} Hz is not supported",
                           "use 8000 (AudioSocket application) or 16000 (channel driver, slin16)")

@@ -35,6 +35,8 @@ from agi.metrics import Metrics
 from agi.notify import OutboxWorker, targets_for
 from agi.pbx.asterisk import AgiChannel, AudioSocketServer, FastAgiServer
 from agi.pbx.asterisk_call import AsteriskCall
+from agi.pbx.freeswitch import FreeSwitchCall, OutboundEslServer
+from agi.pbx.freeswitch_inbound import InboundEsl
 from agi.privacy import SealedStore, load_keyring, purge_forever
 from agi.privacy.rights import privacy_status
 from agi.speech.asr import Recognizer, RecognizerFactory, VoskRecognizerFactory
@@ -114,6 +116,7 @@ class PermanenceServer:
         self.services: CallServices | None = None
         self._agi: FastAgiServer | None = None
         self._audiosocket: AudioSocketServer | None = None
+        self._esl: OutboundEslServer | None = None
         self._health: HealthServer | None = None
         self._started_at = 0.0
         self._outbox_stop = asyncio.Event()
@@ -134,6 +137,12 @@ class PermanenceServer:
     def audiosocket_port(self) -> int:
         assert self._audiosocket is not None
         return self._audiosocket.port
+
+    @property
+    def esl_port(self) -> int:
+        """The outbound-ESL port FreeSWITCH's socket application connects to."""
+        assert self._esl is not None
+        return self._esl.port
 
     @property
     def health_port(self) -> int:
@@ -185,6 +194,10 @@ class PermanenceServer:
             self.services.clock = self._clock
         self._agi = FastAgiServer(self._handle, s.server.agi_host, s.server.agi_port)
         await self._agi.start()
+        if s.freeswitch.enabled:
+            inbound = InboundEsl(s.freeswitch) if s.freeswitch.inbound_enabled else None
+            self._esl = OutboundEslServer(self._handle_freeswitch, s.freeswitch, inbound)
+            await self._esl.start()
         if self._health_enabled:
             self._health = HealthServer(s.server.health_host, s.server.health_port,
                                         self.status, self.metrics)
@@ -225,11 +238,15 @@ class PermanenceServer:
         return AsteriskCall(channel, self._audiosocket, server.audiosocket_address,
                             server.audiosocket_rate)
 
-    async def _handle(self, channel: AgiChannel) -> None:
+    async def _handle_freeswitch(self, call: FreeSwitchCall) -> None:
+        await self._handle(call)
+
+    async def _handle(self, channel: AgiChannel | FreeSwitchCall) -> None:
         assert self.services is not None
+        call = self._asterisk_call(channel) if isinstance(channel, AgiChannel) else channel
         self.metrics.active.inc()
         try:
-            session_outcome = await handle_call(self._asterisk_call(channel), self.services)
+            session_outcome = await handle_call(call, self.services)
         finally:
             self.metrics.active.dec()
         if session_outcome is not None:
@@ -297,6 +314,8 @@ class PermanenceServer:
         """Stop taking calls; calls in progress get ``grace`` seconds to finish."""
         if self._agi is not None:
             await self._agi.stop(grace)
+        if self._esl is not None:
+            await self._esl.stop(grace)
         if self._audiosocket is not None:
             await self._audiosocket.stop()
         if self._health is not None:

@@ -135,6 +135,19 @@ class CalDavTarget:
 NotifyTarget = EmailTarget | WebhookTarget | CalDavTarget
 
 
+# Practical information a tenant can give callers, by topic ([tenants.info]).
+INFO_TOPICS = ("address", "access", "prices", "bring", "payment", "parking")
+
+
+@dataclass(frozen=True)
+class Faq:
+    """A question the business answers itself ([[tenants.faq]]): found by its keywords."""
+
+    question: str
+    keywords: tuple[str, ...]
+    answer: str
+
+
 @dataclass(frozen=True)
 class Tenant:
     """One business served by Permanence."""
@@ -161,6 +174,9 @@ class Tenant:
     public_holidays: str = ""
     min_notice_min: int = DEFAULT_MIN_NOTICE_MIN
     horizon_days: int = DEFAULT_HORIZON_DAYS
+    # Topic of INFO_TOPICS -> what to tell callers ("" or absent: the agent does not know).
+    info: Mapping[str, str] = field(default_factory=dict)
+    faq: tuple[Faq, ...] = ()
     # health-data mode, recording, transfers (agi.privacy_settings)
     privacy: TenantPrivacy = field(default_factory=TenantPrivacy)
 
@@ -195,7 +211,8 @@ class Tenant:
 
 _TENANT_KEYS = {"id", "name", "language", "timezone", "greeting", "privacy_notice",
                 "transfer_target", "dids", "resources", "opening_hours", "services", "notify",
-                "resource", "closures", "public_holidays", "min_notice_min", "horizon_days"} | TENANT_PRIVACY_KEYS
+                "resource", "closures", "public_holidays", "min_notice_min", "horizon_days",
+                "info", "faq"} | TENANT_PRIVACY_KEYS
 _RESOURCE_KEYS = {"name", "opening_hours", "closures"}
 _SERVICE_KEYS = {"name", "duration_min", "aliases", "buffer_min", "resources"}
 
@@ -252,8 +269,59 @@ def _tenant(index: int, raw: Mapping[str, Any], environ: Mapping[str, str]) -> T
                               DEFAULT_MIN_NOTICE_MIN, 0, 7 * 24 * 60),
         horizon_days=_whole(f"{where}.horizon_days", raw.get("horizon_days"),
                             DEFAULT_HORIZON_DAYS, 1, 730),
+        info=_info(f"{where}.info", raw.get("info", {})),
+        faq=_faqs(f"{where}.faq", raw.get("faq", [])),
         privacy=tenant_privacy(where, raw),
     )
+
+
+# Longer answers are read out for too long on a phone line.
+MAX_ANSWER_CHARS = 400
+
+
+def _answer(where: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(where, f"expected a sentence to say, got {value!r}")
+    if len(value) > MAX_ANSWER_CHARS:
+        raise ConfigError(where, f"longer than {MAX_ANSWER_CHARS} characters",
+                          "callers hear it read out: keep it short")
+    return value.strip()
+
+
+def _info(where: str, raw: Any) -> dict[str, str]:
+    """``[tenants.info]``: one sentence per topic of INFO_TOPICS."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(where, "must be a table", 'e.g. [tenants.info] address = "12 rue du Parc"')
+    for key in raw:
+        if key not in INFO_TOPICS:
+            raise ConfigError(f"{where}.{key}", "unknown topic", f"known: {', '.join(INFO_TOPICS)}; "
+                              "other questions go in [[tenants.faq]]")
+    return {key: _answer(f"{where}.{key}", value) for key, value in raw.items()}
+
+
+def _faqs(where: str, raw: Any) -> tuple[Faq, ...]:
+    """``[[tenants.faq]]``: question, keywords (what callers say), answer."""
+    if not isinstance(raw, list):
+        raise ConfigError(where, "must be a list of tables", "write [[tenants.faq]] entries")
+    out = []
+    for i, table in enumerate(raw):
+        at = f"{where}[{i}]"
+        if not isinstance(table, Mapping):
+            raise ConfigError(at, "must be a table", 'e.g. { question = "...", keywords = ["..."], answer = "..." }')
+        for key in table:
+            if key not in ("question", "keywords", "answer"):
+                raise ConfigError(f"{at}.{key}", "unknown faq setting", "known: answer, keywords, question")
+        keywords = table.get("keywords")
+        if (not isinstance(keywords, list) or not keywords
+                or not all(isinstance(k, str) and k.strip() for k in keywords)):
+            raise ConfigError(f"{at}.keywords", f"expected a list of words callers say, got {keywords!r}",
+                              'e.g. keywords = ["vaccin", "vaccination"]')
+        question = table.get("question", "")
+        if not isinstance(question, str):
+            raise ConfigError(f"{at}.question", f"expected a string, got {question!r}")
+        out.append(Faq(question=question.strip(), keywords=tuple(k.strip().lower() for k in keywords),
+                       answer=_answer(f"{at}.answer", table.get("answer"))))
+    return tuple(out)
 
 
 def _resources(where: str, raw: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[Resource, ...]]:

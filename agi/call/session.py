@@ -48,6 +48,8 @@ MEDIA_CONNECT_TIMEOUT_S = 5.0
 # A caller who stays silent this many times in a row is told goodbye.
 MAX_SILENCES = 2
 HUMAN_DIGIT = "0"
+# A number keyed on the keypad ends with '#'; no phone number is longer (E.164: 15 digits).
+KEYED_END, MAX_KEYED = "#", 20
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,7 @@ class CallSession:
         self.data: dict[str, Any] = {}
         self.media: MediaSession | None = None
         self._turn = 0
+        self._keyed = ""  # digits keyed for the number the dialogue asks (reply.expecting)
         self._recorded = False
         self.tenant_id = ""
         self.consent: CallConsent | None = None  # tenants that record calls, with consent
@@ -235,6 +238,14 @@ class CallSession:
                                   event.text, _utcnow())
                 store_ms = (time.monotonic() - t0) * 1000
                 reply = await self._ask(conversation.respond, event.text)
+            elif isinstance(event, DigitPressed) and reply is not None and reply.expecting == "callback":
+                if event.digit != KEYED_END and len(self._keyed) < MAX_KEYED:
+                    self._keyed += event.digit
+                    self.sm.fire("reply")
+                    continue
+                keyed, self._keyed = self._keyed, ""  # the keyed number is a caller turn
+                await self._store("add_turn", self.call_id, "caller", keyed, _utcnow())
+                reply = await self._ask(conversation.respond, keyed)
             elif isinstance(event, DigitPressed) and event.digit == HUMAN_DIGIT and tenant_can_transfer(self.tenant):
                 reply = BotReply(say=(phrases.phrase(phrases.TRANSFERRING, self.tenant.language),),
                                  transfer=self.tenant.transfer_target, outcome="transfer",

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from agi.booking import availability
 from agi.booking.spool import Spool
 from agi.booking.store import Appointment, NewAppointment
-from agi.dialogue import normalize
+from agi.dialogue import info, normalize
 from agi.dialogue.appointments import (
     action_cancel_appointment,
     action_check_move,
@@ -28,6 +28,15 @@ from agi.dialogue.appointments import (
     action_move_appointment,
     action_tell_appointment,
     validate_move_form,
+)
+from agi.dialogue.callback import (
+    action_callback_confirmed,
+    action_callback_rejected,
+    action_confirm_callback,
+    ask_callback,
+    callback_number,
+    needs_callback,
+    validate_callback_form,
 )
 from agi.dialogue.events import (
     Asking,
@@ -47,6 +56,8 @@ from agi.dialogue.events import (
     start_of,
     validate_when,
 )
+from agi.dialogue.names import clean_name
+from agi.dialogue.phones import parse_phone, speak_phone
 from agi.errors import SlotTaken, StoreUnavailable
 
 __all__ = ["ACTIONS", "MAX_MISUNDERSTOOD", "Action", "Entity", "Event", "FollowupAction",
@@ -58,24 +69,49 @@ MAX_MISUNDERSTOOD = 2
 
 # booking ---------------------------------------------------------------------------------
 def validate_booking_form(tracker: Tracker) -> list[Event]:
-    """Normalise what the caller said into ``date``/``time``/``name`` values, or reject it."""
-    events = validate_when(tracker)
-    raw_name = tracker.get_slot("name")
-    if raw_name:
-        name = normalize.clean_name(str(raw_name), tracker.lang)
-        if name != raw_name:
-            events.append(SlotSet("name", name or None))
-    return events
-
-
-
+    """Normalise what the caller said into ``date``/``time``/``name`` values, or reject it
+    (a name that is no name is asked again)."""
+    return [*validate_when(tracker), *_validate_name(tracker)]
 
 
 def validate_message_form(tracker: Tracker) -> list[Event]:
-    """Tidy the dictated name (lead-in words dropped, capitalised)."""
+    """Tidy the dictated name (lead-in words dropped, capitalised), or ask it again."""
+    return _validate_name(tracker)
+
+
+def _validate_name(tracker: Tracker) -> list[Event]:
     raw_name = tracker.get_slot("name")
-    name = normalize.clean_name(str(raw_name), tracker.lang) if raw_name else None
-    return [SlotSet("name", name or None)] if raw_name and name != raw_name else []
+    if not raw_name:
+        return []
+    name = clean_name(str(raw_name), tracker.lang)
+    return [SlotSet("name", name or None)] if name != raw_name else []
+
+
+# The caller's slots of one request: a new request starts without the previous one's.
+REQUEST_SLOTS = ("name", "date", "time", "phone", "message", "appointment_id")
+
+
+def action_new_request(tracker: Tracker) -> list[Event]:
+    """A new booking or message: the previous request's slots are cleared and only what the
+    caller said in this sentence is kept."""
+    said = {e.entity: e.value for e in tracker.entities if e.entity in REQUEST_SLOTS}
+    return [SlotSet(slot, said.get(slot)) for slot in REQUEST_SLOTS]
+
+
+def action_inform_after_request(tracker: Tracker) -> list[Event]:
+    """Something said on its own once a request is done: a phone number is where to call the
+    caller back about it (kept as a lead); a date or time starts a new booking."""
+    # From the words themselves: Rasa's entity holds the raw words, the builtin one E.164.
+    phone = parse_phone(tracker.text, tracker.lang)
+    if phone:
+        ctx = tracker.ctx
+        details = {"phone": str(phone), "appointment_id": tracker.get_slot("appointment_id"),
+                   "said": tracker.text}
+        ctx.store.add_lead(ctx.tenant.id, ctx.call_id, ctx.caller, "callback_number", details,
+                           tracker.now())
+        return [SlotSet("phone", str(phone)), SlotSet("pending", "anything_else"),
+                Utter("utter_callback_noted", {"phone_spoken": speak_phone(str(phone), tracker.lang)})]
+    return [*action_new_request(tracker), FollowupAction("booking_form")]
 
 
 BOOKING = Asking(form="booking_form", confirm="confirm_booking",
@@ -87,6 +123,8 @@ def action_check_availability(tracker: Tracker) -> list[Event]:
     start = start_of(tracker)
     if start is None:
         return [FollowupAction("booking_form")]
+    if needs_callback(tracker):  # a withheld number: ask where to reach the caller first
+        return ask_callback()
     return read_back_or_offer(tracker, start, BOOKING)
 
 
@@ -117,7 +155,7 @@ def action_book_appointment(tracker: Tracker) -> list[Event]:
         appt = availability.book_slot(
             ctx.store, ctx.tenant, ctx.tenant.service(None), start,
             name=str(tracker.get_slot("name") or ""),
-            phone=str(tracker.get_slot("phone") or ctx.caller), call_id=ctx.call_id,
+            phone=_reach(tracker), call_id=ctx.call_id,
             now=tracker.now())
     except SlotTaken:  # includes SlotUnavailable: someone else was faster, or time passed
         own = _booked_by_this_call(tracker, start)
@@ -131,6 +169,12 @@ def action_book_appointment(tracker: Tracker) -> list[Event]:
     local = appt.starts_at.astimezone(ctx.tenant.tz)
     return [*spoken(local, tracker.lang), SlotSet("appointment_id", appt.id),
             SlotSet("pending", "anything_else"), Outcome("booked"), Utter("utter_booked")]
+
+
+def _reach(tracker: Tracker) -> str:
+    """The number a booking is made under: the confirmed call-back number, else a number the
+    caller dictated, else the caller ID."""
+    return str(tracker.get_slot("callback") or tracker.get_slot("phone") or tracker.ctx.caller)
 
 
 def _booked_by_this_call(tracker: Tracker, start: datetime) -> Appointment | None:
@@ -160,7 +204,7 @@ def _note_booking_request(tracker: Tracker, start: datetime, spool: Spool) -> li
         tenant_id=ctx.tenant.id, resource=resources[0], service=service.name, starts_at=local,
         ends_at=local + timedelta(minutes=service.duration_min),
         customer_name=str(tracker.get_slot("name") or ""),
-        customer_phone=str(tracker.get_slot("phone") or ctx.caller), call_id=ctx.call_id,
+        customer_phone=_reach(tracker), call_id=ctx.call_id,
         buffer_min=getattr(service, "buffer_min", 0)),), key=ctx.call_id)
     return [*spoken(local, tracker.lang), SlotSet("pending", "anything_else"),
             Outcome("pending"), Utter("utter_booking_noted")]
@@ -169,16 +213,27 @@ def _note_booking_request(tracker: Tracker, start: datetime, spool: Spool) -> li
 
 # messages, information, hand-over ----------------------------------------------------------
 def action_store_message(tracker: Tracker) -> list[Event]:
+    """Store the message with the number to call back (asked first from a withheld number)."""
+    if needs_callback(tracker):
+        return ask_callback()
     ctx = tracker.ctx
-    ctx.store.add_message(ctx.tenant.id, ctx.call_id, ctx.caller,
+    ctx.store.add_message(ctx.tenant.id, ctx.call_id, callback_number(tracker),
                           str(tracker.get_slot("name") or ""), str(tracker.get_slot("message") or ""),
                           tracker.now())
     return [SlotSet("pending", "anything_else"), Outcome("message"), Utter("utter_message_stored")]
 
 
-def action_opening_hours(tracker: Tracker) -> list[Event]:
-    hours = normalize.speak_opening_hours(tracker.ctx.tenant)
-    return [SlotSet("pending", "anything_else"), Utter("utter_opening_hours", {"hours": hours})]
+def action_answer_info(tracker: Tracker) -> list[Event]:
+    """A practical question answered from the tenant's data, by topic; one it has no answer
+    for is offered as a message, never answered with something else."""
+    tenant = tracker.ctx.tenant
+    found = info.answer(tracker.text, tenant)
+    if found.topic == info.HOURS and tenant.opening_hours:
+        hours = normalize.speak_opening_hours(tenant)
+        return [SlotSet("pending", "anything_else"), Utter("utter_opening_hours", {"hours": hours})]
+    if found.text:
+        return [SlotSet("pending", "anything_else"), Utter("utter_info", {"answer": found.text})]
+    return [SlotSet("pending", "offer_message"), Utter("utter_no_info")]
 
 
 def action_transfer(tracker: Tracker) -> list[Event]:
@@ -210,12 +265,14 @@ Action = Callable[[Tracker], list[Event]]
 # The action names of domain.yml and the functions that run them.
 ACTIONS: Mapping[str, Action] = {
     fn.__name__: fn for fn in (
-        validate_booking_form, validate_message_form, action_check_availability, action_choose_slot,
+        validate_booking_form, validate_message_form, action_new_request,
+        action_inform_after_request, action_check_availability, action_choose_slot,
         action_correct_booking, action_book_appointment, action_find_appointment,
         action_cancel_appointment, action_keep_appointment, action_tell_appointment,
         action_find_appointment_to_move, validate_move_form, action_check_move,
         action_choose_move_slot, action_correct_move, action_move_appointment,
-        action_store_message, action_opening_hours, action_transfer, action_fallback,
-        action_listen_again, action_end_call,
+        action_store_message, action_answer_info, action_transfer, action_fallback,
+        action_listen_again, action_end_call, validate_callback_form, action_confirm_callback,
+        action_callback_confirmed, action_callback_rejected,
     )
 }

@@ -5,7 +5,6 @@ Who may do so is decided here, once, by caller ID: see the comment above the act
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from agi.booking import availability
@@ -48,9 +47,10 @@ def _upcoming(tracker: Tracker) -> list[Appointment]:
                    if a.starts_at > now and a.status != "cancelled"), key=lambda a: a.starts_at)
 
 
-def _next_appointment(tracker: Tracker) -> tuple[Appointment | None, list[Event]]:
-    """The caller's next appointment, or none and what to answer (withheld number, nothing
-    booked: a message is offered)."""
+def _next_appointment(tracker: Tracker, *, moving: bool = False) -> tuple[Appointment | None, list[Event]]:
+    """The appointment the caller names (by day, time or service) among their own, else
+    their next one; or none and what to answer (withheld number, nothing booked: a
+    message is offered)."""
     withheld = _no_caller_id(tracker)
     if withheld is not None:
         return None, withheld
@@ -58,19 +58,60 @@ def _next_appointment(tracker: Tracker) -> tuple[Appointment | None, list[Event]
     if not upcoming:
         return None, [SlotSet("appointment_id", None), SlotSet("pending", "offer_message"),
                       Utter("utter_no_appointment")]
-    return upcoming[0], []
+    return (_named(tracker, upcoming, moving=moving) or upcoming)[0], []
+
+
+def _named(tracker: Tracker, upcoming: list[Appointment], *, moving: bool = False) -> list[Appointment]:
+    """The appointments matching the day, time or service the caller said ("celui de
+    vendredi", "my appointment at ten"); [] when they named none. ``moving``: only what is
+    said after "de"/"du"/"from" names it ("déplacer de vendredi à lundi": the rest is the
+    new time)."""
+    tz = tracker.ctx.tenant.tz
+    said = _when_said(tracker, after_from=True if moving else None)
+    services = {e.value for e in tracker.entities if e.entity == "service"}
+    if said.date is None and said.time is None and not services:
+        return []
+    matches = [a for a in upcoming
+               if (said.date is None or a.starts_at.astimezone(tz).date() == said.date)
+               and (said.time is None or a.starts_at.astimezone(tz).time() == said.time)
+               and (not services or tracker.ctx.tenant.service(next(iter(services))).name == a.service)]
+    # A service that all of them share ("mon rendez-vous" heard as a service) names none.
+    by_service_only = said.date is None and said.time is None
+    return [] if by_service_only and len(matches) == len(upcoming) else matches
+
+
+def _spoken_list(tracker: Tracker, appointments: list[Appointment]) -> str:
+    """"le mardi 1er décembre à 10 heures, le ... et le ..." / "Tuesday 1 December at 10 am, ... and ..."."""
+    tz, lang = tracker.ctx.tenant.tz, tracker.lang
+    items = [("le " if lang == "fr" else "") + normalize.speak_datetime(a.starts_at.astimezone(tz), lang)
+             for a in appointments]
+    if len(items) == 1:
+        return items[0]
+    return ", ".join(items[:-1]) + (" et " if lang == "fr" else " and ") + items[-1]
+
+
+def _read_back(tracker: Tracker, appt: Appointment, upcoming: list[Appointment], response: str,
+               pending: str, named: bool) -> list[Event]:
+    """Read ``appt`` back; with several appointments and none named, list them all first."""
+    events = [SlotSet("appointment_id", appt.id),
+              *spoken(appt.starts_at.astimezone(tracker.ctx.tenant.tz), tracker.lang),
+              SlotSet("pending", pending)]
+    if len(upcoming) > 1 and not named:
+        return [*events, Utter(f"{response}_among", {"count": str(len(upcoming)),
+                                                     "appointments": _spoken_list(tracker, upcoming)})]
+    return [*events, Utter(response)]
 
 
 # cancelling ------------------------------------------------------------------------------
 def action_find_appointment(tracker: Tracker) -> list[Event]:
-    """Read the caller's next appointment back and ask whether to cancel it (caller ID
-    match, then the caller's yes to this read-back)."""
+    """Read back the appointment to cancel (the one named, else the next; with several and
+    none named, all are listed) and ask (caller ID match, then the caller's yes)."""
     appt, answer = _next_appointment(tracker)
     if appt is None:
         return answer
-    return [SlotSet("appointment_id", appt.id),
-            *spoken(appt.starts_at.astimezone(tracker.ctx.tenant.tz), tracker.lang),
-            SlotSet("pending", "confirm_cancel"), Utter("utter_confirm_cancel")]
+    upcoming = _upcoming(tracker)
+    return _read_back(tracker, appt, upcoming, "utter_confirm_cancel", "confirm_cancel",
+                      bool(_named(tracker, upcoming)))
 
 
 def action_cancel_appointment(tracker: Tracker) -> list[Event]:
@@ -85,6 +126,19 @@ def action_cancel_appointment(tracker: Tracker) -> list[Event]:
 
 
 def action_keep_appointment(tracker: Tracker) -> list[Event]:
+    """A no to the read-back: "non, celui de vendredi" reads that one back; a plain no with
+    later appointments reads the next one back ("not that one"); else nothing changes."""
+    pending = tracker.get_slot("pending")
+    flow = ("utter_confirm_move", "confirm_move") if pending == "confirm_move" else \
+        ("utter_confirm_cancel", "confirm_cancel")
+    if pending in ("confirm_cancel", "confirm_move") and tracker.ctx.caller:
+        upcoming = _upcoming(tracker)
+        current = _appointment_id(tracker)
+        named = [a for a in _named(tracker, upcoming) if a.id != current]  # any day said
+        later = [a for a in upcoming if a.id != current and current is not None and
+                 a.starts_at > next((b.starts_at for b in upcoming if b.id == current), a.starts_at)]
+        if named or later:
+            return _read_back(tracker, (named or later)[0], upcoming, flow[0], flow[1], True)
     return [SlotSet("pending", "anything_else"), Utter("utter_cancel_kept")]
 
 
@@ -112,28 +166,17 @@ def _own_appointment(tracker: Tracker) -> Appointment | None:
     return next((a for a in _upcoming(tracker) if a.id == wanted), None)
 
 
-# The word before the current date or time of an appointment, in "move it from ... to ...".
-_FROM = re.compile(r"\b(?:de|du|d'|from)\s*$")
+def _when_said(tracker: Tracker, *, after_from: bool | None) -> normalize.When:
+    """The date and time in the caller's sentence: those said after "de"/"du"/"from"
+    (``after_from``: the appointment's current day in "de mardi à jeudi"), the others (not
+    ``after_from``: the new day), or any (None)."""
+    return normalize.parse_when(tracker.text, tracker.lang, tracker.now(),
+                                moving=after_from is False, moved_from=after_from is True)
 
 
 def _last_when(tracker: Tracker) -> normalize.When:
-    """The new date and time in the caller's sentence: the last ones said, leaving out
-    those said after "de"/"du"/"from" ("de mardi à jeudi": Tuesday is the current day)."""
-    lang, now = tracker.lang, tracker.now()
-    rest = normalize.digits(normalize.clean(tracker.text), lang)
-    new_time = None
-    while (tm := normalize.find_time(rest, lang)) is not None:
-        start, end = tm[1]
-        if not _FROM.search(rest[:start]):
-            new_time = tm[0]
-        rest = rest[:start] + " " + rest[end:]
-    new_date, pos = None, 0
-    while (d := normalize.find_date(rest[pos:], lang, now)) is not None:
-        start, end = pos + d[1][0], pos + d[1][1]
-        if not _FROM.search(rest[:start]):
-            new_date = d[0]
-        pos = max(end, pos + 1)
-    return normalize.When(new_date, new_time)
+    """The new date and time of a move ("de mardi à jeudi": Thursday)."""
+    return _when_said(tracker, after_from=False)
 
 
 def action_tell_appointment(tracker: Tracker) -> list[Event]:
@@ -146,8 +189,9 @@ def action_tell_appointment(tracker: Tracker) -> list[Event]:
     upcoming = _upcoming(tracker)
     if not upcoming:
         return [SlotSet("pending", "offer_message"), Utter("utter_no_appointment")]
-    when = spoken(upcoming[0].starts_at.astimezone(tracker.ctx.tenant.tz), tracker.lang)
-    if len(upcoming) == 1:
+    named = _named(tracker, upcoming)
+    when = spoken((named or upcoming)[0].starts_at.astimezone(tracker.ctx.tenant.tz), tracker.lang)
+    if len(upcoming) == 1 or named:
         return [*when, SlotSet("pending", "anything_else"), Utter("utter_next_appointment")]
     return [*when, SlotSet("pending", "anything_else"),
             Utter("utter_next_appointments", {"count": str(len(upcoming))})]
@@ -160,15 +204,15 @@ def action_find_appointment_to_move(tracker: Tracker) -> list[Event]:
     read-back before a new time is asked. A new date or time said in this first sentence
     ("décaler mon rendez-vous à jeudi") is kept for after the yes; any older one is dropped.
     """
-    appt, answer = _next_appointment(tracker)
+    appt, answer = _next_appointment(tracker, moving=True)
     if appt is None:
         return answer
     said = _last_when(tracker)
-    return [SlotSet("appointment_id", appt.id),
-            SlotSet("date", said.date.isoformat() if said.date else None),
+    upcoming = _upcoming(tracker)
+    return [SlotSet("date", said.date.isoformat() if said.date else None),
             SlotSet("time", said.time.strftime("%H:%M") if said.time else None),
-            *spoken(appt.starts_at.astimezone(tracker.ctx.tenant.tz), tracker.lang),
-            SlotSet("pending", "confirm_move"), Utter("utter_confirm_move")]
+            *_read_back(tracker, appt, upcoming, "utter_confirm_move", "confirm_move",
+                        bool(_named(tracker, upcoming, moving=True)))]
 
 
 def validate_move_form(tracker: Tracker) -> list[Event]:

@@ -18,7 +18,7 @@ from agi.booking.store import Store
 from agi.config import Tenant
 
 # Slots whose answers are dictated (numbers, dates, names): the endpointer waits longer.
-DICTATION_SLOTS = frozenset({"date", "time", "phone", "name", "message"})
+DICTATION_SLOTS = frozenset({"date", "time", "phone", "name", "message", "callback"})
 
 
 @dataclass(frozen=True)

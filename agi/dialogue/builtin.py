@@ -25,7 +25,6 @@ Stories, TED-only behaviour and other parts it cannot follow are logged at load 
 from __future__ import annotations
 
 import logging
-import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 from agi.config import LANGUAGES
-from agi.dialogue import normalize
 from agi.dialogue.actions import (
     ACTIONS,
     Entity,
@@ -48,6 +46,7 @@ from agi.dialogue.actions import (
     Utter,
 )
 from agi.dialogue.base import BotReply, CallContext, Conversation, DialogueEngine
+from agi.dialogue.entities import extract_entities
 from agi.dialogue.intents import IntentClassifier
 from agi.dialogue.phrases import DIDNT_HEAR, STILL_THERE, phrase
 from agi.dialogue.project import Project, Rule, load_project
@@ -86,26 +85,9 @@ class NluModel:
         if len(set(labels)) < 2:
             raise DialogueError(f"{project.directory}: at least two intents with examples are needed")
         self.intents = IntentClassifier([e.text for e in project.examples], labels)
-        self._name_leads = self._learn_name_leads(project)
         # dateparser loads its language data on first use (~1 s): pay it at start-up, not
         # during the first caller's turn.
         self.parse(_WARM_UP.get(self.lang, ""), now=datetime.now(UTC))
-
-    @staticmethod
-    def _learn_name_leads(project: Project) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """Words said just before an annotated name: (explicit leads, leads valid only when asked)."""
-        explicit, weak = set(), set()
-        for ex in project.examples:
-            for start, _, entity in ex.entities:
-                if entity != "name":
-                    continue
-                words = normalize.clean(ex.text[:start]).split()
-                if len(words) >= 2:
-                    explicit.add(" ".join(words[-3:]) if len(words) >= 3 else " ".join(words))
-                    explicit.add(" ".join(words[-2:]))
-                elif words:
-                    weak.add(words[-1])
-        return tuple(sorted(explicit, key=len, reverse=True)), tuple(sorted(weak, key=len, reverse=True))
 
     def parse(self, text: str, *, now: Any, requested_slot: str | None = None) -> Parse:
         intent, confidence = self.intents.predict(text)
@@ -114,55 +96,10 @@ class NluModel:
         return Parse(text, intent, confidence, tuple(self.entities(text, now, requested_slot)))
 
     def entities(self, text: str, now: Any, requested_slot: str | None) -> list[Entity]:
-        found: list[Entity] = []
-        when = normalize.parse_when(text, self.lang, now, bare_time=requested_slot == "time")
-        if when.date:
-            found.append(Entity("date", when.date.isoformat(), text))
-        if when.time:
-            found.append(Entity("time", when.time.strftime("%H:%M"), text))
-        phone = normalize.parse_phone(text, self.lang)
-        if phone:
-            found.append(Entity("phone", phone, text))
-        name = self._name(text, requested_slot == "name")
-        if name:
-            found.append(Entity("name", name, text))
-        cleaned = normalize.clean(text)
-        for entity, patterns in self.project.regexes.items():
-            for pattern in patterns:
-                m = re.search(pattern, cleaned)
-                if m:
-                    found.append(Entity(entity, m.group(0), m.group(0)))
-        for entity, values in self.project.lookups.items():
-            for value in values:
-                if re.search(rf"\b{re.escape(value.lower())}\b", cleaned):
-                    found.append(Entity(entity, value, value))
-        return [Entity(e.entity, self.project.synonyms.get(str(e.value).lower(), e.value), e.text)
-                for e in found]
-
-    def _name(self, text: str, asked: bool) -> str | None:
-        cleaned = normalize.clean(text)
-        explicit, weak = self._name_leads
-        for lead in explicit + (weak if asked else ()):
-            m = re.search(rf"(?:^|\s){re.escape(lead)}\s+(.+)$", cleaned)
-            if m:
-                words = []
-                for word in m.group(1).split():
-                    if word in _NAME_STOP[self.lang] or word.isdigit():
-                        break
-                    words.append(word)
-                name = normalize.clean_name(" ".join(words[:3]), self.lang)
-                if name:
-                    return name
-        return None
+        return extract_entities(self.project, text, now, requested_slot)
 
 
 _WARM_UP = {"fr": "demain à dix heures", "en": "tomorrow at ten am"}
-_NAME_STOP = {
-    "fr": frozenset("à a pour le la les et de du s'il svp merci demain jeudi lundi mardi mercredi "
-                    "vendredi samedi dimanche vers bien pas oui non".split()),
-    "en": frozenset("at for on the and please thanks tomorrow monday tuesday wednesday thursday "
-                    "friday saturday sunday around fine yes no".split()),
-}
 
 
 class BuiltinEngine(DialogueEngine):
@@ -296,14 +233,17 @@ class BuiltinConversation(Conversation):
                         loop == self.active_loop and (req is None or req == self.requested_slot)
                         for loop, req in mapping.conditions):
                     continue
+                # intent / not_intent restrict every mapping type, as in Rasa
+                if (mapping.intent and parse.intent not in mapping.intent) or \
+                        parse.intent in mapping.not_intent:
+                    continue
                 value: Any = None
                 if mapping.type == "from_entity":
                     value = next((e.value for e in parse.entities if e.entity == mapping.entity), None)
                 elif mapping.type == "from_text":
                     value = parse.text.strip() or None
                 elif mapping.type == "from_intent":
-                    ok = parse.intent in mapping.intent if mapping.intent else parse.intent not in mapping.not_intent
-                    value = mapping.value if ok else None
+                    value = mapping.value
                 if value is not None:
                     self.slots[name] = value
                     break

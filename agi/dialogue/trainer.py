@@ -33,6 +33,7 @@ from typing import Any, TextIO
 import yaml
 
 from agi.config import LANGUAGES, Settings
+from agi.dialogue.dates_report import add_dates_parser, cmd_dates
 from agi.dialogue.project import load_project, parse_example
 from agi.errors import DialogueError, NluProjectError
 
@@ -357,12 +358,15 @@ def add_nlu_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
     test.add_argument("--models", type=Path, default=DEFAULT_MODELS,
                       help="where the Rasa models scored on the held-out files are (trained if stale)")
     test.add_argument("--no-rasa", action="store_true", help="builtin numbers only")
+    add_dates_parser(sub)
     return nlu
 
 
 def cmd_nlu(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout) -> int:
     """Run ``permanence nlu <command>``; problems are printed, never raised."""
     root = settings.dialogue.project_dir
+    if args.nlu_command == "dates":
+        return cmd_dates(args, root, out)
     languages = _languages(args.lang)
     try:
         if args.nlu_command == "validate":

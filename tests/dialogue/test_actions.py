@@ -135,3 +135,37 @@ def test_message_is_stored(store: SqliteStore) -> None:
     assert a.Outcome("message") in ev
     [msg] = store.messages("t")
     assert (msg.name, msg.text, msg.call_id) == ("Marie", "rappelez-moi", "c1")
+
+
+def test_a_phone_said_after_a_request_is_kept_as_a_call_back_lead(store: SqliteStore) -> None:
+    ev = a.action_inform_after_request(tracker(
+        store, text="zéro six douze trente quatre cinquante six soixante dix huit",
+        intent="inform", appointment_id=7, pending="anything_else"))
+    assert slots_of(ev) == {"phone": "+33612345678", "pending": "anything_else"}
+    assert utters(ev) == ["utter_callback_noted"]
+    assert ev[-1].params == {"phone_spoken": "zéro six, douze, trente-quatre, cinquante-six, soixante-dix-huit"}
+    [lead] = store.leads("t")
+    assert lead.kind == "callback_number" and lead.details["phone"] == "+33612345678"
+    assert lead.details["appointment_id"] == 7
+
+
+def test_a_date_said_after_a_request_starts_a_clean_booking(store: SqliteStore) -> None:
+    ev = a.action_inform_after_request(tracker(
+        store, text="et jeudi prochain", intent="inform", entities=(a.Entity("date", "2026-12-03"),),
+        name="Jean Dupont", date="2026-12-01", time="10:00", pending="anything_else"))
+    assert slots_of(ev) == {"name": None, "date": "2026-12-03", "time": None, "phone": None,
+                            "message": None, "appointment_id": None}
+    assert ev[-1] == a.FollowupAction("booking_form")
+
+
+def test_a_withheld_caller_is_asked_a_call_back_number_before_the_message_is_stored(
+        store: SqliteStore) -> None:
+    t = tracker(store, name="Luc Girard", message="rappelez-moi")
+    t.ctx = CallContext("c1", tenant(), store, "", lambda: NOW)
+    ev = a.action_store_message(t)
+    assert ev == [a.SlotSet("callback", None), a.FollowupAction("callback_form")]
+    assert store.messages("t") == []
+    t.slots["callback"] = "+33612345678"
+    a.action_store_message(t)
+    [msg] = store.messages("t")
+    assert (msg.caller, msg.name, msg.text) == ("+33612345678", "Luc Girard", "rappelez-moi")

@@ -76,8 +76,8 @@ def test_unknown_mapping_type_points_at_the_domain_line(broken: Path) -> None:
 
 def test_rule_with_unknown_action(broken: Path) -> None:
     rules = broken / "data" / "rules.yml"
-    _edit(rules, "      - action: action_opening_hours", "      - action: action_open_sesame")
-    line = _line_of(rules, "rule: opening hours")
+    _edit(rules, "      - action: action_answer_info", "      - action: action_open_sesame")
+    line = _line_of(rules, "rule: practical information, answered")
     with pytest.raises(NluProjectError, match=rf"rules.yml:{line}: .*action 'action_open_sesame' not declared"):
         load_project(broken)
 

@@ -1,4 +1,4 @@
-"""A PBX emulator: plays Asterisk 20's part of a call against a running Permanence.
+"""The PBX emulator's Asterisk side: plays Asterisk 20's part of a call against a running Permanence.
 
 It connects to the FastAGI port and sends the environment Asterisk sends, answers each
 AGI command as ``res_agi.c`` would, and for ``EXEC AudioSocket`` connects to the given
@@ -72,6 +72,8 @@ class CallerTurn:
 
     audio: bytes
     start: Literal["after_agent"] | float = "after_agent"
+    # Keys pressed instead of speaking (AudioSocket DTMF frames, one per digit), e.g. "0612#".
+    digits: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ class EmulatedCall:
     hung_up_by: str | None = None  # 'caller' or 'agent'; None if the dialplan went on
     close_delay: float | None = None  # from our HANGUP line to the server closing FastAGI
     duration: float = 0.0
+    sample_rate: int = 8000  # of caller_frames and agent_audio (FreeSWITCH: the read codec's)
     agent_chunks: list[bytes] = field(default_factory=list, repr=False)
 
     @property
@@ -401,6 +404,13 @@ class _Emulator:
             now = time.monotonic()
             if not audio and self._turn_index < len(self.turns):
                 turn = self.turns[self._turn_index]
+                if self._turn_may_start(turn, now) and turn.digits:
+                    self.call.turns.append(TurnTiming(index=self._turn_index, start=now - self._t0))
+                    for digit in turn.digits:
+                        writer.write(asock.encode_dtmf(digit))
+                    self.emit("caller", "dtmf", turn.digits)
+                    self._end_turn(now)
+                    continue
                 if self._turn_may_start(turn, now):
                     audio, offset = turn.audio or asock.SILENCE, 0
                     self.call.turns.append(TurnTiming(index=self._turn_index, start=now - self._t0))

@@ -10,8 +10,9 @@ BIN := $(VENV)/bin
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 # Debian packages: eSpeak NG (pyttsx3's driver), sox (audio conversion for the emulator),
 # python3-venv (Debian splits venv out of python3), shellcheck (the suite lints deploy/install.sh),
-# postgresql (the tests start a throwaway PostgreSQL server to run the store suite on it).
-SYSTEM_PACKAGES := espeak-ng libespeak-ng1 sox python3-venv shellcheck postgresql
+# postgresql (the tests start a throwaway PostgreSQL server to run the store suite on it),
+# chromium and chromium-driver (the console's tests drive a real headless browser).
+SYSTEM_PACKAGES := espeak-ng libespeak-ng1 sox python3-venv shellcheck postgresql chromium chromium-driver
 
 .PHONY: run test bench lint system-deps clean
 

@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from agi.config import Settings, load_settings
+from agi.console.cli import add_commands as add_console_commands
 from agi.dialogue.chat import add_nlu_option
 from agi.dialogue.trainer import add_nlu_parser
 from agi.errors import ConfigError, DialogueError, PermanenceError
-
-if TYPE_CHECKING:
-    from agi.booking.store import Store
+from agi.privacy_cli import add_parser as add_privacy_parser
+from agi.privacy_cli import cmd_privacy
 
 log = logging.getLogger("permanence")
 
@@ -43,7 +42,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_call(args: argparse.Namespace, settings: Settings) -> int:
-    from agi.pbx.emulator import CallerTurn, emulate_call, read_wav, speak
+    from agi.pbx.emulator import CallerTurn, emulate_call, emulate_freeswitch_call, read_wav, speak
 
     language = args.lang or _tenant_language(settings, args.tenant)
     turns: list[CallerTurn] = []
@@ -54,11 +53,14 @@ def cmd_call(args: argparse.Namespace, settings: Settings) -> int:
         if args.barge_in is not None and not turns:
             start = args.barge_in
         turns.append(CallerTurn(audio=audio, start=start))
-    host = args.host or settings.server.agi_host
-    port = args.port or settings.server.agi_port
+    freeswitch = args.pbx == "freeswitch"
+    host = args.host or (settings.freeswitch.esl_host if freeswitch else settings.server.agi_host)
+    port = args.port or (settings.freeswitch.esl_port if freeswitch else settings.server.agi_port)
+    place = emulate_freeswitch_call if freeswitch else emulate_call
+    tenant = {"tenant": args.tenant} if freeswitch else {"path": args.tenant}
     try:
-        call = asyncio.run(emulate_call(
-            host, port, path=args.tenant, caller=args.caller, dnid=args.dnid, turns=turns,
+        call = asyncio.run(place(  # type: ignore[operator]
+            host, port, **tenant, caller=args.caller, dnid=args.dnid, turns=turns,
             hangup_after=args.hangup_after, silence=args.silence, max_duration=args.max_duration,
             on_event=lambda event: print(event, flush=True)))
     except OSError as exc:
@@ -96,77 +98,18 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     return main_migrate(settings)
 
 
-def cmd_privacy(args: argparse.Namespace, settings: Settings) -> int:
-    """``privacy purge|erase|export``: retention, erasure and access by hand (agi.privacy)."""
-    from datetime import UTC, datetime
-
-    from agi.privacy import run_purge
-    from agi.server import open_store
-
-    who = None
-    if args.action != "purge":
-        try:
-            who = _person(settings, args.tenant, args.phone)
-        except ValueError as exc:
-            print(f"permanence privacy: {exc}", file=sys.stderr)
-            return 2
-    store = open_store(settings)
-    try:
-        if who is None:
-            report = run_purge(store, settings.privacy, datetime.now(UTC), dry_run=args.dry_run)
-            print(("would remove" if args.dry_run else "removed") + ": " + _counts(report.counts()))
-            return 0
-        tenant_id, phone = who
-        if args.action == "export":
-            print(json.dumps(store.personal_data(tenant_id, phone), ensure_ascii=False, indent=2))
-            return 0
-        return _erase(store, tenant_id, phone, ask=not args.yes)
-    finally:
-        store.close()
-
-
-def _person(settings: Settings, tenant_id: str, raw_phone: str) -> tuple[str, str]:
-    """The tenant id and the E.164 number an erase or export is about; ValueError names
-    what is wrong."""
-    from agi.privacy import caller_number
-
-    tenant = next((t for t in settings.tenants if t.id == tenant_id), None)
-    if tenant is None:
-        raise ValueError(f"unknown tenant {tenant_id!r} (known: "
-                         f"{', '.join(t.id for t in settings.tenants)})")
-    return tenant.id, caller_number(raw_phone, tenant)
-
-
-def _erase(store: Store, tenant_id: str, phone: str, *, ask: bool) -> int:
-    if ask and not _confirm(f"Erase everything tenant {tenant_id!r} holds about {phone}? "
-                            "This cannot be undone. [y/N] "):
-        print("nothing erased")
-        return 1
-    report = store.erase_person(tenant_id, phone)
-    print(f"erased {phone}: {_counts(report.counts())}")
-    for appt in report.upcoming:
-        print(f"  kept upcoming appointment {appt.id}: {appt.service} with {appt.resource} at "
-              f"{appt.starts_at.isoformat()} (cancel it with the person if they ask)")
-    return 0
-
-
-def _counts(counts: dict[str, int]) -> str:
-    return ", ".join(f"{kind} {n}" for kind, n in counts.items())
-
-
-def _confirm(question: str) -> bool:
-    try:
-        return input(question).strip().lower() in ("y", "yes", "o", "oui")
-    except EOFError:  # no terminal (a script without --yes): never erase by default
-        return False
-
-
 def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     print("configuration is valid")
     s = settings.server
     print(f"  FastAGI      {s.agi_host}:{s.agi_port}")
     print(f"  AudioSocket  {s.audiosocket_host}:{s.audiosocket_port} (advertised {s.audiosocket_address})")
+    fs = settings.freeswitch
+    if fs.enabled:
+        print(f"  FreeSWITCH   outbound ESL {fs.esl_host}:{fs.esl_port} from {fs.allowed_hosts}, "
+              f"unicast UDP {fs.media_host}:{fs.media_port_min}-{fs.media_port_max}")
     print(f"  health       http://{s.health_host}:{s.health_port}/health")
+    c = settings.console
+    print("  console      " + (f"http://{c.host}:{c.port}/" if c.enabled else "off"))
     print(f"  store        {settings.store.backend}")
     print(f"  dialogue     {settings.dialogue.backend} ({settings.dialogue.project_dir})")
     for t in settings.tenants:
@@ -206,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     call = sub.add_parser("call", parents=[common],
                           help="PBX emulator: place a call against a running server, as Asterisk would")
+    call.add_argument("--pbx", choices=("asterisk", "freeswitch"), default="asterisk",
+                      help="the PBX to play: Asterisk (FastAGI) or FreeSWITCH (outbound ESL + unicast)")
     call.add_argument("--host", help="FastAGI host (default: server.agi_host)")
     call.add_argument("--port", type=int, help="FastAGI port (default: server.agi_port)")
     call.add_argument("--tenant", default="demo", help="FastAGI path naming the tenant (default: demo)")
@@ -233,20 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", parents=[common], help="database maintenance")
     db.add_argument("action", choices=("migrate",), help="migrate: apply pending schema migrations")
 
-    privacy = sub.add_parser("privacy", parents=[common],
-                             help="personal data: purge past retention, erase or export one number")
-    acts = privacy.add_subparsers(dest="action", required=True)
-    purge = acts.add_parser("purge", parents=[common], help="remove what is older than [privacy] allows")
-    purge.add_argument("--dry-run", action="store_true", help="count what would go, change nothing")
-    erase = acts.add_parser("erase", parents=[common], help="erase everything about one phone number")
-    export = acts.add_parser("export", parents=[common],
-                             help="print everything held about one phone number, as JSON")
-    for one in (erase, export):
-        one.add_argument("--tenant", required=True, help="the tenant id holding the data")
-        one.add_argument("phone", help="the number, E.164 or as dialled in the tenant's country")
-    erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    add_privacy_parser(sub, common)
 
     sub.add_parser("config", parents=[common], help="validate the settings and print a summary")
+    add_console_commands(sub, common)  # usage, calls, appointments, users, access-log
     return parser
 
 
@@ -263,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _setup_logging(args.log_level or settings.logging.level)
     try:
-        return COMMANDS[args.command](args, settings)
+        return (getattr(args, "handler", None) or COMMANDS[args.command])(args, settings)
     except PermanenceError as exc:
         print(f"permanence: {exc}", file=sys.stderr)
         return 1

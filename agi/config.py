@@ -5,7 +5,8 @@ its constructor; nothing reads the environment later. Every validation error nam
 key and says how to fix it (:class:`agi.errors.ConfigError`).
 
 Environment overrides: ``PERMANENCE_<SECTION>_<KEY>`` for scalar keys of the
-``server``, ``speech``, ``dialogue``, ``store``, ``logging`` and ``privacy`` sections, and
+``server``, ``speech``, ``dialogue``, ``store``, ``logging``, ``privacy``, ``usage`` and
+``console`` sections, and
 ``PERMANENCE_CONFIG`` for the file itself.
 """
 
@@ -79,6 +80,31 @@ class ServerSettings:
 
 
 @dataclass(frozen=True)
+class FreeSwitchSettings:
+    """[freeswitch]: the outbound-ESL front (dialplans/freeswitch/)."""
+
+    enabled: bool = False
+    esl_host: str = "127.0.0.1"  # the dialplan's socket application connects here
+    esl_port: int = 8084
+    # FreeSWITCH does not authenticate outbound ESL: connections from other addresses are closed
+    allowed_hosts: str = "127.0.0.1"  # comma-separated IP addresses
+    media_host: str = "127.0.0.1"  # our UDP end of unicast (FreeSWITCH's remote-ip)
+    freeswitch_media_host: str = "127.0.0.1"  # FreeSWITCH's UDP end (its local-ip)
+    media_port_min: int = 24000  # each call takes two ports: ours (even) and FreeSWITCH's (odd)
+    media_port_max: int = 24999
+    first_audio_timeout_s: float = 2.0  # a failed bind on FreeSWITCH's side is silent
+    linger_s: int = 5  # how long FreeSWITCH keeps the socket after the caller hangs up
+    inbound_enabled: bool = False  # the inbound ESL client (api: uuid_transfer, uuid_kill)
+    inbound_host: str = "127.0.0.1"
+    inbound_port: int = 8021
+    inbound_password: str = ""
+
+    @property
+    def allowed(self) -> frozenset[str]:
+        return frozenset(h.strip() for h in self.allowed_hosts.split(",") if h.strip())
+
+
+@dataclass(frozen=True)
 class SpeechSettings:
     model_path: str = ""
     # per-language model directories ([speech.models] fr = "...", en = "..."); model_path
@@ -144,6 +170,52 @@ class PrivacySettings:
     # sent notifications (they copy names and numbers); pending ones are never purged
     outbox_days: int = 30
     purge_interval_h: float = 24.0
+    # Encryption at rest of transcripts and free text (agi.privacy.crypto): the keyring
+    # file (never in git, never beside database backups), or the environment variable
+    # named by key_env holding its lines (";"-separated). create_key makes the file on
+    # first start (the embedded defaults); set it false in production so a lost key is
+    # an error at start-up, not a new key that cannot read the old rows.
+    key_file: str = "var/permanence.key"
+    key_env: str = "PERMANENCE_PRIVACY_KEYS"
+    create_key: bool = True
+    # encrypted call recordings, for tenants that enable them (agi.call.recording)
+    recordings_dir: str = "var/recordings"
+
+
+@dataclass(frozen=True)
+class UsageSettings:
+    """Usage metering for billing ([usage]); agi.booking.usage counts, agi.console shows.
+
+    Usage aggregates hold no personal data, so they outlive the [privacy] purge.
+    """
+
+    # "minute": every started minute is billed (59 s -> 1 min, 61 s -> 2 min); "second"
+    rounding: str = "minute"
+    # billing records: ten years (French accounting records, Code de commerce L123-22)
+    retention_days: int = 3650
+    # per-turn latency figures (voice-to-voice p50/p95 in the console)
+    latency_days: int = 395
+    # the access log (who read, exported or erased personal data, sign-ins): 12 months
+    access_log_days: int = 365
+    # tenant id -> monthly threshold; the business is told once per month when crossed
+    alert_minutes: Mapping[str, str] = field(default_factory=dict)
+    alert_calls: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    """The business's web console ([console]), served by ``permanence serve``."""
+
+    enabled: bool = True
+    # loopback by default: put a TLS reverse proxy in front to reach it from the office
+    host: str = "127.0.0.1"
+    port: int = 8090
+    # the key signing session cookies, created (mode 0600) on first start
+    secret_path: str = "var/console.key"
+    session_hours: float = 12.0
+    # sign-in: this many failures (per user, and per address) lock it out for lockout_min
+    max_failures: int = 5
+    lockout_min: int = 15
 
 
 @dataclass(frozen=True)
@@ -159,6 +231,9 @@ class Settings:
     store: StoreSettings = StoreSettings()
     logging: LoggingSettings = LoggingSettings()
     privacy: PrivacySettings = PrivacySettings()
+    freeswitch: FreeSwitchSettings = FreeSwitchSettings()
+    usage: UsageSettings = UsageSettings()
+    console: ConsoleSettings = ConsoleSettings()
     tenants: tuple[Tenant, ...] = ()
 
     def tenant(self, path: str = "", dialled: str = "") -> Tenant:
@@ -186,6 +261,9 @@ _SECTIONS: dict[str, type] = {
     "store": StoreSettings,
     "logging": LoggingSettings,
     "privacy": PrivacySettings,
+    "freeswitch": FreeSwitchSettings,
+    "usage": UsageSettings,
+    "console": ConsoleSettings,
 }
 
 
@@ -268,6 +346,12 @@ def _cast(key: str, kind: Any, value: Any) -> Any:
                 isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
             raise ConfigError(key, f"expected a table of strings, got {value!r}", 'e.g. fr = "/path"')
         return dict(value)
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
+            return value.lower() in ("true", "yes", "1")
+        raise ConfigError(key, f"expected true or false, got {value!r}")
     try:
         if kind is int and not isinstance(value, bool):
             return int(value)
@@ -282,11 +366,36 @@ def _cast(key: str, kind: Any, value: Any) -> Any:
     raise ConfigError(key, f"expected {getattr(kind, '__name__', kind)}, got {value!r}")
 
 
+def _validate_freeswitch(fs: FreeSwitchSettings) -> None:
+    import ipaddress
+
+    for key in ("esl_port", "inbound_port", "media_port_min", "media_port_max"):
+        if not 0 <= getattr(fs, key) <= 65535:
+            raise ConfigError(f"freeswitch.{key}", f"port {getattr(fs, key)} out of range", "use 1-65535")
+    if fs.media_port_min < 1024 or fs.media_port_max - fs.media_port_min < 1:
+        raise ConfigError("freeswitch.media_port_min", "the UDP range must hold at least one pair",
+                          "e.g. media_port_min = 24000, media_port_max = 24999")
+    if not fs.allowed:
+        raise ConfigError("freeswitch.allowed_hosts", "empty", "list FreeSWITCH's address, e.g. 127.0.0.1")
+    for host in fs.allowed:
+        try:
+            ipaddress.ip_address(host)
+        except ValueError as exc:
+            raise ConfigError("freeswitch.allowed_hosts", f"{host!r} is not an IP address") from exc
+    if not 0 < fs.first_audio_timeout_s <= 30 or not 1 <= fs.linger_s <= 60:
+        raise ConfigError("freeswitch.first_audio_timeout_s", "must be 0-30 s (and linger_s 1-60 s)")
+    if fs.inbound_enabled and fs.inbound_password in ("", "ClueCon"):
+        raise ConfigError("freeswitch.inbound_password",
+                          "empty or FreeSWITCH's well-known default ClueCon",
+                          "set the same long random password here and in event_socket.conf.xml")
+
+
 def _validate_sections(s: Mapping[str, Any]) -> None:
     for key in ("agi_port", "audiosocket_port", "health_port"):
         port = getattr(s["server"], key)
         if not 0 <= port <= 65535:
             raise ConfigError(f"server.{key}", f"port {port} out of range", "use 1-65535")
+    _validate_freeswitch(s["freeswitch"])
     if s["server"].audiosocket_rate not in (8000, 16000):
         raise ConfigError("server.audiosocket_rate", f"{s['server'].audiosocket_rate} Hz is not supported",
                           "use 8000 (AudioSocket application) or 16000 (channel driver, slin16)")
@@ -335,6 +444,34 @@ def _validate_sections(s: Mapping[str, Any]) -> None:
         raise ConfigError("logging.level", f"unknown level {s['logging'].level!r}",
                           "use DEBUG, INFO, WARNING or ERROR")
     _validate_privacy(s["privacy"])
+    _validate_usage(s["usage"])
+    _validate_console(s["console"])
+
+
+def _validate_usage(u: UsageSettings) -> None:
+    if u.rounding not in ("minute", "second"):
+        raise ConfigError("usage.rounding", f"unknown rounding {u.rounding!r}",
+                          "use 'minute' (per started minute) or 'second'")
+    for key, low in (("retention_days", 365), ("latency_days", 1), ("access_log_days", 30)):
+        days = getattr(u, key)
+        if not low <= days <= 2 * RETENTION_DAYS_MAX:
+            raise ConfigError(f"usage.{key}", f"{days} days is out of range",
+                              f"from {low} to {2 * RETENTION_DAYS_MAX} days")
+    for key in ("alert_minutes", "alert_calls"):
+        for tenant, value in getattr(u, key).items():
+            if not value.isdigit() or int(value) <= 0:
+                raise ConfigError(f"usage.{key}.{tenant}", f"{value!r} is not a positive number",
+                                  'e.g. demo = "600"')
+
+
+def _validate_console(c: ConsoleSettings) -> None:
+    if not 0 <= c.port <= 65535:
+        raise ConfigError("console.port", f"port {c.port} out of range", "use 1-65535")
+    if not 0.1 <= c.session_hours <= 24 * 7:
+        raise ConfigError("console.session_hours", "must be between 0.1 and 168 hours")
+    if not 1 <= c.max_failures <= 100 or not 1 <= c.lockout_min <= 24 * 60:
+        raise ConfigError("console.max_failures", "max_failures must be 1-100 and "
+                          "lockout_min 1-1440")
 
 
 def _validate_privacy(p: PrivacySettings) -> None:

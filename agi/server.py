@@ -21,8 +21,11 @@ from typing import Any
 from agi.booking.spool import Spool
 from agi.booking.sqlite import SqliteStore
 from agi.booking.store import Store
+from agi.call.recording import recordings_for
 from agi.call.session import CallServices, TurnTiming, handle_call
 from agi.config import Settings
+from agi.console.metering import usage_policy
+from agi.console.turns import TurnRecorder
 from agi.dialogue import phrases
 from agi.dialogue.base import DialogueEngine
 from agi.dialogue.builtin import BuiltinEngine
@@ -32,7 +35,10 @@ from agi.metrics import Metrics
 from agi.notify import OutboxWorker, targets_for
 from agi.pbx.asterisk import AgiChannel, AudioSocketServer, FastAgiServer
 from agi.pbx.asterisk_call import AsteriskCall
-from agi.privacy import purge_forever
+from agi.pbx.freeswitch import FreeSwitchCall, OutboundEslServer
+from agi.pbx.freeswitch_inbound import InboundEsl
+from agi.privacy import SealedStore, load_keyring, purge_forever
+from agi.privacy.rights import privacy_status
 from agi.speech.asr import Recognizer, RecognizerFactory, VoskRecognizerFactory
 from agi.speech.tts import EspeakSynthesizer, Synthesizer
 
@@ -47,13 +53,19 @@ SPOOL_REPLAY_EVERY_S = 2.0
 
 def open_store(settings: Settings) -> Store:
     """The configured store (SQLite by default)."""
-    st = settings.store
+    st, p = settings.store, settings.privacy
+    usage = usage_policy(settings)
+    # transcripts and free text are sealed at rest (agi.privacy.sealed); the key first, so
+    # a missing one stops the start before anything is written
+    keyring = load_keyring(p.key_file, p.key_env, create=p.create_key)
     if st.backend == "sqlite":
-        return SqliteStore(st.sqlite_path, targets_for=targets_for(settings))
+        return SealedStore(SqliteStore(st.sqlite_path, targets_for=targets_for(settings),
+                                       usage=usage), keyring)
     from agi.booking.postgres import PostgresStore  # psycopg is imported only for this backend
 
-    return PostgresStore(st.postgres_dsn, st.postgres_schema, st.postgres_pool_min,
-                         st.postgres_pool_max, targets_for=targets_for(settings))
+    return SealedStore(PostgresStore(st.postgres_dsn, st.postgres_schema, st.postgres_pool_min,
+                                     st.postgres_pool_max, targets_for=targets_for(settings),
+                                     usage=usage), keyring)
 
 
 def build_dialogue(settings: Settings) -> DialogueEngine:
@@ -104,6 +116,7 @@ class PermanenceServer:
         self.services: CallServices | None = None
         self._agi: FastAgiServer | None = None
         self._audiosocket: AudioSocketServer | None = None
+        self._esl: OutboundEslServer | None = None
         self._health: HealthServer | None = None
         self._started_at = 0.0
         self._outbox_stop = asyncio.Event()
@@ -112,6 +125,8 @@ class PermanenceServer:
         self._purge_task: asyncio.Task[None] | None = None
         self._spool = spool
         self.spool: Spool | None = None
+        self.console: Any = None  # agi.console.service.ConsoleServer when [console] enabled
+        self._turns = TurnRecorder(self.metrics, settings)
 
     @property
     def agi_port(self) -> int:
@@ -122,6 +137,12 @@ class PermanenceServer:
     def audiosocket_port(self) -> int:
         assert self._audiosocket is not None
         return self._audiosocket.port
+
+    @property
+    def esl_port(self) -> int:
+        """The outbound-ESL port FreeSWITCH's socket application connects to."""
+        assert self._esl is not None
+        return self._esl.port
 
     @property
     def health_port(self) -> int:
@@ -137,7 +158,7 @@ class PermanenceServer:
         self._outbox_task = asyncio.create_task(OutboxWorker(store, s).run_forever(self._outbox_stop))
         # retention: what is past its [privacy] period goes, now and every purge_interval_h
         self._purge_task = asyncio.create_task(purge_forever(store, s.privacy, self._outbox_stop,
-                                                             self._clock))
+                                                             self._clock, s.tenants))
         dialogue = self._dialogue
         if dialogue is None:
             dialogue = await asyncio.to_thread(build_dialogue, s)
@@ -158,14 +179,25 @@ class PermanenceServer:
             self.settings = s = replace(s, server=server)
         self.spool = self._spool or Spool(s.store.spool_path)
         self._replay_task = asyncio.create_task(self._replay_forever(store, self.spool))
+        await self._turns.start(store, lambda: self.spool, self._clock)
+        if s.console.enabled:  # the business's web console, in this same loop
+            from agi.console.service import ConsoleServer
+
+            self.console = ConsoleServer(s, store, clock=self._clock)
+            await self.console.start()
         self.services = CallServices(
             settings=s, store=store, dialogue=dialogue, synthesizer=synthesizer,
             recognizers=recognizers, speech_problem=problem,
-            on_turn=self._record_turn, spool=self.spool)
+            on_turn=self._record_turn, spool=self.spool,
+            recordings=recordings_for(s, store))  # None unless a tenant records calls
         if self._clock is not None:
             self.services.clock = self._clock
         self._agi = FastAgiServer(self._handle, s.server.agi_host, s.server.agi_port)
         await self._agi.start()
+        if s.freeswitch.enabled:
+            inbound = InboundEsl(s.freeswitch) if s.freeswitch.inbound_enabled else None
+            self._esl = OutboundEslServer(self._handle_freeswitch, s.freeswitch, inbound)
+            await self._esl.start()
         if self._health_enabled:
             self._health = HealthServer(s.server.health_host, s.server.health_port,
                                         self.status, self.metrics)
@@ -206,16 +238,21 @@ class PermanenceServer:
         return AsteriskCall(channel, self._audiosocket, server.audiosocket_address,
                             server.audiosocket_rate)
 
-    async def _handle(self, channel: AgiChannel) -> None:
+    async def _handle_freeswitch(self, call: FreeSwitchCall) -> None:
+        await self._handle(call)
+
+    async def _handle(self, channel: AgiChannel | FreeSwitchCall) -> None:
         assert self.services is not None
+        call = self._asterisk_call(channel) if isinstance(channel, AgiChannel) else channel
         self.metrics.active.inc()
         try:
-            session_outcome = await handle_call(self._asterisk_call(channel), self.services)
+            session_outcome = await handle_call(call, self.services)
         finally:
             self.metrics.active.dec()
         if session_outcome is not None:
             tenant, outcome = session_outcome
             self.metrics.calls.labels(tenant=tenant, outcome=outcome).inc()
+            self._turns.call_ended(tenant)
 
     async def _replay_forever(self, store: Store, spool: Spool) -> None:
         """Write what the spool holds as soon as the database answers again."""
@@ -232,6 +269,7 @@ class PermanenceServer:
         del self.turns[:-1000]
         if timing.first_frame_at is not None:
             self.metrics.turn_latency.observe(max(timing.first_frame_at - timing.speech_ended_at, 0))
+        self._turns.record(timing)
 
     def status(self) -> Mapping[str, Any]:
         """What ``/health`` reports."""
@@ -253,6 +291,8 @@ class PermanenceServer:
             **({"rasa": rasa} if rasa is not None else {}),
             "store_backend": self.settings.store.backend,
             "spooled_writes": self.spool.pending() if self.spool else 0,
+            # requests of the GDPR register: counts, and a warning when one is overdue
+            **privacy_status(services.store if services is not None else None),
         }
 
     async def reload_dialogue(self) -> None:
@@ -274,10 +314,15 @@ class PermanenceServer:
         """Stop taking calls; calls in progress get ``grace`` seconds to finish."""
         if self._agi is not None:
             await self._agi.stop(grace)
+        if self._esl is not None:
+            await self._esl.stop(grace)
         if self._audiosocket is not None:
             await self._audiosocket.stop()
         if self._health is not None:
             self._health.stop()
+        if self.console is not None:
+            await self.console.stop()
+        await self._turns.stop()
         self._outbox_stop.set()
         for task in (self._outbox_task, self._replay_task, self._purge_task):
             if task is not None:

@@ -15,6 +15,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agi.errors import ConfigError
+from agi.privacy_settings import TENANT_KEYS as TENANT_PRIVACY_KEYS
+from agi.privacy_settings import TenantPrivacy, tenant_privacy
 
 LANGUAGES = ("fr", "en")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -175,6 +177,8 @@ class Tenant:
     # Topic of INFO_TOPICS -> what to tell callers ("" or absent: the agent does not know).
     info: Mapping[str, str] = field(default_factory=dict)
     faq: tuple[Faq, ...] = ()
+    # health-data mode, recording, transfers (agi.privacy_settings)
+    privacy: TenantPrivacy = field(default_factory=TenantPrivacy)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -208,7 +212,7 @@ class Tenant:
 _TENANT_KEYS = {"id", "name", "language", "timezone", "greeting", "privacy_notice",
                 "transfer_target", "dids", "resources", "opening_hours", "services", "notify",
                 "resource", "closures", "public_holidays", "min_notice_min", "horizon_days",
-                "info", "faq"}
+                "info", "faq"} | TENANT_PRIVACY_KEYS
 _RESOURCE_KEYS = {"name", "opening_hours", "closures"}
 _SERVICE_KEYS = {"name", "duration_min", "aliases", "buffer_min", "resources"}
 
@@ -267,6 +271,7 @@ def _tenant(index: int, raw: Mapping[str, Any], environ: Mapping[str, str]) -> T
                             DEFAULT_HORIZON_DAYS, 1, 730),
         info=_info(f"{where}.info", raw.get("info", {})),
         faq=_faqs(f"{where}.faq", raw.get("faq", [])),
+        privacy=tenant_privacy(where, raw),
     )
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from agi.booking.sqlite import SqliteStore
 from agi.config import load_settings
-from agi.pbx.emulator import CallerTurn, emulate_call, speak
+from agi.pbx.emulator import CallerTurn, emulate_call, emulate_freeswitch_call, speak
 from agi.server import PermanenceServer
 from agi.speech.asr import Recognizer, RecognizerFactory, Transcript, VoskRecognizerFactory, korean_test_model_path
 
@@ -66,15 +66,17 @@ class DecodedScriptFactory(RecognizerFactory):
         return DecodedScript(self._real.new("ko"), list(self._script))
 
 
-async def bench(lang: str, model: str | None, turns: int) -> tuple[Any, Any]:
+async def bench(lang: str, model: str | None, turns: int, pbx: str = "asterisk") -> tuple[Any, Any]:
     script = SCRIPTS[lang][:turns]
     folder = Path(tempfile.mkdtemp(prefix="permanence-bench-"))
     settings = load_settings(environ={})
     settings = replace(
         settings,
         server=replace(settings.server, agi_port=0, audiosocket_port=0, health_port=0),
+        freeswitch=replace(settings.freeswitch, enabled=True, esl_port=0),
         store=replace(settings.store, sqlite_path=str(folder / "bench.sqlite3"),
-                      spool_path=str(folder / "spool.sqlite3")))
+                      spool_path=str(folder / "spool.sqlite3")),
+        console=replace(settings.console, enabled=False))
     if model:
         settings = replace(settings, speech=replace(settings.speech, model_path=model))
         recognizers: RecognizerFactory = VoskRecognizerFactory(settings.speech)
@@ -88,9 +90,13 @@ async def bench(lang: str, model: str | None, turns: int) -> tuple[Any, Any]:
     await server.start()
     try:
         audio = [CallerTurn(speak(text, voice=lang)) for text in script]
-        call = await emulate_call("127.0.0.1", server.agi_port, path=TENANTS[lang], turns=audio,
-                                  hangup_after=None if turns == len(SCRIPTS[lang]) else turns,
-                                  max_duration=180)
+        hangup_after = None if turns == len(SCRIPTS[lang]) else turns
+        if pbx == "freeswitch":
+            call = await emulate_freeswitch_call("127.0.0.1", server.esl_port, tenant=TENANTS[lang],
+                                                 turns=audio, hangup_after=hangup_after, max_duration=180)
+        else:
+            call = await emulate_call("127.0.0.1", server.agi_port, path=TENANTS[lang], turns=audio,
+                                      hangup_after=hangup_after, max_duration=180)
     finally:
         await server.stop()
     return call, list(server.turns)
@@ -127,11 +133,16 @@ def main() -> None:
     parser.add_argument("--lang", choices=sorted(SCRIPTS), default="fr")
     parser.add_argument("--model", help="a real Vosk model directory for --lang (default: Korean decode + script)")
     parser.add_argument("--turns", type=int, default=6, help="how many scripted turns to play (max 6)")
+    parser.add_argument("--pbx", choices=("asterisk", "freeswitch", "both"), default="both",
+                        help="the PBX front to measure (default: both, one table each)")
     args = parser.parse_args()
     turns = max(1, min(args.turns, len(SCRIPTS[args.lang])))
-    call, timings = asyncio.run(bench(args.lang, args.model, turns))
-    print(f"scripted {args.lang} booking call, {turns} caller turns, call {call.duration:.1f} s\n")
-    print(table(call, timings, SCRIPTS[args.lang]))
+    for pbx in ("asterisk", "freeswitch") if args.pbx == "both" else (args.pbx,):
+        call, timings = asyncio.run(bench(args.lang, args.model, turns, pbx))
+        front = "FastAGI + AudioSocket" if pbx == "asterisk" else "outbound ESL + unicast UDP"
+        print(f"{pbx} ({front}): scripted {args.lang} booking call, {turns} caller turns, "
+              f"call {call.duration:.1f} s\n")
+        print(table(call, timings, SCRIPTS[args.lang]) + "\n")
     print("\nendpoint = silence waited after speech (speech.endpoint_silence_ms / dictation_silence_ms); "
           "asr final = Vosk final result; tts 1st = first synthesised chunk (cached prompts ≈ 0).")
 

@@ -47,6 +47,24 @@ _CLOSED_LOOKAHEAD_DAYS = 366
 
 
 @dataclass(frozen=True)
+class Window:
+    """Where a caller wants a slot: local days ``first``..``last`` (inclusive) and, within each,
+    local wall-clock times ``start``..``end`` (a slot must start in it; None: the whole day)."""
+
+    first: date
+    last: date
+    start: time | None = None
+    end: time | None = None
+
+    def holds(self, local: datetime) -> bool:
+        """True if the local start ``local`` lies in the window."""
+        if not self.first <= local.date() <= self.last:
+            return False
+        wall = local.time().replace(tzinfo=None)
+        return (self.start is None or wall >= self.start) and (self.end is None or wall <= self.end)
+
+
+@dataclass(frozen=True)
 class Slot:
     """A bookable time for one resource; aware datetimes in the tenant's time zone."""
 
@@ -241,8 +259,12 @@ def slot_if_free(store: Store, tenant: Tenant, service: Service, start: datetime
 def free_slots(store: Store, tenant: Tenant, service: Service, around: datetime, *,
                now: datetime, count: int = 3, min_notice: timedelta | None = None,
                horizon: timedelta | None = None, step: timedelta = SLOT_STEP,
-               resource: str | None = None, ignore: int | None = None) -> list[Slot]:
+               resource: str | None = None, ignore: int | None = None,
+               within: Window | None = None) -> list[Slot]:
     """The ``count`` free slots nearest to ``around``, before or after it.
+
+    ``within``: only slots starting inside this window of days and wall-clock times (what
+    the caller asked: "next week in the morning"); the search then covers only those days.
 
     Ordered by distance from ``around``, then earlier first. Each start time is offered
     once, on the first free resource able to perform the service (its ``resources``
@@ -255,11 +277,18 @@ def free_slots(store: Store, tenant: Tenant, service: Service, around: datetime,
     target, now_utc = _utc(tenant, around), _utc(tenant, now)
     who = _resources(tenant, service, resource)
     first, last = now_utc + min_notice, now_utc + horizon
+    if within is not None:  # only the asked days (a day's start/end in the tenant's zone)
+        day_start = localize(tenant, datetime.combine(within.first, time(0, 0))).astimezone(UTC)
+        day_end = localize(tenant, datetime.combine(within.last + timedelta(days=1),
+                                                    time(0, 0))).astimezone(UTC)
+        first, last = max(first, day_start), min(last, day_end)
     duration = timedelta(minutes=service.duration_min)
     blocking = duration + timedelta(minutes=service.buffer_min)
     calendar = _Calendar(store.appointments(tenant.id, first, last + blocking), ignore)
     found: list[tuple[timedelta, datetime, Slot]] = []
     for start, able in _candidates(tenant, who, service.duration_min, first, last, step):
+        if within is not None and not within.holds(start):
+            continue
         start_utc = start.astimezone(UTC)
         free = next((r for r in able if calendar.is_free(r, start_utc, start_utc + blocking)), None)
         if free is not None:

@@ -88,10 +88,15 @@ def load_migrations(directory: Traversable | Path | None = None) -> list[Migrati
         found.append(Migration(int(match[1]), match[2], data.decode("utf-8"),
                                hashlib.sha256(data).hexdigest()))
     found.sort(key=lambda m: m.version)
-    for expected, migration in enumerate(found, start=1):
-        if migration.version != expected:
-            raise StoreError(f"migration {migration.filename}: expected version {expected:04d} "
-                             "(versions start at 0001 and have no gaps or duplicates)")
+    # Gaps are allowed (branches add numbered files side by side: 0005 may be written
+    # before 0004 lands); duplicates are not, and _verify refuses a file numbered below
+    # what a database already has, so the order of application never depends on luck.
+    for before, migration in zip(found, found[1:], strict=False):
+        if migration.version == before.version:
+            raise StoreError(f"migration {migration.filename}: version {migration.version:04d} "
+                             f"is also {before.filename} (versions are unique)")
+    if found and found[0].version != 1:
+        raise StoreError(f"migration {found[0].filename}: versions start at 0001")
     if not found:
         raise StoreError(f"no migration files in {folder}")
     return found
@@ -184,6 +189,11 @@ def _read_applied(conn: psycopg.Connection[Any], schema: str) -> list[AppliedMig
 
 def _verify(applied: dict[int, AppliedMigration], known: Sequence[Migration], schema: str) -> None:
     by_version = {m.version: m for m in known}
+    newest = max(applied, default=0)
+    late = [m for m in known if m.version < newest and m.version not in applied]
+    if late:
+        raise StoreError(f"migration {late[0].filename} is numbered below version {newest:04d}, "
+                         f"already applied to schema {schema!r}: renumber it after {newest:04d}")
     for version, done in sorted(applied.items()):
         mine = by_version.get(version)
         if mine is None:

@@ -33,7 +33,7 @@ rejected with :class:`ValueError`; everything returned is aware UTC.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -53,6 +53,7 @@ from agi.booking.outbox import (
     moved_payload,
     outbox_rows,
 )
+from agi.booking.privacy_register import PrivacyRegister
 from agi.booking.store import (
     Appointment,
     Caller,
@@ -71,6 +72,7 @@ from agi.booking.store import (
     dump_call_data,
     is_e164,
 )
+from agi.booking.usage import UsagePolicy
 from agi.errors import SlotTaken, StoreError, StoreUnavailable
 
 try:
@@ -81,6 +83,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise StoreError("the PostgreSQL store needs psycopg 3 and psycopg_pool: "
                      "pip install 'psycopg[binary]' psycopg_pool") from exc
+from agi.booking.postgres_usage import PostgresLedger  # noqa: E402 - needs psycopg, checked above
 
 # How long a store call waits for a pooled connection (and at open, for the first one).
 # A call in progress cannot hold the caller in silence for long: past this the caller is
@@ -118,7 +121,7 @@ def _jsonb(data: Mapping[str, Any]) -> Jsonb:
     return Jsonb(text, dumps=lambda already_text: already_text)
 
 
-class PostgresStore(Store):
+class PostgresStore(PostgresLedger, Store):
     """The PostgreSQL store. Create one per process and share it between threads.
 
     ``targets_for`` maps a tenant id to its notification target keys; with it, bookings,
@@ -127,9 +130,10 @@ class PostgresStore(Store):
 
     def __init__(self, dsn: str, schema: str = DEFAULT_SCHEMA, min_size: int = 1,
                  max_size: int = 10, *, timeout: float = POOL_TIMEOUT_S,
-                 targets_for: TargetsFor | None = None) -> None:
+                 targets_for: TargetsFor | None = None, usage: UsagePolicy | None = None) -> None:
         self.schema = check_schema_name(schema)
         self._targets_for = targets_for
+        self.usage_policy = usage or UsagePolicy()
         self._timeout = timeout
         self._closed = False
         self._q = _Queries(schema)
@@ -251,7 +255,10 @@ class PostgresStore(Store):
     def end_call(self, call_id: str, ended_at: datetime, outcome: str,
                  data: Mapping[str, Any] | None = None) -> None:
         args = (aware_utc(ended_at), outcome, None if data is None else _jsonb(data), call_id)
-        self._touch_call(f"end_call {call_id}", self._q.end_call, args, call_id)
+        with self._tx(f"end_call {call_id}") as conn:
+            if conn.execute(self._q.end_call, args).rowcount == 0:
+                raise self._no_call(call_id)
+            self._count_usage(conn, call_id)
 
     def get_call(self, call_id: str) -> CallRecord | None:
         rows = self._rows("get_call", self._q.get_call, (call_id,))
@@ -459,6 +466,16 @@ class PostgresStore(Store):
         if not is_e164(phone):
             raise ValueError(f"{phone!r} is not an E.164 number")
         return p.personal_data(self._tx, p.PrivacyQueries(self.schema), tenant_id, phone)
+
+    def privacy(self) -> PrivacyRegister:
+        from agi.booking import postgres_register
+
+        return postgres_register.PostgresPrivacy(self._tx, self.schema)
+
+    def reseal(self, transform: Callable[[str, Any], Any]) -> int:
+        from agi.booking import postgres_privacy as p
+
+        return p.reseal(self._tx, self.schema, transform)
 
 
 class _Queries:

@@ -1,4 +1,4 @@
-"""Retention, erasure and access on the PostgreSQL store (GDPR articles 5(1)(e), 15, 17).
+"""Retention, erasure, access and re-encryption on the PostgreSQL store (GDPR articles 5(1)(e), 15, 17).
 
 The statements behind :meth:`PostgresStore.purge`, :meth:`PostgresStore.erase_person` and
 :meth:`PostgresStore.personal_data`, kept apart from :mod:`agi.booking.postgres` so that
@@ -172,3 +172,34 @@ def personal_data(tx: Transaction, q: PrivacyQueries, tenant_id: str,
                                                         (tenant_id, quoted(phone)))]
     return person_export(tenant_id, phone, _caller(caller) if caller else None, turns, appts,
                          messages, leads, outbox)
+
+
+# (table, row key, column, kind): where free text is kept, for agi.privacy.sealed
+SEALED_COLUMNS = (("turns", ("call_id", "seq"), "text", "text"),
+                  ("messages", ("id",), "text", "text"), ("calls", ("call_id",), "data", "doc"),
+                  ("leads", ("id",), "details", "doc"), ("outbox", ("id",), "payload", "payload"))
+
+
+def reseal(tx: Transaction, schema: str, transform: Callable[[str, Any], Any]) -> int:
+    """See :meth:`agi.booking.store.Store.reseal` (one transaction per table, rows locked).
+
+    The old row versions stay in the table files until PostgreSQL's (auto)vacuum reclaims
+    them; ``pg_dump`` never reads them. docs/privacy.md says to run VACUUM after."""
+    from psycopg.types.json import Jsonb
+
+    changed = 0
+    for table, keys, column, kind in SEALED_COLUMNS:
+        where = sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in keys)
+        select = sql.SQL("SELECT {}, {} FROM {} FOR UPDATE").format(
+            sql.SQL(", ").join(map(sql.Identifier, keys)), sql.Identifier(column),
+            sql.Identifier(schema, table))
+        update = sql.SQL("UPDATE {} SET {} = %s WHERE {}").format(
+            sql.Identifier(schema, table), sql.Identifier(column), where)
+        with tx(f"reseal {table}") as conn:
+            for row in conn.execute(select).fetchall():
+                value = row[-1]
+                new = transform(kind, value)
+                if new != value:
+                    conn.execute(update, (new if kind == "text" else Jsonb(new), *row[:-1]))
+                    changed += 1
+    return changed

@@ -22,7 +22,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,6 +37,9 @@ from agi.booking.outbox import (
     moved_payload,
     outbox_rows,
 )
+from agi.booking.privacy_register import PrivacyRegister
+from agi.booking.sqlite_usage import MIGRATION as LEDGER_MIGRATION
+from agi.booking.sqlite_usage import SqliteLedger
 from agi.booking.store import (
     Appointment,
     Caller,
@@ -55,6 +58,7 @@ from agi.booking.store import (
     dump_call_data,
     is_e164,
 )
+from agi.booking.usage import UsagePolicy
 from agi.errors import SlotTaken, StoreError
 
 log = logging.getLogger(__name__)
@@ -191,6 +195,67 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX leads_tenant ON leads (tenant_id, created_at)",
     ),
+    # usage, latency, access log, console users (PostgreSQL: 0005_usage_access.sql). When
+    # the call-back migration (PostgreSQL 0004) lands, it goes before this entry.
+    LEDGER_MIGRATION,
+    (  # privacy: requests register, flags, erasure events, recordings (PG: 0006_privacy.sql)
+        """CREATE TABLE privacy_requests (
+            id               INTEGER PRIMARY KEY AUTOINCREMENT,
+            tenant_id        TEXT NOT NULL,
+            phone            TEXT NOT NULL,
+            kind             TEXT NOT NULL CHECK (kind IN ('access', 'rectification', 'erasure',
+                                 'restriction', 'objection', 'portability')),
+            received_at      TEXT NOT NULL,
+            identity_check   TEXT NOT NULL CHECK (identity_check <> ''),
+            due_at           TEXT NOT NULL,
+            extended_to      TEXT,
+            extension_reason TEXT NOT NULL DEFAULT '',
+            answered_at      TEXT,
+            answered_by      TEXT NOT NULL DEFAULT '',
+            details          TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(details))
+        )""",
+        "CREATE INDEX privacy_requests_due ON privacy_requests (answered_at, due_at)",
+        """CREATE TABLE privacy_flags (
+            tenant_id        TEXT NOT NULL,
+            phone            TEXT NOT NULL,
+            restricted_since TEXT,
+            objected_since   TEXT,
+            PRIMARY KEY (tenant_id, phone)
+        )""",
+        """CREATE TABLE outbox_v4 (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            tenant_id       TEXT NOT NULL,
+            kind            TEXT NOT NULL CHECK (kind IN ('appointment_booked',
+                                'appointment_moved', 'appointment_cancelled', 'message',
+                                'lead', 'erasure')),
+            target          TEXT NOT NULL,
+            payload         TEXT NOT NULL CHECK (json_valid(payload)),
+            idempotency_key TEXT NOT NULL UNIQUE,
+            status          TEXT NOT NULL DEFAULT 'pending'
+                            CHECK (status IN ('pending', 'sent', 'dead')),
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            lease_until     TEXT,
+            last_error      TEXT NOT NULL DEFAULT '',
+            created_at      TEXT NOT NULL,
+            sent_at         TEXT
+        )""",
+        # call recordings by consent (agi.call.recording): the encrypted file of a call
+        """CREATE TABLE recordings (
+            call_id     TEXT PRIMARY KEY REFERENCES calls (call_id) ON DELETE CASCADE,
+            tenant_id   TEXT NOT NULL,
+            path        TEXT NOT NULL,
+            key_id      TEXT NOT NULL,
+            audio_bytes INTEGER NOT NULL,
+            started_at  TEXT NOT NULL,
+            ended_at    TEXT NOT NULL
+        )""",
+        "INSERT INTO outbox_v4 SELECT * FROM outbox",
+        "DROP TABLE outbox",
+        "ALTER TABLE outbox_v4 RENAME TO outbox",
+        "CREATE INDEX outbox_due ON outbox (status, next_attempt_at, id)",
+        "CREATE INDEX outbox_tenant ON outbox (tenant_id, created_at)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -216,16 +281,18 @@ def from_db_time(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
-class SqliteStore(Store):
+class SqliteStore(SqliteLedger, Store):
     """The SQLite store. Create one per process and share it between threads.
 
     ``targets_for`` maps a tenant id to its notification target keys; with it, bookings,
     cancellations and messages queue outbox rows in their own transaction.
     """
 
-    def __init__(self, path: str | Path, *, targets_for: TargetsFor | None = None) -> None:
+    def __init__(self, path: str | Path, *, targets_for: TargetsFor | None = None,
+                 usage: UsagePolicy | None = None) -> None:
         self.path = Path(path)
         self._targets_for = targets_for
+        self.usage_policy = usage or UsagePolicy()
         self._local = threading.local()
         self._lock = threading.Lock()  # guards _conns, _busy and _closed only
         self._idle = threading.Condition(self._lock)  # notified when a thread's operation ends
@@ -418,6 +485,7 @@ class SqliteStore(Store):
             self._require_call(conn, call_id)
             conn.execute("UPDATE calls SET ended_at = ?, outcome = ?, data = COALESCE(?, data) "
                          "WHERE call_id = ?", (when, outcome, encoded, call_id))
+            self._count_usage(conn, call_id)
 
     @staticmethod
     def _require_call(conn: sqlite3.Connection, call_id: str) -> None:
@@ -671,6 +739,17 @@ class SqliteStore(Store):
             raise ValueError(f"{phone!r} is not an E.164 number")
         with self._use() as conn, self._errors(f"personal_data {tenant_id}"):
             return sqlite_privacy.personal_data(conn, tenant_id, phone)
+
+    def privacy(self) -> PrivacyRegister:
+        from agi.booking import sqlite_register
+
+        return sqlite_register.SqlitePrivacy(self._write, self._read, self._use, self._errors)
+
+    def reseal(self, transform: Callable[[str, Any], Any]) -> int:
+        from agi.booking import sqlite_privacy
+
+        with self._use() as conn, self._errors("reseal"):
+            return sqlite_privacy.reseal(conn, transform)
 
 
 def _outbox_item(row: Sequence[Any]) -> OutboxItem:

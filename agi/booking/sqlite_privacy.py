@@ -1,4 +1,4 @@
-"""Retention, erasure and access on the SQLite store (GDPR articles 5(1)(e), 15, 17).
+"""Retention, erasure, access and re-encryption on the SQLite store (GDPR articles 5(1)(e), 15, 17).
 
 The statements behind :meth:`SqliteStore.purge`, :meth:`SqliteStore.erase_person` and
 :meth:`SqliteStore.personal_data`, kept apart from :mod:`agi.booking.sqlite` so that
@@ -11,8 +11,9 @@ Times are the store's fixed-width UTC text, so ``<`` on text is ``<`` in time.
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -158,3 +159,37 @@ def personal_data(conn: sqlite3.Connection, tenant_id: str, phone: str) -> dict[
     conn.execute("COMMIT")
     return person_export(tenant_id, phone, _caller(caller) if caller else None, turns, appts,
                          messages, leads, outbox)
+
+
+# (table, row key, column, kind): where free text is kept, for agi.privacy.sealed
+SEALED_COLUMNS = (("turns", "rowid", "text", "text"), ("messages", "id", "text", "text"),
+                  ("calls", "call_id", "data", "doc"), ("leads", "id", "details", "doc"),
+                  ("outbox", "id", "payload", "payload"))
+
+
+def reseal(conn: sqlite3.Connection, transform: Callable[[str, Any], Any]) -> int:
+    """See :meth:`agi.booking.store.Store.reseal`: one write transaction per table, then
+    the old content is overwritten (``secure_delete``) and the file compacted, so no clear
+    text stays behind in free pages or the write-ahead log."""
+    changed = 0
+    conn.execute("PRAGMA secure_delete = ON")
+    for table, key, column, kind in SEALED_COLUMNS:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            updates = []
+            for row_key, stored in conn.execute(f"SELECT {key}, {column} FROM {table}").fetchall():
+                value = stored if kind == "text" else json.loads(stored)
+                new = transform(kind, value)
+                if new != value:
+                    updates.append((new if kind == "text" else
+                                    json.dumps(new, ensure_ascii=False, sort_keys=True), row_key))
+            conn.executemany(f"UPDATE {table} SET {column} = ? WHERE {key} = ?", updates)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        changed += len(updates)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("VACUUM")
+    return changed

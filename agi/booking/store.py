@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
+from agi.booking.ledger import Ledger
+from agi.booking.privacy_register import PrivacyRegister
 from agi.errors import StoreError
 
 Speaker = Literal["caller", "agent"]
 AppointmentStatus = Literal["booked", "moved", "cancelled"]
 OutboxKind = Literal["appointment_booked", "appointment_moved", "appointment_cancelled", "message",
-                     "lead"]
+                     "lead", "erasure"]
 OutboxStatus = Literal["pending", "sent", "dead"]
 # Who the business wants told of what: (tenant id, kind) -> target keys such as
 # "email:office" (agi.notify.targets_for builds it from the tenants' [[tenants.notify]]).
@@ -197,7 +199,7 @@ class PurgeReport:
                 "appointments": self.appointments, "outbox": self.outbox}
 
 
-class Store(abc.ABC):
+class Store(Ledger, abc.ABC):
     """Where calls, turns, appointments, messages and the outbox are kept. Thread-safe.
 
     A store built with ``targets_for`` (tenant id -> target keys) writes one outbox row
@@ -358,6 +360,17 @@ class Store(abc.ABC):
         """Right of access: everything held about the number, as JSON-serialisable data
         (``caller``, ``calls`` with their ``transcript``, ``appointments`` of every status,
         ``messages``, ``leads``, ``outbox``)."""
+
+    def privacy(self) -> PrivacyRegister:
+        """The register of privacy requests, flags and rectification on this store's database."""
+        raise StoreError(f"{type(self).__name__} keeps no privacy register")
+
+    def reseal(self, transform: Callable[[str, Any], Any]) -> int:
+        """Rewrite every stored free-text value (turn and message ``"text"``, call data and
+        lead details ``"doc"``, outbox ``"payload"``) as ``transform(kind, value)`` returns
+        it, one transaction per table; the number of values changed. What
+        :mod:`agi.privacy.sealed` encrypts existing rows and rotates keys with."""
+        raise StoreError(f"{type(self).__name__} cannot re-encrypt its rows")
 
     def close(self) -> None:  # noqa: B027 - optional hook: stores without resources keep it
         """Release connections."""

@@ -123,6 +123,8 @@ class MediaSession:
         self.speech_frames_sent = 0
         self.frames_received = 0
         self.last_first_frame_at: float | None = None  # when the last prompt began to sound
+        # every caller frame (8 kHz) also goes here: the consented recording
+        self.on_caller_audio: Callable[[bytes], None] | None = None
 
     @property
     def can_hear(self) -> bool:
@@ -272,6 +274,8 @@ class MediaSession:
             self._events.put_nowait(CallerHungUp())
 
     def _on_audio(self, pcm: bytes) -> None:
+        if self.on_caller_audio is not None:
+            self.on_caller_audio(pcm)
         events = self._endpointer.feed(pcm, time.monotonic())
         started = any(isinstance(e, SpeechStarted) for e in events)
         if started:

@@ -28,6 +28,7 @@ from agi.booking.spool import Spool
 from agi.booking.store import CallRecord, Store
 from agi.call.channel import CHANNEL_ERRORS, CallChannel
 from agi.call.media import CallerHungUp, CallerSilent, CallerTurn, DigitPressed, MediaSession
+from agi.call.recording import CallConsent, Recordings
 from agi.call.state import CallState, CallStateMachine
 from agi.config import Settings, Tenant
 from agi.dialogue import phrases
@@ -80,6 +81,7 @@ class CallServices:
     active_calls: set[str] = field(default_factory=set)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     spool: Spool | None = None  # where writes go while the database is unreachable
+    recordings: Recordings | None = None  # call recording by consent (agi.call.recording)
 
 
 async def handle_call(channel: CallChannel, services: CallServices) -> tuple[str, str]:
@@ -126,6 +128,7 @@ class CallSession:
         self._keyed = ""  # digits keyed for the number the dialogue asks (reply.expecting)
         self._recorded = False
         self.tenant_id = ""
+        self.consent: CallConsent | None = None  # tenants that record calls, with consent
 
     # the whole call --------------------------------------------------------
     async def run(self) -> None:
@@ -185,6 +188,12 @@ class CallSession:
             self.outcome = "hangup_during_disclosure"
             return
         self.sm.fire("disclosed")
+        if self.services.recordings is not None and tenant.privacy.recording.enabled:
+            self.consent = CallConsent(self.services.recordings, tenant, self.call_id)
+            if not await self._say_all((self.consent.notice,), interruptible=False, record=True):
+                return  # hung up during the notice: nothing was recorded
+            if (recorder := self.consent.begin()) is not None:
+                media.on_caller_audio = recorder.feed
         caller = caller_e164(self.channel.info.caller, tenant)
         await self._store("set_caller", self.call_id, caller)
         if not media.can_hear:
@@ -215,6 +224,10 @@ class CallSession:
                     await self._store("add_turn", self.call_id, "caller",
                                       event.text, _utcnow())
                 continue  # the CallerHungUp that follows ends the loop
+            if self.consent is not None and self.consent.refused_by(
+                    getattr(event, "text", ""), getattr(event, "digit", "")):
+                await self._say_all((self.consent.stopped,), interruptible=False, record=True)
+                continue  # recording stopped and deleted; the conversation goes on
             self.sm.fire("heard")
             started = time.monotonic()
             store_ms = 0.0
@@ -341,6 +354,8 @@ class CallSession:
         if self.media is not None:
             await self.media.close()
         await self.channel.end_media(MEDIA_CONNECT_TIMEOUT_S)
+        if self.consent is not None:  # the call record exists: the recording's row may follow
+            await asyncio.to_thread(self.consent.end)
         if self._recorded:  # before the channel goes: the record must not depend on the PBX
             await self._store("end_call", self.call_id, _utcnow(), self.outcome,
                               self.data or None)

@@ -5,7 +5,6 @@ Who may do so is decided here, once, by caller ID: see the comment above the act
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from agi.booking import availability
@@ -167,29 +166,12 @@ def _own_appointment(tracker: Tracker) -> Appointment | None:
     return next((a for a in _upcoming(tracker) if a.id == wanted), None)
 
 
-# The word before the current date or time of an appointment, in "move it from ... to ...".
-_FROM = re.compile(r"\b(?:de|du|d'|from)\s*$")
-
-
 def _when_said(tracker: Tracker, *, after_from: bool | None) -> normalize.When:
-    """The last date and time in the caller's sentence: those said after "de"/"du"/"from"
+    """The date and time in the caller's sentence: those said after "de"/"du"/"from"
     (``after_from``: the appointment's current day in "de mardi à jeudi"), the others (not
     ``after_from``: the new day), or any (None)."""
-    lang, now = tracker.lang, tracker.now()
-    rest = normalize.digits(normalize.clean(tracker.text), lang)
-    found_time = None
-    while (tm := normalize.find_time(rest, lang)) is not None:
-        start, end = tm[1]
-        if after_from is None or bool(_FROM.search(rest[:start])) == after_from:
-            found_time = tm[0]
-        rest = rest[:start] + " " + rest[end:]
-    found_date, pos = None, 0
-    while (d := normalize.find_date(rest[pos:], lang, now)) is not None:
-        start, end = pos + d[1][0], pos + d[1][1]
-        if after_from is None or bool(_FROM.search(rest[:start])) == after_from:
-            found_date = d[0]
-        pos = max(end, pos + 1)
-    return normalize.When(found_date, found_time)
+    return normalize.parse_when(tracker.text, tracker.lang, tracker.now(),
+                                moving=after_from is False, moved_from=after_from is True)
 
 
 def _last_when(tracker: Tracker) -> normalize.When:

@@ -1,9 +1,9 @@
 """The builtin dialogue engine: the deterministic part of a Rasa 3 project, in-process.
 
 At start-up it loads ``nlu/<lang>/`` for each language (:mod:`agi.dialogue.project`),
-trains one intent classifier per language from data/nlu.yml with scikit-learn (TF-IDF on
-character n-grams within words, which copes with ASR spelling variants, plus word uni- and
-bigrams, into a multinomial logistic regression), and then runs, per caller turn:
+trains one intent classifier per language from data/nlu.yml
+(:mod:`agi.dialogue.intents`: scikit-learn, TF-IDF on character n-grams and words into a
+logistic regression), and then runs, per caller turn:
 
 1. intent: the classifier's best intent, or ``nlu_fallback`` under the FallbackClassifier
    threshold of config.yml;
@@ -32,12 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion, Pipeline
-
 from agi.config import LANGUAGES
-from agi.dialogue import normalize
 from agi.dialogue.actions import (
     ACTIONS,
     Entity,
@@ -52,6 +47,7 @@ from agi.dialogue.actions import (
 )
 from agi.dialogue.base import BotReply, CallContext, Conversation, DialogueEngine
 from agi.dialogue.entities import extract_entities
+from agi.dialogue.intents import IntentClassifier
 from agi.dialogue.phrases import DIDNT_HEAR, STILL_THERE, phrase
 from agi.dialogue.project import Project, Rule, load_project
 from agi.errors import DialogueError
@@ -79,43 +75,22 @@ class Parse:
     entities: tuple[Entity, ...]
 
 
-def build_pipeline() -> Pipeline:
-    """The untrained intent classifier, fed texts already through :func:`normalize.clean`.
-
-    One function so that the engine and ``permanence nlu test`` (agi/dialogue/trainer.py,
-    cross-validation) measure exactly the same model.
-    """
-    return Pipeline([
-        ("features", FeatureUnion([
-            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)),
-            ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"[\w'-]+")),
-        ])),
-        ("clf", LogisticRegression(C=20.0, solver="newton-cg", max_iter=1000)),
-    ])
-
-
 class NluModel:
     """One language's intent classifier and entity extractor, trained from the project."""
 
     def __init__(self, project: Project) -> None:
         self.project = project
         self.lang = project.language
-        texts = [normalize.clean(e.text) for e in project.examples]
         labels = [e.intent for e in project.examples]
         if len(set(labels)) < 2:
             raise DialogueError(f"{project.directory}: at least two intents with examples are needed")
-        self._pipeline = build_pipeline()
-        self._pipeline.fit(texts, labels)
+        self.intents = IntentClassifier([e.text for e in project.examples], labels)
         # dateparser loads its language data on first use (~1 s): pay it at start-up, not
         # during the first caller's turn.
         self.parse(_WARM_UP.get(self.lang, ""), now=datetime.now(UTC))
 
     def parse(self, text: str, *, now: Any, requested_slot: str | None = None) -> Parse:
-        cleaned = normalize.clean(text)
-        probs = self._pipeline.predict_proba([cleaned])[0]
-        best = int(probs.argmax())
-        intent = str(self._pipeline.classes_[best])
-        confidence = float(probs[best])
+        intent, confidence = self.intents.predict(text)
         if confidence < self.project.fallback_threshold:
             intent = FALLBACK_INTENT
         return Parse(text, intent, confidence, tuple(self.entities(text, now, requested_slot)))

@@ -29,10 +29,7 @@ def extract_entities(project: Project, text: str, now: datetime,
         found.append(Entity("phone", phone, text))
     else:
         when = normalize.parse_when(text, lang, now, bare_time=requested_slot == "time")
-        if when.date:
-            found.append(Entity("date", when.date.isoformat(), text))
-        if when.time:
-            found.append(Entity("time", when.time.strftime("%H:%M"), text))
+        found += [Entity(slot, value, text) for slot, value in normalize.slot_values(when).items()]
     name = extract_name(text, lang, asked=requested_slot == "name")
     if name:
         found.append(Entity("name", name, text))

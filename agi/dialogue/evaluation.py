@@ -1,7 +1,7 @@
 """Cross-validated scores of the builtin NLU, and the report ``permanence nlu test`` writes.
 
 Intents: stratified k-fold cross-validation of exactly the classifier the engine trains
-(:func:`agi.dialogue.builtin.build_pipeline`, texts through ``normalize.clean``) with
+(:func:`agi.dialogue.intents.build_pipeline`, texts through ``intent_text``) with
 scikit-learn's ``cross_val_predict``; every example is predicted once, by a model that
 did not see it. ``classification_report`` gives per-intent precision/recall/F1 and the
 macro and weighted averages, ``confusion_matrix`` the PNG.
@@ -15,6 +15,13 @@ span is normalised alone with the same normaliser (date, time, phone, name) or l
 and mapped through the synonyms (lookup/regex entities such as ``service``); a gold span
 the normaliser cannot read keeps its raw text and can only be missed. Relative dates are
 resolved against a fixed "now" (:data:`EVAL_NOW`) so reports are reproducible.
+
+Held-out phrasings (``nlu/tests/heldout_<lang>.yml``, Rasa's NLU format, outside
+``nlu/<lang>/data`` so no engine ever trains on them): :func:`evaluate_heldout` trains the
+engine's model on all of the project's data and scores the intent it would act on, the
+FallbackClassifier threshold included (``nlu_fallback`` counts as a miss). Cross-validation
+says how consistent the training data is; the held-out score says how the engine copes with
+phrasings nobody wrote for it, which is what a caller brings.
 
 Rasa's own cross-validation results (``rasa test nlu --cross-validation`` writes
 ``intent_report.json`` and ``DIETClassifier_report.json``) are read by
@@ -31,12 +38,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
 from sklearn.metrics import classification_report, confusion_matrix
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from agi.dialogue import normalize
-from agi.dialogue.builtin import NluModel, build_pipeline
-from agi.dialogue.project import Example, Project
+from agi.dialogue.builtin import NluModel
+from agi.dialogue.intents import build_pipeline, intent_text
+from agi.dialogue.project import Example, Project, parse_example
 from agi.errors import DialogueError
 
 DEFAULT_FOLDS = 5
@@ -89,6 +98,19 @@ class LanguageEvaluation:
     entities: Mapping[str, EntityScore]
     errors: tuple[tuple[str, str, str], ...] = ()  # (text, true, predicted)
     rasa: Mapping[str, Any] | None = field(default=None)
+    heldout: HeldoutEvaluation | None = None
+
+
+@dataclass(frozen=True)
+class HeldoutEvaluation:
+    """The engine's intents on a held-out file, with Rasa's on the same file when run."""
+
+    path: str
+    examples: int
+    labels: tuple[str, ...]
+    intent_report: Mapping[str, Any]          # sklearn classification_report, output_dict
+    errors: tuple[tuple[str, str, str], ...]  # (text, true, predicted)
+    rasa: Mapping[str, Any] | None = None     # read_rasa_results of `rasa test nlu`
 
 
 def evaluate_project(project: Project, folds: int = DEFAULT_FOLDS, *,
@@ -100,7 +122,7 @@ def evaluate_project(project: Project, folds: int = DEFAULT_FOLDS, *,
     if folds < 2 or smallest < folds:
         raise DialogueError(f"{project.directory}: {folds}-fold cross-validation needs at least "
                             f"{max(folds, 2)} examples per intent (the smallest intent has {smallest})")
-    texts = [normalize.clean(e.text) for e in examples]
+    texts = [intent_text(e.text) for e in examples]
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
     predicted = [str(p) for p in cross_val_predict(build_pipeline(), texts, labels, cv=splitter)]
     classes = tuple(sorted(set(labels)))
@@ -117,6 +139,50 @@ def evaluate_project(project: Project, folds: int = DEFAULT_FOLDS, *,
         project.language, folds, len(examples), classes, report,
         tuple(tuple(int(v) for v in row) for row in matrix),
         {k: EntityScore(*v) for k, v in sorted(counts.items())}, errors)
+
+
+def load_heldout(path: Path, project: Project) -> tuple[Example, ...]:
+    """The examples of a held-out file (Rasa NLU format); errors name the file.
+
+    A held-out sentence that is also a training example is an error: the score would
+    then measure memory, not understanding.
+    """
+    try:
+        data = yaml.safe_load(path.read_text("utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise DialogueError(f"{path}: cannot read the held-out file: {exc}") from exc
+    examples = []
+    for item in data.get("nlu") or ():
+        intent, block = (item.get("intent"), item.get("examples")) if isinstance(item, dict) else (None, None)
+        if intent is None:
+            continue
+        if intent not in project.intents or not isinstance(block, str):
+            raise DialogueError(f"{path}: intent {intent!r} is not in {project.directory / 'domain.yml'} "
+                                "or has no `examples: |` block")
+        examples += [parse_example(ln.strip()[2:].strip(), str(intent))
+                     for ln in block.splitlines() if ln.strip().startswith("- ")]
+    if not examples:
+        raise DialogueError(f"{path}: no intent examples")
+    trained = {_key(e.text) for e in project.examples}
+    seen = [e.text for e in examples if _key(e.text) in trained]
+    if seen:
+        raise DialogueError(f"{path}: {len(seen)} held-out sentence(s) are training examples of "
+                            f"{project.directory / 'data'} (first: {seen[0]!r}): remove them from one side")
+    return tuple(examples)
+
+
+def evaluate_heldout(project: Project, path: Path, model: NluModel | None = None) -> HeldoutEvaluation:
+    """The intent the engine would act on for every held-out sentence, scored."""
+    examples = load_heldout(path, project)
+    model = model or NluModel(project)
+    truth = [e.intent for e in examples]
+    predicted = [model.parse(e.text, now=EVAL_NOW).intent for e in examples]
+    labels = tuple(sorted(set(truth)))
+    report = classification_report(truth, predicted, labels=list(labels), output_dict=True, zero_division=0)
+    # accuracy over every sentence (classification_report drops it when nlu_fallback appears)
+    report["accuracy"] = sum(t == p for t, p in zip(truth, predicted, strict=True)) / len(examples)
+    errors = tuple((e.text, t, p) for e, t, p in zip(examples, truth, predicted, strict=True) if t != p)
+    return HeldoutEvaluation(str(path), len(examples), labels, report, errors)
 
 
 def gold_value(entity: str, span: str, project: Project) -> str:
@@ -189,6 +255,19 @@ def evaluation_dict(ev: LanguageEvaluation, png: str) -> dict[str, Any]:
         "errors": [{"text": t, "intent": i, "predicted": p} for t, i, p in ev.errors],
         "confusion_png": png,
         "rasa": dict(ev.rasa) if ev.rasa is not None else None,
+        "heldout": heldout_dict(ev.heldout) if ev.heldout is not None else None,
+    }
+
+
+def heldout_dict(h: HeldoutEvaluation) -> dict[str, Any]:
+    """The JSON form of a held-out score (``languages.<lang>.heldout`` of report.json)."""
+    return {
+        "file": h.path, "examples": h.examples, "labels": list(h.labels),
+        "accuracy": h.intent_report["accuracy"],
+        "intents": {k: v for k, v in h.intent_report.items() if k in h.labels},
+        "macro avg": h.intent_report["macro avg"],
+        "errors": [{"text": t, "intent": i, "predicted": p} for t, i, p in h.errors],
+        "rasa": dict(h.rasa) if h.rasa is not None else None,
     }
 
 
@@ -242,7 +321,8 @@ def markdown(data: Mapping[str, Any]) -> str:
     lines = ["# NLU evaluation", "",
              f"Generated {data['generated']}. Builtin backend: stratified cross-validation "
              f"(seed {data['seed']}); entities counted by {data['entity_matching']} "
-             f"(relative dates against {data['eval_now']}). Rasa: {data['rasa']}.", ""]
+             f"(relative dates against {data['eval_now']}). Rasa: {data['rasa']}.", "",
+             *_summary(data["languages"])]
     for lang, ev in data["languages"].items():
         rasa = (ev.get("rasa") or {}).get("intents") or {}
         lines += [f"## {lang}: {ev['examples']} examples, {ev['folds']} folds", "",
@@ -262,6 +342,8 @@ def markdown(data: Mapping[str, Any]) -> str:
             lines.append(f"| {name} | {_f(s['precision'])} | {_f(s['recall'])} | {_f(s['f1-score'])} "
                          f"| {s['support']} | {_f((rasa_ent.get(name) or {}).get('f1-score'))} |")
         lines += ["", f"![confusion matrix, {lang}]({ev['confusion_png']})", ""]
+        if ev.get("heldout"):
+            lines += _heldout_lines(ev["heldout"])
         pairs = Counter((e["intent"], e["predicted"]) for e in ev["errors"]).most_common(TOP_CONFUSIONS)
         if pairs:
             lines += ["Most confused (true → predicted, count), with one example each:", ""]
@@ -270,3 +352,36 @@ def markdown(data: Mapping[str, Any]) -> str:
                 lines.append(f"- {true} → {pred}: {n} (\"{text}\")")
             lines.append("")
     return "\n".join(lines)
+
+
+def _rasa_accuracy(section: Mapping[str, Any] | None) -> Any:
+    return ((section or {}).get("rasa") or {}).get("intents", {}).get("accuracy")
+
+
+def _summary(languages: Mapping[str, Any]) -> list[str]:
+    """Intent accuracy per language: cross-validated and held-out, builtin beside Rasa."""
+    lines = ["| language | builtin cross-validated | builtin held-out | Rasa cross-validated "
+             "| Rasa held-out | held-out phrasings |", "|---|---|---|---|---|---|"]
+    for lang, ev in languages.items():
+        held = ev.get("heldout") or {}
+        lines.append(f"| {lang} | {_f(ev['accuracy'])} | {_f(held.get('accuracy'))} | "
+                     f"{_f(_rasa_accuracy(ev))} | {_f(_rasa_accuracy(held))} | {held.get('examples', '–')} |")
+    return [*lines, ""]
+
+
+def _heldout_lines(held: Mapping[str, Any]) -> list[str]:
+    """report.md's held-out section: recall per intent (builtin, Rasa) and every miss."""
+    rasa = (held.get("rasa") or {}).get("intents") or {}
+    lines = [f"### Held-out: {held['examples']} phrasings never trained on ({held['file']})", "",
+             "| intent | builtin recall | builtin F1 | support | Rasa recall | Rasa F1 |",
+             "|---|---|---|---|---|---|"]
+    for name, s in [*held["intents"].items(), ("macro avg", held["macro avg"])]:
+        r = rasa.get(name) or {}
+        lines.append(f"| {name} | {_f(s['recall'])} | {_f(s['f1-score'])} | {int(s['support'])} "
+                     f"| {_f(r.get('recall'))} | {_f(r.get('f1-score'))} |")
+    lines += ["", f"Held-out accuracy: builtin {_f(held['accuracy'])}, Rasa {_f(rasa.get('accuracy'))}.", ""]
+    if held["errors"]:
+        lines += ["Builtin misses (said → understood):", ""]
+        lines += [f"- \"{e['text']}\": {e['intent']} → {e['predicted']}" for e in held["errors"]]
+        lines.append("")
+    return lines

@@ -96,19 +96,19 @@ class Tracker:
 
 # helpers ---------------------------------------------------------------------------------
 def as_date(value: Any, tracker: Tracker) -> date | None:
-    if not value:
+    if not value or str(value).startswith("?"):  # "?": ambiguous, being asked
         return None
-    try:
-        return date.fromisoformat(str(value))
+    try:  # a range "first/last" starts on its first day
+        return date.fromisoformat(str(value).split("/")[0])
     except ValueError:
         return normalize.parse_date(str(value), tracker.lang, tracker.now())
 
 
 def as_time(value: Any, tracker: Tracker) -> time | None:
-    if not value:
+    if not value or str(value).startswith("?"):
         return None
-    try:
-        return time.fromisoformat(str(value))
+    try:  # a window "HH:MM-HH:MM" starts at its start
+        return time.fromisoformat(str(value).split("-")[0])
     except ValueError:
         return normalize.parse_time(str(value), tracker.lang, bare=True)
 
@@ -130,12 +130,14 @@ def set_start(start: datetime) -> list[Event]:
 
 
 def offer(tracker: Tracker, around: datetime, response: str, *, form: str = "booking_form",
-           pending: str = "choose_slot", ignore: int | None = None) -> list[Event]:
+           pending: str = "choose_slot", ignore: int | None = None,
+           within: availability.Window | None = None) -> list[Event]:
     """Offer the free slots nearest to ``around`` (``ignore``: the appointment being moved,
-    whose own time counts as free), or ask for another day through ``form``."""
+    whose own time counts as free; ``within``: only inside the asked days and hours), or ask
+    for another day through ``form``."""
     tenant = tracker.ctx.tenant
     slots = availability.free_slots(tracker.ctx.store, tenant, tenant.service(None), around,
-                                    now=tracker.now(), ignore=ignore)
+                                    now=tracker.now(), ignore=ignore, within=within)
     if not slots:
         return [SlotSet("pending", None), SlotSet("date", None), SlotSet("time", None),
                 Utter("utter_no_slots"), FollowupAction(form)]
@@ -149,22 +151,58 @@ def validate_when(tracker: Tracker) -> list[Event]:
     unreadable value with the response that says why."""
     events: list[Event] = []
     raw_date = tracker.get_slot("date")
+    raw_time = tracker.get_slot("time")
+    for slot, raw in (("date", raw_date), ("time", raw_time)):
+        if not str(raw or "").startswith("?"):
+            continue
+        if _may_ask(tracker):  # ambiguous: a short question, never a guess
+            choices = normalize.speak_candidates(str(raw), tracker.lang)
+            events += [SlotSet(slot, None), Utter("utter_ambiguous_when" if choices
+                                                  else f"utter_invalid_{slot}", {"choices": choices})]
+        raw_date, raw_time = (None, raw_time) if slot == "date" else (raw_date, None)
     if raw_date:
         d = as_date(raw_date, tracker)
         if d is None:
             events += [SlotSet("date", None), Utter("utter_invalid_date")]
         elif d < tracker.now().date():
             events += [SlotSet("date", None), Utter("utter_past_date")]
-        elif d.isoformat() != raw_date:
+        elif d.isoformat() != raw_date and "/" not in str(raw_date):
             events.append(SlotSet("date", d.isoformat()))
-    raw_time = tracker.get_slot("time")
     if raw_time:
         t = as_time(raw_time, tracker)
         if t is None:
             events += [SlotSet("time", None), Utter("utter_invalid_time")]
-        elif t.strftime("%H:%M") != raw_time:
+        elif raw_date and as_date(raw_date, tracker) == tracker.now().date() and "-" not in str(
+                raw_time) and t < tracker.now().time().replace(tzinfo=None):
+            events += [SlotSet("time", None), Utter("utter_past_time")]
+        elif t.strftime("%H:%M") != raw_time and "-" not in str(raw_time):
             events.append(SlotSet("time", t.strftime("%H:%M")))
     return events
+
+
+def _may_ask(tracker: Tracker) -> bool:
+    """An ambiguous date/time is asked about once the caller is answering the date or time,
+    or nothing else is missing: asked while the form waits for the name, the answer would be
+    taken for the name. Until then the ``?`` value waits in its slot."""
+    return (tracker.requested_slot in ("date", "time")
+            or tracker.active_loop != "booking_form" or bool(tracker.get_slot("name")))
+
+
+def asked_window(tracker: Tracker) -> availability.Window | None:
+    """The window the caller asked for when the ``date`` slot holds a range of days or the
+    ``time`` slot a window (see :func:`agi.dialogue.when.slot_values`); None for an exact
+    date and time."""
+    raw_date, raw_time = str(tracker.get_slot("date") or ""), str(tracker.get_slot("time") or "")
+    if "/" not in raw_date and "-" not in raw_time:
+        return None
+    first, _, last = raw_date.partition("/")
+    start, _, end = raw_time.partition("-")
+    try:
+        return availability.Window(date.fromisoformat(first), date.fromisoformat(last or first),
+                                   time.fromisoformat(start) if start else None,
+                                   time.fromisoformat(end or start) if start else None)
+    except ValueError:
+        return None
 
 
 def choose(tracker: Tracker, *, check: str, form: str) -> list[Event]:
@@ -175,6 +213,12 @@ def choose(tracker: Tracker, *, check: str, form: str) -> list[Event]:
     if index is not None and offered and -len(offered) <= index < len(offered):
         return [*set_start(offered[index]), SlotSet("pending", None), FollowupAction(check)]
     when = normalize.parse_when(tracker.text, tracker.lang, tracker.now(), bare_time=True)
+    if when.past:
+        return [Utter("utter_past_date")]
+    if when.ambiguous or when.days or when.window:  # asked again, or a new range to search
+        said = normalize.slot_values(when)
+        return [SlotSet("pending", None), *(SlotSet(k, v) for k, v in said.items()),
+                FollowupAction(check)]
     matches = [s for s in offered
                if (when.date is None or s.date() == when.date)
                and (when.time is None or s.time() == when.time)]
@@ -220,6 +264,10 @@ def read_back_or_offer(tracker: Tracker, start: datetime, asking: Asking, *,
     opening hours is read back anyway: the request is noted after the yes."""
     tenant = tracker.ctx.tenant
     service = tenant.service(None)
+    window = asked_window(tracker)
+    if window is not None:  # a range was asked: offer what is free in it, never a made-up time
+        return offer(tracker, start, "utter_offer_in_range", form=asking.form,
+                     pending=asking.choosing, ignore=ignore, within=window)
     try:
         slot = availability.slot_if_free(tracker.ctx.store, tenant, service, start,
                                          now=tracker.now(), ignore=ignore)

@@ -8,9 +8,11 @@
 - ``train`` trains the builtin engine exactly as ``permanence serve`` does at start-up
   (reporting time and intents) and, when Rasa's venv exists (deploy/rasa, ``make rasa``),
   runs ``rasa_env.py train`` for each language, which skips an unchanged project.
-- ``test`` cross-validates the builtin NLU (:mod:`agi.dialogue.evaluation`) and, with Rasa
-  installed, runs ``rasa test nlu --cross-validation`` on the same data for side-by-side
-  numbers; writes report.json, report.md and confusion-<lang>.png.
+- ``test`` cross-validates the builtin NLU (:mod:`agi.dialogue.evaluation`) and scores it on
+  the held-out phrasings of ``nlu/tests/heldout_<lang>.yml`` (never trained on); with Rasa
+  installed, it runs ``rasa test nlu --cross-validation`` on the same data and ``rasa test
+  nlu`` with the trained model on the same held-out file, for side-by-side numbers; writes
+  report.json, report.md and confusion-<lang>.png.
 
 The lead wires :func:`add_nlu_parser` and :func:`cmd_nlu` into agi/cli.py.
 """
@@ -31,6 +33,7 @@ from typing import Any, TextIO
 import yaml
 
 from agi.config import LANGUAGES, Settings
+from agi.dialogue.dates_report import add_dates_parser, cmd_dates
 from agi.dialogue.project import load_project, parse_example
 from agi.errors import DialogueError, NluProjectError
 
@@ -244,6 +247,23 @@ def rasa_cross_validate(venv: Path, project_dir: Path, folds: int, results: Path
          out, cwd=str(project_dir), env=rasa_environ())
 
 
+def rasa_test_heldout(venv: Path, project_dir: Path, models: Path, heldout: Path, results: Path,
+                      out: TextIO) -> None:
+    """``rasa test nlu`` of the trained model (trained first if stale) on a held-out file."""
+    rasa_train(venv, project_dir, models, out)
+    model = models / f"permanence-{project_dir.name}.tar.gz"
+    results.mkdir(parents=True, exist_ok=True)
+    _run([str(venv / "bin" / "rasa"), "test", "nlu", "--model", str(model.resolve()),
+          "--nlu", str(heldout.resolve()), "--domain", "domain.yml",
+          "--out", str(results.resolve()), "--no-plot", "--no-warnings"],
+         out, cwd=str(project_dir), env=rasa_environ())
+
+
+def heldout_file(project_root: Path, lang: str) -> Path:
+    """Where a language's held-out phrasings live: nlu/tests/heldout_<lang>.yml."""
+    return project_root / "tests" / f"heldout_{lang}.yml"
+
+
 # ------------------------------------------------------------------------------- train
 
 def run_train(project_root: Path, languages: Sequence[str], out: TextIO, *,
@@ -272,25 +292,41 @@ def run_train(project_root: Path, languages: Sequence[str], out: TextIO, *,
 # -------------------------------------------------------------------------------- test
 
 def run_test(project_root: Path, languages: Sequence[str], out_dir: Path, out: TextIO, *,
-             folds: int, venv: Path | None, rasa_folds: int | None = None) -> dict[str, Any]:
-    """Cross-validate every language, with Rasa's numbers when installed; write the report."""
-    from agi.dialogue.evaluation import evaluate_project, read_rasa_results, write_report
+             folds: int, venv: Path | None, rasa_folds: int | None = None,
+             models: Path = DEFAULT_MODELS) -> dict[str, Any]:
+    """Cross-validate every language and score its held-out file, with Rasa's numbers when
+    installed (``rasa_folds=0``: Rasa on the held-out file only); write the report."""
+    from agi.dialogue.evaluation import evaluate_heldout, evaluate_project, read_rasa_results, write_report
 
+    rasa_folds = folds if rasa_folds is None else rasa_folds
     evaluations = []
     for lang in languages:
         started = time.perf_counter()
-        ev = evaluate_project(load_project(project_root / lang), folds)
+        project = load_project(project_root / lang)
+        ev = evaluate_project(project, folds)
         out.write(f"builtin {lang}: accuracy {ev.intent_report['accuracy']:.3f}, macro F1 "
                   f"{ev.intent_report['macro avg']['f1-score']:.3f} "
                   f"({folds} folds, {time.perf_counter() - started:.0f} s)\n")
-        if venv is not None:
+        heldout = heldout_file(project_root, lang)
+        held = evaluate_heldout(project, heldout) if heldout.is_file() else None
+        if held is not None:
+            out.write(f"builtin {lang}: held-out accuracy {held.intent_report['accuracy']:.3f} "
+                      f"({held.examples} phrasings never trained on, {heldout})\n")
+        if venv is not None and rasa_folds:
             results = out_dir / f"rasa-{lang}"
-            rasa_cross_validate(venv, project_root / lang, rasa_folds or folds, results, out)
+            rasa_cross_validate(venv, project_root / lang, rasa_folds, results, out)
             rasa = read_rasa_results(results)
-            rasa["folds"] = rasa_folds or folds
+            rasa["folds"] = rasa_folds
             ev = replace(ev, rasa=rasa)
-        evaluations.append(ev)
-    note = (f"rasa test nlu --cross-validation with {rasa_folds or folds} folds ({venv})"
+        if venv is not None and held is not None:
+            results = out_dir / f"rasa-heldout-{lang}"
+            rasa_test_heldout(venv, project_root / lang, models, heldout, results, out)
+            rasa_held = read_rasa_results(results)
+            held = replace(held, rasa=rasa_held)
+            out.write(f"rasa {lang}: held-out accuracy {rasa_held['intents'].get('accuracy', 0):.3f}\n")
+        evaluations.append(replace(ev, heldout=held))
+    note = ((f"rasa test nlu --cross-validation with {rasa_folds} folds" if rasa_folds
+             else "no cross-validation (--rasa-folds 0)") + f", rasa test nlu on the held-out files ({venv})"
             if venv is not None else "not installed (no .rasa-venv; `make rasa` builds it), "
             "no Rasa numbers")
     report = write_report(evaluations, out_dir, rasa_note=note)
@@ -318,14 +354,19 @@ def add_nlu_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
     test.add_argument("--out", type=Path, default=Path("reports/nlu"), help="report directory")
     test.add_argument("--rasa-venv", type=Path, help="Rasa's venv (default .rasa-venv or $RASA_VENV)")
     test.add_argument("--rasa-folds", type=int, help="folds for Rasa (default: --folds; each "
-                      "fold trains DIET, about a minute)")
+                      "fold trains DIET, about a minute; 0: Rasa on the held-out files only)")
+    test.add_argument("--models", type=Path, default=DEFAULT_MODELS,
+                      help="where the Rasa models scored on the held-out files are (trained if stale)")
     test.add_argument("--no-rasa", action="store_true", help="builtin numbers only")
+    add_dates_parser(sub)
     return nlu
 
 
 def cmd_nlu(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout) -> int:
     """Run ``permanence nlu <command>``; problems are printed, never raised."""
     root = settings.dialogue.project_dir
+    if args.nlu_command == "dates":
+        return cmd_dates(args, root, out)
     languages = _languages(args.lang)
     try:
         if args.nlu_command == "validate":
@@ -333,7 +374,8 @@ def cmd_nlu(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdo
         if args.nlu_command == "train":
             return run_train(root, languages, out, venv=rasa_venv(args.rasa_venv), models=args.models)
         venv = None if args.no_rasa else rasa_venv(args.rasa_venv)
-        run_test(root, languages, args.out, out, folds=args.folds, venv=venv, rasa_folds=args.rasa_folds)
+        run_test(root, languages, args.out, out, folds=args.folds, venv=venv, rasa_folds=args.rasa_folds,
+                 models=args.models)
         return 0
     except DialogueError as exc:  # NluProjectError included: it names file:line
         out.write(f"permanence nlu {args.nlu_command}: {exc}\n")

@@ -12,6 +12,8 @@ Order: a booking or move retried after a later change went through must not brin
 old version back, so an event is not written over one that is cancelled or has a higher
 SEQUENCE (a move PUTs the same UID with the new times and the next SEQUENCE).
 
+An erasure (``kind = "erasure"``) deletes the events of the person's appointments.
+
 Messages are not calendar entries: :func:`agi.notify.outbox.targets_for` never queues
 them for CalDAV targets.
 """
@@ -51,13 +53,16 @@ class CalDavSender:
     def send(self, item: OutboxItem, target: NotifyTarget, tenant: Tenant) -> None:
         if not isinstance(target, CalDavTarget):
             raise TypeError(f"CalDavSender cannot send to {target.key}")
-        if not item.kind.startswith("appointment_"):
+        if not item.kind.startswith("appointment_") and item.kind != "erasure":
             return  # messages and leads are not calendar entries (never queued; tolerated)
         try:
             with DAVClient(url=target.url, username=target.username or None,
                                   password=target.password or None, timeout=self._timeout,
                                   require_tls=False) as client:
                 calendar = self._calendar(client, target)
+                if item.kind == "erasure":
+                    self._erase(calendar, item)
+                    return
                 uid = event_uid(item.tenant_id, int(item.payload["appointment_id"]))
                 if item.kind != "appointment_cancelled" and self._superseded(
                         calendar, uid, event_sequence(item)):
@@ -82,6 +87,18 @@ class CalDavSender:
                 return calendar
         raise DeliveryError(f"CalDAV {target.key}: no calendar named {target.calendar!r} for "
                             "this user (create it, or give its URL as calendar)")
+
+    @staticmethod
+    def _erase(calendar: Calendar, item: OutboxItem) -> None:
+        """Delete the events of the erased person's appointments (GDPR art. 17, 19); one
+        already gone is fine, so a retried erasure is harmless."""
+        for appointment_id in item.payload.get("appointment_ids", []):
+            try:
+                event = calendar.event_by_uid(event_uid(item.tenant_id, int(appointment_id)))
+            except dav_error.NotFoundError:
+                continue
+            assert not isinstance(event, Coroutine)
+            event.delete()
 
     @staticmethod
     def _superseded(calendar: Calendar, uid: str, sequence: int) -> bool:

@@ -34,6 +34,7 @@ from typing import Protocol
 from agi.booking.store import OutboxItem, OutboxKind, Store, TargetsFor
 from agi.config import NotifyTarget, Settings, Tenant
 from agi.errors import DeliveryError, StoreError
+from agi.notify.render import redacted
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,12 @@ KINDS_BY_TARGET: Mapping[str, frozenset[OutboxKind]] = {
     "email": frozenset({"appointment_booked", "appointment_moved", "appointment_cancelled",
                         "message", "lead"}),
     "webhook": frozenset({"appointment_booked", "appointment_moved", "appointment_cancelled",
-                          "message", "lead"}),
-    "caldav": frozenset({"appointment_booked", "appointment_moved", "appointment_cancelled"}),
+                          "message", "lead", "erasure"}),
+    "caldav": frozenset({"appointment_booked", "appointment_moved", "appointment_cancelled",
+                         "erasure"}),
 }
+# (an erasure is queued by agi.privacy.rights only: the stores never write that kind; an
+# e-mail already sent cannot be recalled, so e-mail targets are not told)
 # Kept in the outbox row and the log; long enough for any of our errors, short enough
 # that a receiver's error page cannot flood the table.
 MAX_ERROR_CHARS = 300
@@ -174,7 +178,9 @@ class OutboxWorker:
             self._store.outbox_failed(item.id, reason, self._clock(), dead=True)
             return
         try:
-            sender.send(item, target, tenant)
+            # a calendar is where the business reads its appointments; e-mails and web
+            # hooks of a health-data tenant carry no free text (render.redacted)
+            sender.send(item if target.kind == "caldav" else redacted(item, tenant), target, tenant)
         except DeliveryError as exc:
             self._failed(item, where, str(exc), exc.permanent, exc.retry_after, failing)
             return

@@ -11,6 +11,7 @@ at the cancellation), so a calendar keeps the latest version (RFC 5546 section 2
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +36,29 @@ _LABELS = {
            "phone": "Phone", "call": "Call", "text": "Message", "caller": "Caller",
            "at": "Received", "ref": "Reference", "previous": "Was", "kind": "Request"},
 }
+
+
+_WAITING = {
+    "fr": "Un message vous attend : lisez-le dans la console Permanence.",
+    "en": "A message is waiting: read it in the Permanence console.",
+}
+
+
+def redacted(item: OutboxItem, tenant: Tenant) -> OutboxItem:
+    """``item`` as a tenant in health-data mode lets it leave (GDPR art. 9): no free text
+    (the message, the caller's name, lead details, what a call collected), only that
+    something is waiting and where to read it. Other tenants' items are unchanged."""
+    if not tenant.privacy.health_data:
+        return item
+    p = dict(item.payload)
+    if "text" in p:
+        p["text"] = _WAITING[tenant.language]
+    for key in ("name", "customer_name"):
+        if key in p:
+            p[key] = ""
+    if "details" in p:
+        p["details"] = {}
+    return replace(item, payload=p)
 
 
 def event_uid(tenant_id: str, appointment_id: int) -> str:

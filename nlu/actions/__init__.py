@@ -136,12 +136,7 @@ def spoken_when(sdk: SdkTracker, ctx: CallContext, action_name: str = "") -> dic
         return {}
     when = normalize.parse_when(str(latest.get("text") or ""), ctx.tenant.language, ctx.now(),
                                 bare_time=sdk.get_slot("requested_slot") == "time")
-    found: dict[str, str] = {}
-    if when.date is not None:
-        found["date"] = when.date.isoformat()
-    if when.time is not None:
-        found["time"] = when.time.strftime("%H:%M")
-    return found
+    return normalize.slot_values(when)
 
 
 def spoken_name(sdk: SdkTracker, action_name: str = "") -> dict[str, str]:

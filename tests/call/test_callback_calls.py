@@ -13,16 +13,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from agi.booking.sqlite import SqliteStore
-from agi.pbx.emulator import CallerTurn, EmulatedCall, emulate_call, speak
+from agi.pbx.emulator import CallerTurn, EmulatedCall, speak
 
-from conftest import ScriptedRecognizerFactory, Shared, make_settings, run, serving
+from conftest import Pbx, ScriptedRecognizerFactory, Shared, make_settings, run, serving
 
 SPOKEN = ["je voudrais prendre rendez-vous", "je m'appelle sophie bernard", "le jeudi trois décembre",
           "à quinze heures", "oui", "oui", "non merci au revoir"]
 KEYED_AFTER = 4  # the call-back number is asked after the time
 
 
-def test_a_withheld_caller_keys_a_call_back_number_and_books_under_it(tmp_path: Path, shared: Shared) -> None:
+def test_a_withheld_caller_keys_a_call_back_number_and_books_under_it(pbx: Pbx, tmp_path: Path, shared: Shared) -> None:
     settings = make_settings(tmp_path)
     paris = ZoneInfo("Europe/Paris")
     turns = [CallerTurn(speak(t, voice="fr")) for t in SPOKEN]
@@ -31,7 +31,7 @@ def test_a_withheld_caller_keys_a_call_back_number_and_books_under_it(tmp_path: 
     async def scenario() -> EmulatedCall:
         async with serving(settings, shared, recognizers=ScriptedRecognizerFactory(SPOKEN),
                            now=lambda: datetime(2026, 11, 26, 10, 0, tzinfo=paris)) as server:
-            return await emulate_call("127.0.0.1", server.agi_port, path="demo", caller="",
+            return await pbx.call(server, path="demo", caller="",
                                       turns=turns, max_duration=150)
 
     call = run(scenario())

@@ -13,10 +13,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from agi.booking.sqlite import SqliteStore
-from agi.pbx.emulator import CallerTurn, emulate_call, speak
+from agi.pbx.emulator import CallerTurn, speak
 from agi.speech.audio import silence
 
-from conftest import ScriptedRecognizerFactory, Shared, make_settings, run, serving
+from conftest import Pbx, ScriptedRecognizerFactory, Shared, make_settings, run, serving
 
 CALLERS = 10
 SCRIPT = ["je voudrais prendre rendez-vous", "{name}", "mardi prochain", "à dix heures", "oui"]
@@ -25,7 +25,7 @@ NAMES = ["jean dupont", "marie curie", "paul martin", "anne morel", "luc petit",
 PARIS = ZoneInfo("Europe/Paris")
 
 
-def test_ten_concurrent_calls_for_one_slot_book_it_once(tmp_path: Path, shared: Shared) -> None:
+def test_ten_concurrent_calls_for_one_slot_book_it_once(pbx: Pbx, tmp_path: Path, shared: Shared) -> None:
     settings = make_settings(tmp_path)
     scripts = [[line.format(name=name) for line in SCRIPT] for name in NAMES[:CALLERS]]
     audio = {text: speak(text, voice="fr") for script in scripts for text in script}
@@ -39,7 +39,7 @@ def test_ten_concurrent_calls_for_one_slot_book_it_once(tmp_path: Path, shared: 
                 turns = [CallerTurn(audio[text]) for text in script]
                 # the "oui" is followed by silence so it is heard before the caller hangs up
                 turns[-1] = CallerTurn(audio[script[-1]] + silence(4000))
-                calls.append(emulate_call("127.0.0.1", server.agi_port, path="demo",
+                calls.append(pbx.call(server, path="demo",
                                           caller=f"+3361234560{i}", turns=turns,
                                           hangup_after=len(turns), max_duration=150))
             return await asyncio.gather(*calls)

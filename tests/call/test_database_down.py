@@ -15,17 +15,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agi.booking.postgres import PostgresStore
-from agi.pbx.emulator import CallerTurn, emulate_call, speak
+from agi.pbx.emulator import CallerTurn, speak
 from agi.speech.audio import silence
 
-from conftest import ScriptedRecognizerFactory, Shared, make_settings, run, serving
+from conftest import Pbx, ScriptedRecognizerFactory, Shared, make_settings, run, serving
 
 SCRIPT = ["je voudrais prendre rendez-vous", "jean dupont", "mardi prochain", "à dix heures", "oui",
           "non merci au revoir"]
 PARIS = ZoneInfo("Europe/Paris")
 
 
-def test_postgres_down_mid_call_keeps_the_booking_request_and_writes_it_later(
+def test_postgres_down_mid_call_keeps_the_booking_request_and_writes_it_later(pbx: Pbx,
         tmp_path: Path, shared: Shared, pg_server, postgres_dsn: str, pg_schema: str) -> None:
     if pg_server is None:
         pytest.skip("needs the tests' own PostgreSQL: it stops and starts it")
@@ -42,7 +42,7 @@ def test_postgres_down_mid_call_keeps_the_booking_request_and_writes_it_later(
             def on_event(event) -> None:
                 if event.kind == "turn_end" and event.detail == "#2":
                     pg_server.stop()
-            call = await emulate_call("127.0.0.1", server.agi_port, path="demo", turns=turns,
+            call = await pbx.call(server, path="demo", turns=turns,
                                       max_duration=150, on_event=on_event)
             spooled = server.spool.pending()
             pg_server.start()

@@ -19,10 +19,10 @@ from agi.booking import availability
 from agi.booking.sqlite import SqliteStore
 from agi.booking.store import Appointment, CallRecord
 from agi.config import Settings
-from agi.pbx.emulator import CallerTurn, EmulatedCall, emulate_call, speak
+from agi.pbx.emulator import CallerTurn, EmulatedCall, speak
 from agi.speech.audio import silence
 
-from conftest import ScriptedRecognizerFactory, Shared, make_settings, run, serving
+from conftest import Pbx, ScriptedRecognizerFactory, Shared, make_settings, run, serving
 
 CALLER = "+33612345678"  # the emulator's caller ID
 FR_SCRIPT = ["bonjour je voudrais déplacer mon rendez-vous", "oui c'est bien ça",
@@ -55,7 +55,7 @@ def book_before_the_call(settings: Settings, tenant_id: str) -> Appointment:
     ("demo-en", EN_SCRIPT, "en", ("Tuesday 1 December at 10 am", "Thursday 3 December at 3 pm"),
      datetime(2026, 12, 3, 15, 0, tzinfo=ZoneInfo("Europe/London"))),
 ])
-def test_a_caller_moves_their_appointment_after_two_read_backs(
+def test_a_caller_moves_their_appointment_after_two_read_backs(pbx: Pbx,
         tmp_path: Path, shared: Shared, tenant: str, script: list[str], voice: str,
         read_backs: tuple[str, str], expected: datetime) -> None:
     settings = make_settings(tmp_path)
@@ -64,7 +64,7 @@ def test_a_caller_moves_their_appointment_after_two_read_backs(
     async def scenario() -> EmulatedCall:
         async with serving(settings, shared, recognizers=ScriptedRecognizerFactory(script),
                            now=clock(settings.tenant(tenant).timezone)) as server:
-            return await emulate_call("127.0.0.1", server.agi_port, path=tenant, caller=CALLER,
+            return await pbx.call(server, path=tenant, caller=CALLER,
                                       turns=[CallerTurn(speak(t, voice=voice)) for t in script],
                                       max_duration=150)
 
@@ -86,7 +86,7 @@ def test_a_caller_moves_their_appointment_after_two_read_backs(
         assert speaker == "agent" and read_back in text
 
 
-def test_a_caller_who_hangs_up_mid_move_keeps_the_appointment_and_what_they_said(
+def test_a_caller_who_hangs_up_mid_move_keeps_the_appointment_and_what_they_said(pbx: Pbx,
         tmp_path: Path, shared: Shared) -> None:
     settings = make_settings(tmp_path)
     before = book_before_the_call(settings, "demo")
@@ -98,7 +98,7 @@ def test_a_caller_who_hangs_up_mid_move_keeps_the_appointment_and_what_they_said
     async def scenario() -> EmulatedCall:
         async with serving(settings, shared, recognizers=ScriptedRecognizerFactory(FR_SCRIPT),
                            now=clock("Europe/Paris")) as server:
-            return await emulate_call("127.0.0.1", server.agi_port, path="demo", caller=CALLER,
+            return await pbx.call(server, path="demo", caller=CALLER,
                                       turns=turns, hangup_after=4, max_duration=120)
 
     call = run(scenario())

@@ -30,6 +30,8 @@ def config(tmp_path: Path) -> Path:
     text = text.replace('sqlite_path = "var/permanence.sqlite3"', f'sqlite_path = "{db}"')
     text = text.replace('spool_path = "var/spool.sqlite3"',
                         f'spool_path = "{tmp_path / "spool.sqlite3"}"')
+    text = text.replace('key_file = "var/permanence.key"',
+                        f'key_file = "{tmp_path / "permanence.key"}"')
     path = tmp_path / "permanence.toml"
     path.write_text(text, "utf-8")
     return path
@@ -77,7 +79,7 @@ def test_erase_with_yes_removes_one_number_and_names_the_kept_appointment(
                          capsys=capsys)
 
     assert status == 0
-    assert out.startswith(f"erased {ALICE}: calls 2, turns 2, callers 1, messages 2,")
+    assert out.startswith(f"erased {ALICE} (request 1): calls 2, turns 2, callers 1, messages 2,")
     assert "kept upcoming appointment" in out
     assert [m.text for m in store.messages("demo")] == ["message bob"]
 
@@ -99,7 +101,7 @@ def test_export_prints_the_number_s_data_as_json(config: Path, store: SqliteStor
 
     assert status == 0
     held: dict[str, Any] = json.loads(out)
-    assert held["phone"] == ALICE
+    assert held["phone"] == ALICE and held["version"] == 1
     assert [c["call_id"] for c in held["calls"]] == ["old", "alice"]
     assert [m["text"] for m in held["messages"]] == ["message old", "message alice"]
     assert [a["customer_name"] for a in held["appointments"]] == ["Alice"]
@@ -115,6 +117,74 @@ def test_a_bad_tenant_or_number_is_refused(config: Path, store: SqliteStore,
     status, _, err = run(config, *argv, capsys=capsys)
     assert status == 2 and message in err
     assert len(store.messages("demo")) == 3
+
+
+# the other rights and the register ---------------------------------------------------------
+def test_rectify_restrict_object_and_the_register(config: Path, store: SqliteStore,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(config, "rectify", "--tenant", "demo", ALICE, "--new-phone",
+                         "06 11 11 11 11", "--name", "Alice Martin", "--identity",
+                         "called back", "--by", "anna", capsys=capsys)
+    assert status == 0 and out.startswith(f"rectified {ALICE} (request 1): calls 2,")
+    assert [a.customer_phone for a in store.appointments_for_caller("demo", "+33611111111")]
+    status, out, _ = run(config, "restrict", "--tenant", "demo", BOB, "--identity", "ID card",
+                         capsys=capsys)
+    assert status == 0 and out == f"{BOB} restricted (request 2)\n"
+    assert run(config, "object", "--tenant", "demo", BOB, capsys=capsys)[1] == \
+        f"{BOB} objected (request 3)\n"
+    assert run(config, "unrestrict", "--tenant", "demo", BOB, capsys=capsys)[1] == \
+        f"{BOB}: restricted lifted\n"
+
+    status, out, _ = run(config, "requests", capsys=capsys)
+    lines = out.splitlines()
+    assert status == 0 and len(lines) == 3
+    assert lines[0].startswith(f"#1 demo rectification {ALICE} received ")
+    assert "[identity: called back]: answered" in lines[0] and lines[0].endswith("by anna")
+    assert "[identity: not stated]" in lines[2]
+    assert run(config, "requests", "--open", capsys=capsys)[1] == "no open request\n"
+
+
+def test_an_open_request_is_extended_then_answered(config: Path, store: SqliteStore,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from agi.privacy import PrivacyRights, SealedStore
+    from agi.privacy.crypto import Keyring, new_key_line
+    from agi.privacy.rights import add_months
+
+    rights = PrivacyRights(SealedStore(store, Keyring.parse(new_key_line("k1"), "t")))
+    request = rights.receive("demo", ALICE, "access", "letter with ID copy")
+    out = run(config, "requests", "--open", capsys=capsys)[1]
+    assert out.startswith(f"#{request.id} demo access {ALICE}") and "day(s) left" in out
+    assert f"(due {request.due_at.date().isoformat()})" in out
+    status, _, err = run(config, "request", str(request.id), "--extend", "2", capsys=capsys)
+    assert status == 1 and "needs its reason" in err
+    out = run(config, "request", str(request.id), "--extend", "2", "--reason", "archives",
+              capsys=capsys)[1]
+    due = add_months(request.received_at, 3).date().isoformat()
+    assert f"(due {due}, extended: archives)" in out
+    out = run(config, "request", str(request.id), "--answer", "--note", "sent", capsys=capsys)[1]
+    assert "answered" in out
+    assert rights.register.request(request.id).details == {"note": "sent"}  # type: ignore[union-attr]
+
+
+def test_encrypt_existing_then_a_missing_key_is_a_clear_error(
+        config: Path, store: SqliteStore, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(config, "encrypt-existing", capsys=capsys)
+    assert status == 0 and out == "re-encrypted 9 value(s) with the current key\n"
+    assert all(t.text.startswith("enc1:k1:") for t in store.transcript("alice"))
+    status, out, _ = run(config, "rotate-key", capsys=capsys)
+    assert out.startswith("added key k2") and "re-encrypted 9 value(s)" in out
+    assert all(t.text.startswith("enc1:k2:") for t in store.transcript("alice"))
+    export = json.loads(run(config, "export", "--tenant", "demo", BOB, capsys=capsys)[1])
+    assert export["calls"][0]["transcript"][0]["text"] == "bonjour"
+
+    (config.parent / "permanence.key").unlink()
+    text = config.read_text().replace("create_key = true", "create_key = false")
+    config.write_text(text)
+    status, _, err = run(config, "export", "--tenant", "demo", BOB, capsys=capsys)
+    assert status == 1 and "privacy.key_file" in err and "does not exist" in err
+    config.write_text(text.replace("create_key = false", "create_key = true"))
+    status, _, err = run(config, "export", "--tenant", "demo", BOB, capsys=capsys)
+    assert status == 1 and "sealed with key 'k2', which the keyring does not hold" in err
 
 
 # settings ---------------------------------------------------------------------------------

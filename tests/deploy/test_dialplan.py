@@ -367,3 +367,66 @@ def test_production_config_example_loads_and_matches_the_dialplan(plan: Dialplan
         for did in tenant.dids:
             c = call(plan, [{"AGISTATUS": "HANGUP"}], did=did)
             assert c.apps("AGI") == [f"agi://127.0.0.1:{settings.server.agi_port}/{tenant.id}"], did
+
+
+# --------------------------------------------------------------------------- FreeSWITCH
+
+FS_DIALPLAN = ROOT / "dialplans" / "freeswitch" / "permanence.xml"
+FS_EVENT_SOCKET = ROOT / "dialplans" / "freeswitch" / "event_socket.conf.xml"
+
+
+def _fs_extensions() -> dict[str, object]:
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(FS_DIALPLAN).getroot()  # well-formed, or this raises
+    context = root.find("context")
+    assert context is not None and context.get("name") == "permanence"
+    return {ext.get("name", ""): ext for ext in context.findall("extension")}
+
+
+def test_freeswitch_dialplan_hands_calls_to_the_default_esl_listener() -> None:
+    from agi.config import load_settings
+
+    fs = load_settings(None, {}).freeswitch
+    extensions = _fs_extensions()
+    sockets = [a.get("data") for ext in extensions.values() for a in ext.iter("action")  # type: ignore[attr-defined]
+               if a.get("application") == "socket"]
+    assert sockets == [f"{fs.esl_host}:{fs.esl_port} async full"]
+
+
+def test_freeswitch_dialplan_routes_every_result_and_every_transfer_exists() -> None:
+    from agi.config import load_settings
+
+    extensions = _fs_extensions()
+    targets = [a.get("data") for ext in extensions.values() for a in ext.iter("action")  # type: ignore[attr-defined]
+               if a.get("application") == "transfer" and "${" not in a.get("data", "")]
+    for target in targets:
+        exten, dialplan, context = target.split()
+        assert (dialplan, context) == ("XML", "permanence")
+        assert any(c.get("expression") == f"^{exten}$" for ext in extensions.values()  # type: ignore[attr-defined]
+                   for c in ext.iter("condition")), target
+    route = extensions["permanence-route"]
+    results = {c.get("expression") for c in route.iter("condition")  # type: ignore[attr-defined]
+               if c.get("field") == "${permanence_result}"}
+    assert results == {"^transfer$", "^fallback$", "^hangup$"}
+    last = list(route.iter("condition"))[-1]  # type: ignore[attr-defined]
+    assert [a.get("data") for a in last.iter("action") if a.get("application") == "transfer"] == [
+        "permanence-fallback XML permanence"]  # error or no result: a human
+    # each tenant's DID extension names a tenant that exists and matches its numbers
+    settings = load_settings(None, {})
+    for name, ext in extensions.items():
+        if not name.startswith("permanence-did-"):
+            continue
+        condition = ext.find("condition")  # type: ignore[attr-defined]
+        tenant = next(a.get("data").split("=", 1)[1] for a in condition.iter("action")
+                      if a.get("data", "").startswith("permanence_tenant="))
+        numbers = settings.tenant(tenant).dids
+        assert all(re.match(condition.get("expression"), n) for n in numbers), (name, numbers)
+
+
+def test_freeswitch_inbound_esl_settings_are_loopback_and_not_cluecon() -> None:
+    import xml.etree.ElementTree as ET
+
+    params = {p.get("name"): p.get("value") for p in ET.parse(FS_EVENT_SOCKET).getroot().iter("param")}
+    assert params["listen-ip"] == "127.0.0.1" and params["apply-inbound-acl"] == "loopback.auto"
+    assert params["password"] not in ("", "ClueCon")

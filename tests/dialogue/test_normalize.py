@@ -21,7 +21,7 @@ NOW = datetime(2026, 11, 26, 10, 0, tzinfo=PARIS)
     ("le douze mars à quinze heures trente", date(2027, 3, 12), time(15, 30)),
     ("le 12 mars à 15 heures 30", date(2027, 3, 12), time(15, 30)),
     ("mardi prochain à dix heures", date(2026, 12, 1), time(10, 0)),
-    ("demain matin", date(2026, 11, 27), None),
+    ("demain matin", date(2026, 11, 27), None),  # and the morning as a window (test_when)
     ("jeudi à quatorze heures", date(2026, 12, 3), time(14, 0)),
     ("à midi", None, time(12, 0)),
     ("midi et demi", None, time(12, 30)),
@@ -43,7 +43,8 @@ NOW = datetime(2026, 11, 26, 10, 0, tzinfo=PARIS)
     ("le deuxième", None, None),  # a choice among offered slots, not the 2nd
 ])
 def test_french_dates_and_times(text: str, expected_date: date | None, expected_time: time | None) -> None:
-    assert n.parse_when(text, "fr", NOW) == n.When(expected_date, expected_time)
+    when = n.parse_when(text, "fr", NOW)
+    assert (when.date, when.time, when.past, when.ambiguous) == (expected_date, expected_time, False, ())
 
 
 @pytest.mark.parametrize("text, expected_date, expected_time", [
@@ -62,7 +63,8 @@ def test_french_dates_and_times(text: str, expected_date: date | None, expected_
     ("the first one", None, None),  # a choice among offered slots, not the 1st
 ])
 def test_english_dates_and_times(text: str, expected_date: date | None, expected_time: time | None) -> None:
-    assert n.parse_when(text, "en", NOW) == n.When(expected_date, expected_time)
+    when = n.parse_when(text, "en", NOW)
+    assert (when.date, when.time, when.past, when.ambiguous) == (expected_date, expected_time, False, ())
 
 
 def test_bare_number_is_an_hour_only_when_the_time_was_asked() -> None:

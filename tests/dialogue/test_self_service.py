@@ -315,8 +315,8 @@ def test_the_rasa_action_server_runs_the_self_service_actions(db: Store) -> None
     dispatcher = CollectingDispatcher()
     events = server.translate(
         a.ACTIONS["action_find_appointment_to_move"](server.to_tracker(sdk, ctx, when)), dispatcher)
-    # Rasa's own value (the first date) is set first; the action's new day wins after it
-    assert when == {"date": "2026-12-01"}
+    # The whole sentence read as the days it spans is set first; the action's new day wins after it
+    assert when == {"date": "2026-12-01/2026-12-03"}
     assert [e["value"] for e in events if e.get("name") == "date"] == ["2026-12-03"]
     assert dispatcher.messages[0]["response"] == "utter_confirm_move"
     assert dispatcher.messages[0]["date_spoken"] == "mardi 1er décembre"

@@ -122,6 +122,13 @@ def test_report_numbers_come_from_the_data(tmp_path: Path) -> None:
     md = (tmp_path / "report" / "report.md").read_text("utf-8")
     assert "Rasa: not installed" in md and "| goodbye |" in md and "confusion-fr.png" in md
     assert f"builtin fr: accuracy {lang['accuracy']:.3f}" in out.getvalue()
+    held = lang["heldout"]
+    assert held["file"].endswith("heldout_fr.yml") and held["examples"] >= 300 and held["rasa"] is None
+    assert sum(s["support"] for s in held["intents"].values()) == held["examples"]
+    assert held["accuracy"] == pytest.approx(1 - len(held["errors"]) / held["examples"])
+    assert f"builtin fr: held-out accuracy {held['accuracy']:.3f}" in out.getvalue()
+    assert f"| fr | {lang['accuracy']:.2f} | {held['accuracy']:.2f} | – | – | {held['examples']} |" in md
+    assert f"### Held-out: {held['examples']} phrasings never trained on" in md
 
 
 def test_corrupting_one_intent_drops_its_f1(fr: Path) -> None:
@@ -167,9 +174,21 @@ def test_rasa_numbers_sit_beside_the_builtin_ones(tmp_path: Path) -> None:
                 "intents": {"greet": {"precision": 1.0, "recall": 0.5, "f1-score": 0.667, "support": 28.0}},
                 "macro avg": {"precision": 0.8, "recall": 0.8, "f1-score": 0.8, "support": 300.0},
                 "weighted avg": {"precision": 0.8, "recall": 0.8, "f1-score": 0.8, "support": 300.0}}}}
+    held_rasa = {"intents": {"greet": {"precision": 1.0, "recall": 0.75, "f1-score": 0.86, "support": 20},
+                             "accuracy": 0.91,
+                             "macro avg": {"precision": 0.9, "recall": 0.9, "f1-score": 0.9, "support": 300}}}
+    data["languages"]["fr"]["heldout"] = {
+        "file": "nlu/tests/heldout_fr.yml", "examples": 300, "accuracy": 0.95, "rasa": held_rasa,
+        "intents": {"greet": {"precision": 1.0, "recall": 0.9, "f1-score": 0.95, "support": 20.0}},
+        "macro avg": {"precision": 0.9, "recall": 0.9, "f1-score": 0.9, "support": 300.0},
+        "errors": [{"text": "salut la compagnie", "intent": "greet", "predicted": "nlu_fallback"}]}
     md = markdown(data)
     assert "| greet | 1.00 | 0.50 | 0.67 | 28 | 0.90 | 0.80 | 0.85 |" in md
     assert "Accuracy: builtin 0.80, Rasa 0.77." in md
+    assert "| fr | 0.80 | 0.95 | 0.77 | 0.91 | 300 |" in md  # the summary: cross-validated, held-out
+    assert "| greet | 0.90 | 0.95 | 20 | 0.75 | 0.86 |" in md
+    assert "Held-out accuracy: builtin 0.95, Rasa 0.91." in md
+    assert '- "salut la compagnie": greet → nlu_fallback' in md
     with pytest.raises(DialogueError, match="no intent_report.json"):
         read_rasa_results(tmp_path)
 

@@ -1,4 +1,4 @@
-"""A PBX emulator: plays Asterisk 20's part of a call against a running Permanence.
+"""The PBX emulator's Asterisk side: plays Asterisk 20's part of a call against a running Permanence.
 
 It connects to the FastAGI port and sends the environment Asterisk sends, answers each
 AGI command as ``res_agi.c`` would, and for ``EXEC AudioSocket`` connects to the given
@@ -114,6 +114,7 @@ class EmulatedCall:
     hung_up_by: str | None = None  # 'caller' or 'agent'; None if the dialplan went on
     close_delay: float | None = None  # from our HANGUP line to the server closing FastAGI
     duration: float = 0.0
+    sample_rate: int = 8000  # of caller_frames and agent_audio (FreeSWITCH: the read codec's)
     agent_chunks: list[bytes] = field(default_factory=list, repr=False)
 
     @property

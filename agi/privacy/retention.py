@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from agi.booking.store import PurgeCutoffs, PurgeReport, Store, is_e164
-from agi.call.session import tenant_region
 from agi.config import PrivacySettings, Tenant
 from agi.dialogue.normalize import to_e164
 from agi.errors import StoreError
@@ -39,18 +39,45 @@ def cutoffs(settings: PrivacySettings, now: datetime) -> PurgeCutoffs:
 
 
 def run_purge(store: Store, settings: PrivacySettings, now: datetime, *,
-              dry_run: bool = False) -> PurgeReport:
+              dry_run: bool = False, tenants: Sequence[Tenant] = ()) -> PurgeReport:
     """One purge at ``now``; logs the counts (never the data). :class:`StoreError` if the
-    store is unreachable."""
-    report = store.purge(cutoffs(settings, now), dry_run=dry_run)
+    store is unreachable. ``tenants`` with a shorter transcript retention (health-data
+    mode, ``transcript_days``) lose their older transcripts too (counted in ``turns``)."""
+    before = cutoffs(settings, now)
+    if not dry_run:  # a recording's file goes before its call's row takes the row with it
+        _purge_recordings(store, settings, now, before.calls, tenants)
+    report = store.purge(before, dry_run=dry_run)
+    extra = 0
+    for tenant in tenants:
+        days = tenant.privacy.transcripts_kept(settings.calls_days)
+        if days < settings.calls_days:  # the calls before before.calls went with the purge
+            extra += store.privacy().drop_transcripts(
+                tenant.id, before.calls, now - timedelta(days=days), dry_run=dry_run)
+    if extra:
+        report = replace(report, turns=report.turns + extra)
     if report.total:
         log.info("privacy purge%s: %s", " (dry run)" if dry_run else "",
                  ", ".join(f"{kind} {n}" for kind, n in report.counts().items() if n))
     return report
 
 
+def _purge_recordings(store: Store, settings: PrivacySettings, now: datetime,
+                      calls_cutoff: datetime, tenants: Sequence[Tenant]) -> None:
+    """Recordings older than their tenant's ``recording.retention_days`` (or than the call
+    records' retention, whichever is shorter) lose their file and row."""
+    from agi.call.recording import delete_recordings  # agi.call uses agi.privacy
+
+    days = {t.id: t.privacy.recording.retention_days for t in tenants}
+    rows = store.privacy().recordings()
+    old = [r for r in rows if r.started_at < max(calls_cutoff, now - timedelta(
+        days=days.get(r.tenant_id, 0)))]
+    if old:
+        log.info("privacy purge: %d recording(s)", delete_recordings(store, old))
+
+
 async def purge_forever(store: Store, settings: PrivacySettings, stop: asyncio.Event,
-                        clock: Callable[[], datetime] | None = None) -> None:
+                        clock: Callable[[], datetime] | None = None,
+                        tenants: Sequence[Tenant] = ()) -> None:
     """Purge now, then every ``purge_interval_h`` until ``stop`` is set.
 
     Runs at start-up too: a server restarted more often than the interval would otherwise
@@ -61,7 +88,7 @@ async def purge_forever(store: Store, settings: PrivacySettings, stop: asyncio.E
     interval_s = settings.purge_interval_h * 3600
     while not stop.is_set():
         try:
-            await asyncio.to_thread(run_purge, store, settings, now())
+            await asyncio.to_thread(lambda: run_purge(store, settings, now(), tenants=tenants))
         except StoreError as exc:
             log.warning("privacy purge failed, next try in %g h: %s",
                         settings.purge_interval_h, exc)
@@ -75,6 +102,8 @@ def caller_number(raw: str, tenant: Tenant) -> str:
     """The E.164 form of a number given by a person asking for their data, read in the
     tenant's numbering plan as the call controller reads caller ids ("06 12 34 56 78"
     -> "+33612345678" for a French tenant); :class:`ValueError` if it is not a number."""
+    from agi.call.session import tenant_region  # lazily: agi.call uses agi.privacy
+
     text = raw.strip()
     number = text if is_e164(text) else to_e164(text, tenant_region(tenant), strict=False)
     if not number or not is_e164(number):

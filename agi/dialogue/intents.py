@@ -1,0 +1,73 @@
+"""The builtin engine's intent classifier: what the caller wants, from a recogniser's words.
+
+Texts go through :func:`intent_text` first, which folds the variants a recogniser writes for
+the same words into one spelling: accents ("à"/"a", "déplacer"/"deplacer"), apostrophes
+("j'ai"/"j ai", "c'est"/"c est") and hyphens ("rendez-vous"/"rendez vous") become plain
+letters and spaces, and hesitations ("euh", "ben", "bah", "um", "erm") are dropped. Unlike
+:func:`agi.dialogue.normalize.clean`, which prepares dates and names, "bon" is kept: "c'est
+bon" is a yes.
+
+The model is TF-IDF on character n-grams within words (robust to a misheard syllable and to
+unseen inflections) plus word uni- and bigrams (word order: "pas bon" vs "bon"), into a
+multinomial logistic regression whose probabilities are the confidence the engine compares
+with config.yml's FallbackClassifier threshold. ``permanence nlu test`` cross-validates and
+scores the held-out files with exactly this pipeline (:func:`build_pipeline`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+# Hesitations a recogniser writes and that say nothing about the intent.
+_HESITATIONS = re.compile(r"\b(?:euh+|heu+|bah|ben|hum+|uh+|um+|erm+|er|hmm+|mh+)\b")
+_NOT_LETTERS = re.compile(r"[^\w]+|_")
+# The regularisation of the logistic regression: high C trusts the (small, hand-written)
+# training data; probabilities stay spread enough on unseen words to reach the fallback.
+C = 20.0
+
+
+def intent_text(text: str) -> str:
+    """``text`` as the classifier reads it: lower case, unaccented, no fillers or punctuation."""
+    folded = unicodedata.normalize("NFKD", text.lower().replace("œ", "oe"))
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    folded = _NOT_LETTERS.sub(" ", folded)
+    return " ".join(_HESITATIONS.sub(" ", folded).split())
+
+
+def build_pipeline() -> Pipeline:
+    """The untrained intent classifier, fed texts already through :func:`intent_text`.
+
+    One function so that the engine and ``permanence nlu test`` (cross-validation and the
+    held-out files, agi/dialogue/evaluation.py) measure exactly the same model.
+    """
+    return Pipeline([
+        ("features", FeatureUnion([
+            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)),
+            ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
+        ])),
+        ("clf", LogisticRegression(C=C, solver="newton-cg", max_iter=1000)),
+    ])
+
+
+class IntentClassifier:
+    """One language's trained intent model: ``predict(text) -> (intent, confidence)``."""
+
+    def __init__(self, texts: Sequence[str], labels: Sequence[str]) -> None:
+        self._pipeline = build_pipeline()
+        self._pipeline.fit([intent_text(t) for t in texts], list(labels))
+
+    @property
+    def intents(self) -> tuple[str, ...]:
+        return tuple(str(c) for c in self._pipeline.classes_)
+
+    def predict(self, text: str) -> tuple[str, float]:
+        """The most probable intent and its probability (the caller applies the threshold)."""
+        probs = self._pipeline.predict_proba([intent_text(text)])[0]
+        best = int(probs.argmax())
+        return str(self._pipeline.classes_[best]), float(probs[best])

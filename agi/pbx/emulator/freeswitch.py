@@ -1,0 +1,288 @@
+"""The PBX emulator's FreeSWITCH side: the dialplan's ``socket <host>:<port> async full``.
+
+It connects to our outbound-ESL port as mod_event_socket does, answers every command as
+FreeSWITCH 1.10.12 does (FREESWITCH.md: ``+OK`` at once for each queued ``sendmsg``,
+mod_event_socket.c:2172/:2202; events with URL-encoded headers), carries media as the
+``unicast`` call-command does (switch_ivr.c:347-352: one datagram per 20 ms frame, L16
+little-endian at the read-codec rate, all-0xFF comfort noise while the caller is silent,
+what we send is taken the moment it arrives, no buffering; a port it cannot bind is a
+silent failure) and ends a call as measured: CHANNEL_HANGUP and friends at once, the
+``linger`` notice about 25 ms later, ``disconnect`` and EOF after the linger time
+(FreeSWITCH compares whole seconds, so up to 1 s late; :1473-1498). ``time_scale``
+shrinks those waits for tests. See docs/emulator.md for what it simplifies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import socket
+import time
+import uuid as uuidlib
+from collections.abc import Callable, Sequence
+from typing import Any, Final
+
+from agi.errors import ProtocolError
+from agi.pbx.emulator.asterisk import FRAME_SECONDS, CallerTurn, CallEvent, EmulatedCall, TurnTiming, _Emulator
+from agi.protocols import esl
+from agi.speech import audio
+
+__all__ = ["emulate_freeswitch_call", "LINGER_NOTICE_DELAY", "COMFORT_NOISE"]
+
+# Measured: the linger notice 24-31 ms after CHANNEL_HANGUP; disconnect after the linger
+# time plus up to one second (whole epoch seconds compared).
+LINGER_NOTICE_DELAY: Final = 0.025
+LINGER_OVERSHOOT: Final = 0.5
+COMFORT_NOISE: Final = 0xFF
+_HANGUP_EVENTS: Final = ("CHANNEL_UNPARK", "CHANNEL_EXECUTE_COMPLETE", "CHANNEL_HANGUP",
+                         "CHANNEL_STATE", "CHANNEL_STATE", "CHANNEL_HANGUP_COMPLETE")
+_NUMBERS = itertools.count(1)
+
+
+class _UnicastLeg(asyncio.DatagramProtocol):
+    def __init__(self, emulator: _FreeSwitch) -> None:
+        self.emulator = emulator
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        self.emulator._on_agent_audio(data)
+
+
+class _FreeSwitch(_Emulator):
+    """One emulated FreeSWITCH call; ``run`` returns when either side closed the socket."""
+
+    def __init__(self, *, tenant: str, rate: int, time_scale: float, source: str,
+                 **kwargs: Any) -> None:
+        super().__init__(path=tenant, **kwargs)
+        number = next(_NUMBERS)
+        self.uniqueid = str(uuidlib.uuid4())
+        self.call = EmulatedCall(uniqueid=self.uniqueid, channel=f"sofia/internal/{number}@pbx")
+        self.call.sample_rate = rate
+        self.tenant, self.rate, self.scale, self.source = tenant, rate, time_scale, source
+        self.linger: int | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._udp: asyncio.DatagramTransport | None = None
+        self._media: asyncio.Task[None] | None = None
+        self._ending: asyncio.Task[None] | None = None
+        self._frame_bytes = rate * 20 // 1000 * 2
+
+    def channel_data(self) -> dict[str, str]:
+        caller, dnid = self.variables["CALLERID(num)"], self.variables["EXTEN"]
+        data = {
+            "Content-Type": "command/reply", "Reply-Text": "+OK", "Socket-Mode": "async",
+            "Control": "full", "Event-Name": "CHANNEL_DATA", "Channel-Name": self.call.channel,
+            "Unique-ID": self.uniqueid, "Channel-State": "CS_EXECUTE",
+            "Channel-Read-Codec-Name": "L16" if self.rate != 8000 else "PCMU",
+            "Channel-Read-Codec-Rate": str(self.rate), "Caller-Caller-ID-Number": caller,
+            "Caller-Destination-Number": dnid, "Caller-Context": "public",
+            "variable_sip_from_display": "Caller name, with \"quotes\"\nand a newline",
+        }
+        if self.tenant:
+            data["variable_permanence_tenant"] = self.tenant
+        return data
+
+    async def run(self, host: str, port: int) -> EmulatedCall:
+        reader, writer = await asyncio.open_connection(host, port, local_addr=(self.source, 0))
+        self._writer = writer
+        self.emit("pbx", "esl_connect", f"{host}:{port} from {self.source}")
+        parser = esl.EslCommandParser()
+        try:
+            while True:
+                event = parser.next_event()
+                if event is esl.NEED_DATA:
+                    try:
+                        data = await reader.read(65536)
+                    except ConnectionError:
+                        data = b""
+                    parser.receive_data(data)
+                    continue
+                if isinstance(event, esl.ConnectionClosed):
+                    break
+                assert isinstance(event, esl.CommandReceived)
+                self.emit("agent", "esl_command", event.line + "".join(
+                    f" {k}={v}" for k, v in event.headers.items()))
+                self._write(self._reply(event))
+                await writer.drain()
+        except (ProtocolError, ConnectionError) as exc:
+            self.emit("pbx", "esl_error", str(exc))
+        finally:
+            self.emit("agent", "esl_close")
+            if self.call.hung_up_by is None:
+                self.emit("pbx", "dialplan_continues", "the socket application returned")
+            for task in (self._media, self._ending):
+                if task is not None and task is not asyncio.current_task():
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+            if self._udp is not None:
+                self._udp.close()
+            writer.close()
+        return self.call
+
+    def _write(self, data: bytes) -> None:
+        if self._writer is not None and not self._writer.is_closing():
+            self._writer.write(data)
+
+    def _reply(self, cmd: esl.CommandReceived) -> bytes:
+        line = cmd.line
+        ok = esl.encode_message({"Content-Type": "command/reply", "Reply-Text": "+OK"})
+        if line == "connect":
+            return esl.encode_message(self.channel_data())
+        if line == "myevents":
+            return esl.encode_message({"Content-Type": "command/reply", "Reply-Text": "+OK Events Enabled"})
+        if line.startswith("linger"):
+            self.linger = int(line.split()[1]) if len(line.split()) > 1 else 10 ** 6
+            return esl.encode_message({"Content-Type": "command/reply", "Reply-Text": "+OK will linger"})
+        if line.startswith("api "):
+            return esl.encode_message({"Content-Type": "api/response"}, self._api(line[4:]).encode())
+        if line == "sendmsg" or line.startswith("sendmsg "):
+            self._sendmsg(cmd.headers)
+            return ok  # queued and acknowledged at once, whatever happens later (:2172)
+        return esl.encode_message({"Content-Type": "command/reply",
+                                   "Reply-Text": "-ERR command not found"})
+
+    def _api(self, command: str) -> str:
+        verb, *args = command.split(" ", 3)
+        if verb == "uuid_setvar" and len(args) >= 2 and args[0] == self.uniqueid:
+            value = args[2] if len(args) > 2 else ""
+            # our front sets lower-case names; the record keeps the Asterisk spelling so
+            # one test reads both PBXs' variables the same way
+            self.call.variables[args[1].upper()] = value
+            self.variables[args[1]] = value
+            return "+OK"
+        if verb == "uuid_setvar":
+            return "-ERR No such channel!\n"
+        return f"-ERR {verb} Command not found!\n"
+
+    def _sendmsg(self, headers: dict[str, str] | Any) -> None:
+        command = headers.get("call-command", "")
+        if self.dead:
+            return
+        if command == "execute" and headers.get("execute-app-name") == "answer":
+            self.answered = True
+            self._event("CHANNEL_ANSWER")
+        elif command == "unicast" and self._media is None:
+            self._media = asyncio.create_task(self._unicast(headers))
+        elif command == "hangup":
+            self.call.hung_up_by = self.call.hung_up_by or "agent"
+            self.emit("agent", "hangup")
+            self._end()
+
+    def _event(self, name: str, **headers: str) -> None:
+        self._write(esl.encode_event(name, {"Unique-ID": self.uniqueid, **headers}))
+
+    # ------------------------------------------------------------------ ending
+
+    def _end(self) -> None:
+        if self.dead:
+            return
+        self.dead = True
+        if self._udp is not None:
+            self._udp.close()  # FreeSWITCH releases its port at hang-up
+        for name in _HANGUP_EVENTS:
+            self._event(name, **({"Hangup-Cause": "NORMAL_CLEARING"} if "HANGUP" in name else {}))
+        self._ending = asyncio.create_task(self._linger_then_close())
+
+    async def _linger_then_close(self) -> None:
+        writer = self._writer
+        assert writer is not None
+        if self.linger is None:  # no linger: the socket closes at once, later events lost
+            writer.close()
+            return
+        await asyncio.sleep(LINGER_NOTICE_DELAY * self.scale)
+        notice = b"Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n"
+        self._write(esl.encode_message({
+            "Content-Type": "text/disconnect-notice", "Controller-Session": self.uniqueid,
+            "Content-Disposition": "linger", "Channel-Input-Disposition": "linger",
+            "Linger-Time": str(self.linger)}, notice))
+        self.emit("pbx", "linger_notice", f"{self.linger} s")
+        await asyncio.sleep((self.linger + LINGER_OVERSHOOT) * self.scale)
+        self._write(esl.encode_message({"Content-Type": "text/disconnect-notice",
+                                        "Content-Disposition": "disconnect"}))
+        self.emit("pbx", "disconnect")
+        writer.close()
+
+    # ------------------------------------------------------------------ media
+
+    async def _unicast(self, headers: dict[str, str] | Any) -> None:
+        local = (headers.get("local-ip", "127.0.0.1"), int(headers.get("local-port", "8025")))
+        remote = (headers.get("remote-ip", "127.0.0.1"), int(headers.get("remote-port", "8026")))
+        loop = asyncio.get_running_loop()
+        try:
+            self._udp, _ = await loop.create_datagram_endpoint(
+                lambda: _UnicastLeg(self), local_addr=local, family=socket.AF_INET)
+        except OSError as exc:  # switch_ivr.c: a CRIT log line, +OK already sent, nothing flows
+            self.emit("pbx", "unicast_bind_failed", f"{local[0]}:{local[1]}: {exc.strerror}")
+            return
+        self.emit("pbx", "unicast_start", f"{local[1]} -> {remote[1]} at {self.rate} Hz")
+        await self._stream(remote)
+
+    async def _stream(self, remote: tuple[str, int]) -> None:
+        """Caller frames every 20 ms; comfort noise while silent; the hang-up at the end."""
+        start = time.monotonic()
+        pcm, offset = b"", 0
+        noise = bytes([COMFORT_NOISE]) * self._frame_bytes
+        if self.hangup_after == 0:
+            return self._caller_hangs_up()
+        for tick in itertools.count():
+            await asyncio.sleep(max(0.0, start + tick * FRAME_SECONDS - time.monotonic()))
+            if self.dead or self._udp is None or self._udp.is_closing():
+                return
+            now = time.monotonic()
+            if not pcm and self._turn_index < len(self.turns):
+                turn = self.turns[self._turn_index]
+                if self._turn_may_start(turn, now) and turn.digits:
+                    for digit in turn.digits:  # the ESL DTMF event (FREESWITCH.md: not measured)
+                        self._event("DTMF", **{"DTMF-Digit": digit, "DTMF-Duration": "1600",
+                                               "DTMF-Source": "RTP"})
+                    self.call.turns.append(TurnTiming(index=self._turn_index, start=now - self._t0))
+                    self.emit("caller", "dtmf", turn.digits)
+                    self._end_turn(now)
+                    continue
+                if self._turn_may_start(turn, now):
+                    pcm, offset = audio.resample(turn.audio or bytes(320), 8000, self.rate), 0
+                    self.call.turns.append(TurnTiming(index=self._turn_index, start=now - self._t0))
+                    self.emit("caller", "turn_start", f"#{self._turn_index + 1}")
+            if pcm:
+                frame = pcm[offset:offset + self._frame_bytes].ljust(self._frame_bytes, b"\0")
+                offset += self._frame_bytes
+                self._udp.sendto(frame, remote)
+                self.call.caller_frames += 1
+                if offset >= len(pcm):
+                    pcm = b""
+                    self._end_turn(now)
+                    if self.hangup_after is not None and self._turn_index >= self.hangup_after:
+                        return self._caller_hangs_up()
+            elif self.silence == "frames":
+                self._udp.sendto(noise, remote)
+                self.call.caller_frames += 1
+        raise AssertionError("unreachable")
+
+    def _caller_hangs_up(self) -> None:  # type: ignore[override]
+        self.call.hung_up_by = "caller"
+        self.emit("caller", "hangup")
+        self._end()
+
+
+async def emulate_freeswitch_call(host: str, port: int, *, tenant: str = "demo",
+                                  caller: str = "+33612345678", dnid: str = "0140000000",
+                                  turns: Sequence[CallerTurn] = (), hangup_after: int | None = None,
+                                  silence: str = "frames", max_duration: float = 120.0,
+                                  rate: int = 8000, time_scale: float = 1.0, source: str = "127.0.0.1",
+                                  on_event: Callable[[CallEvent], None] | None = None) -> EmulatedCall:
+    """Place one emulated FreeSWITCH call against our outbound-ESL port.
+
+    ``tenant`` is the dialplan's ``permanence_tenant`` variable ("" leaves it unset, so
+    the dialled number decides); ``rate`` the channel's read-codec rate (8000 or 16000);
+    ``source`` the address FreeSWITCH connects from; the other arguments as
+    :func:`agi.pbx.emulator.emulate_call`.
+    """
+    emulator = _FreeSwitch(tenant=tenant, rate=rate, time_scale=time_scale, source=source,
+                           caller=caller, dnid=dnid, turns=turns, hangup_after=hangup_after,
+                           silence=silence, on_event=on_event, host=host, port=port)
+    try:
+        async with asyncio.timeout(max_duration):
+            await emulator.run(host, port)
+    except TimeoutError:
+        emulator.emit("caller", "max_duration", f"{max_duration:.0f} s reached; caller hangs up")
+        emulator.call.hung_up_by = emulator.call.hung_up_by or "caller"
+    emulator.call.duration = emulator.now()
+    return emulator.call

@@ -20,7 +20,9 @@ from typing import Literal
 from agi.booking.usage import LedgerRunner, as_utc
 
 AccessAction = Literal["sign_in", "sign_in_failed", "transcript_read", "export", "erase",
-                       "usage_export", "access_log_export", "user_change"]
+                       "usage_export", "access_log_export", "user_change",
+                       # the other rights (agi.privacy.rights)
+                       "rectify", "restrict", "object", "lift_restriction", "lift_objection"]
 ACCESS_ACTIONS: tuple[str, ...] = AccessAction.__args__  # type: ignore[attr-defined]
 Role = Literal["admin", "staff", "billing"]
 ROLES: tuple[str, ...] = ("admin", "staff", "billing")

@@ -1,6 +1,6 @@
 """Who read, exported, rectified or erased whose data: one entry per access, in the
-console's access log (:meth:`agi.booking.ledger.Ledger.log_access`), with the number masked
-and the privacy request it answers; also one log line (never the data)."""
+console's access log (:meth:`agi.booking.ledger.Ledger.log_access`), with the number masked;
+also one log line with the privacy request it answers (never the data)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ def record_access(store: Store, actor: str, action: str, tenant_id: str, phone: 
                   request_id: int | None) -> None:
     """Note that ``actor`` ("cli:<user>" or a console login) did ``action`` (export,
     erase, rectify, restriction, objection, lift ...) on ``phone``'s data at ``tenant_id``."""
-    subject = mask_phone(phone) + (f" (request {request_id})" if request_id is not None else "")
+    subject = mask_phone(phone)  # the console's subject of a person: the masked number
     cli = actor.startswith("cli:") or not actor
     store.log_access(AccessEntry(datetime.now(UTC), actor or "cli:?", action, tenant_id, subject,
                                  f"tty:{socket.gethostname()}" if cli else "",
                                  "cli" if cli else "console"))
-    log.info("privacy %s by %s: tenant %s, %s", action, actor or "?", tenant_id, subject)
+    log.info("privacy %s by %s: tenant %s, %s, request %s", action, actor or "?", tenant_id,
+             subject, request_id if request_id is not None else "-")

@@ -186,7 +186,8 @@ class PrivacyRights:
         request = self.receive(tenant_id, phone, kind, identity_check)
         flag: Flag = "restricted" if kind == "restriction" else "objected"
         flags = self.register.set_flag(tenant_id, phone, flag, self._clock())
-        record_access(self.store, by, kind, tenant_id, phone, request.id)
+        record_access(self.store, by, "restrict" if kind == "restriction" else "object",
+                      tenant_id, phone, request.id)
         return Answered(self.answer(request.id, by, {"flag": flag}), flags)
 
     def lift(self, tenant_id: str, phone: str, flag: Flag, *, by: str) -> PersonFlags:
@@ -203,7 +204,8 @@ class PrivacyRights:
                                          setting.answered_by, {**setting.details,
                                                                "lifted_at": self._clock().isoformat(),
                                                                "lifted_by": by})
-        record_access(self.store, by, f"lift {flag}", tenant_id, phone, setting.id if setting else None)
+        record_access(self.store, by, f"lift_{kind}", tenant_id, phone,
+                      setting.id if setting else None)
         return flags
 
     def access(self, tenant_id: str, phone: str, *, identity_check: str, by: str,

@@ -94,6 +94,9 @@ def call_context(metadata: Mapping[str, Any], settings: Settings, store: Store) 
                        now=(lambda: at) if at is not None else (lambda: datetime.now().astimezone()))
 
 
+# Intents whose date, time or name never fill a booking slot (not_intent in domain.yml).
+QUESTION_INTENTS = frozenset({"info", "appointment_info", "cancel"})
+
 # Actions Rasa runs itself between the user message and the first predicted action.
 _TURN_START_ACTIONS = frozenset({"action_listen", "action_extract_slots"})
 
@@ -127,6 +130,8 @@ def spoken_when(sdk: SdkTracker, ctx: CallContext, action_name: str = "") -> dic
     latest = sdk.latest_message or {}
     if not {str(e.get("entity")) for e in latest.get("entities") or []} & {"date", "time"}:
         return {}
+    if (latest.get("intent") or {}).get("name") in QUESTION_INTENTS:
+        return {}  # a question fills no booking slot (the domain's not_intent mappings)
     if not first_of_turn(sdk, action_name):
         return {}
     when = normalize.parse_when(str(latest.get("text") or ""), ctx.tenant.language, ctx.now(),
@@ -141,6 +146,8 @@ def spoken_name(sdk: SdkTracker, action_name: str = "") -> dict[str, str]:
     latest = sdk.latest_message or {}
     text = str(latest.get("text") or "").strip()
     tagged = [e for e in latest.get("entities") or [] if e.get("entity") == "name"]
+    if (latest.get("intent") or {}).get("name") in QUESTION_INTENTS:
+        return {}
     if (not text or not tagged or sdk.get_slot("requested_slot") != "name"
             or not first_of_turn(sdk, action_name)):
         return {}

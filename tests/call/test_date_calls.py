@@ -12,10 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from agi.booking.sqlite import SqliteStore
-from agi.dialogue.normalize import speak_date
 from agi.pbx.emulator import CallerTurn, EmulatedCall, emulate_call, speak
 
 from conftest import ScriptedRecognizerFactory, Shared, make_settings, run, serving
@@ -44,41 +41,38 @@ def booked_and_said(store: SqliteStore, tenant: str, c: EmulatedCall) -> tuple[l
     return starts, [(t.speaker, t.text) for t in store.transcript(c.uniqueid)]
 
 
-@pytest.mark.parametrize("tenant, voice, when, expected", [
-    ("demo", "fr", "demain après-midi à quinze heures", datetime(2026, 12, 1, 15, 0, tzinfo=PARIS)),
-    ("demo", "fr", "le mercredi neuf décembre à neuf heures", datetime(2026, 12, 9, 9, 0, tzinfo=PARIS)),
-    ("demo-en", "en", "thursday week at ten am", datetime(2026, 12, 10, 10, 0, tzinfo=LONDON)),
-], ids=["part-of-day", "day-number-after-number-word", "thursday-week"])
-def test_the_said_day_and_time_are_booked_after_the_yes(
-        tmp_path: Path, shared: Shared, tenant: str, voice: str, when: str, expected: datetime) -> None:
-    script = ([HELLO_FR, NAME_FR, when, "oui", BYE_FR] if voice == "fr" else
-              ["hi i'd like to book an appointment", "john smith", when, "yes", "no thanks goodbye"])
-    c, store = call(tmp_path, shared, tenant, script, voice)
-    starts, said = booked_and_said(store, tenant, c)
-    assert starts == [expected]  # the same instant ...
-    local = starts[0].astimezone(expected.tzinfo)  # ... and the same wall clock in the tenant's zone
-    assert (local.date(), local.time()) == (expected.date(), expected.time())
-    yes = said.index(("caller", script[3]))
-    read_back = said[yes - 1]
-    assert read_back[0] == "agent" and speak_date(expected.date(), voice) in read_back[1]  # before the yes
-    assert store.get_call(c.uniqueid).outcome == "booked"
-
-
-def test_a_range_offers_slots_inside_it_and_books_the_chosen_one(tmp_path: Path, shared: Shared) -> None:
-    script = [HELLO_FR, NAME_FR, "demain plutôt en fin de matinée", "le premier", "oui", BYE_FR]
-    c, store = call(tmp_path, shared, "demo", script, "fr")
-    starts, said = booked_and_said(store, "demo", c)
-    offer = said[said.index(("caller", script[2])) + 1][1]
-    assert offer.startswith("Je peux vous proposer mardi 1er décembre à 10 heures")
-    assert "11 heures" not in offer.split("ou")[0] and "9 heures" not in offer  # inside 10-12
-    assert starts == [datetime(2026, 12, 1, 10, 0, tzinfo=PARIS)]
-
-
-def test_a_past_day_is_refused_and_asked_again_nothing_booked_before_yes(
+def test_a_past_day_is_refused_then_a_day_number_after_a_number_word_is_booked(
         tmp_path: Path, shared: Shared) -> None:
-    script = [HELLO_FR, NAME_FR, "hier à dix heures", "vendredi à dix heures", "non", BYE_FR]
+    script = [HELLO_FR, NAME_FR, "hier à dix heures", "le mercredi neuf décembre à neuf heures",
+              "oui", BYE_FR]
     c, store = call(tmp_path, shared, "demo", script, "fr")
     starts, said = booked_and_said(store, "demo", c)
     assert "déjà passée" in said[said.index(("caller", script[2])) + 1][1]
-    assert "vendredi 4 décembre à 10 heures" in said[said.index(("caller", script[3])) + 1][1]
-    assert starts == []  # the caller said no to the read-back
+    expected = datetime(2026, 12, 9, 9, 0, tzinfo=PARIS)
+    assert starts == [expected]  # the same instant, and the same wall clock in Paris:
+    assert starts[0].astimezone(PARIS).replace(tzinfo=None) == datetime(2026, 12, 9, 9, 0)
+    read_back = said[said.index(("caller", "oui")) - 1]
+    assert read_back[0] == "agent" and "mercredi 9 décembre à 9 heures" in read_back[1]
+    assert store.get_call(c.uniqueid).outcome == "booked"
+
+
+def test_a_part_of_day_read_back_refused_then_a_range_offered_inside_it(
+        tmp_path: Path, shared: Shared) -> None:
+    script = [HELLO_FR, NAME_FR, "demain après-midi à quinze heures", "non",
+              "demain plutôt en fin de matinée", "le premier", "oui", BYE_FR]
+    c, store = call(tmp_path, shared, "demo", script, "fr")
+    starts, said = booked_and_said(store, "demo", c)
+    assert "mardi 1er décembre à 15 heures" in said[said.index(("caller", script[2])) + 1][1]
+    offer = said[said.index(("caller", script[4])) + 1][1]
+    assert offer.startswith("Je peux vous proposer mardi 1er décembre à 10 heures")
+    assert "9 heures" not in offer and "14 heures" not in offer  # inside 10:00-12:00 only
+    assert starts == [datetime(2026, 12, 1, 10, 0, tzinfo=PARIS)]  # only after the yes
+
+
+def test_thursday_week_is_booked_in_london(tmp_path: Path, shared: Shared) -> None:
+    script = ["hi i'd like to book an appointment", "john smith", "thursday week at ten am", "yes",
+              "no thanks goodbye"]
+    c, store = call(tmp_path, shared, "demo-en", script, "en")
+    starts, said = booked_and_said(store, "demo-en", c)
+    assert starts == [datetime(2026, 12, 10, 10, 0, tzinfo=LONDON)]
+    assert "Thursday 10 December at 10 am" in said[said.index(("caller", "yes")) - 1][1]

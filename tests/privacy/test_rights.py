@@ -202,3 +202,20 @@ def test_privacy_status_for_health(sealed: Store, make_store: StoreFactory) -> N
     closed = make_store()
     closed.close()
     assert privacy_status(closed, now) == {"privacy_requests": "unknown"}
+
+
+def test_every_right_exercised_is_in_the_access_log(sealed: Store) -> None:
+    now = datetime.now(UTC)
+    some_data(sealed, ALICE, "a1", now)
+    rights = PrivacyRights(sealed, Clock(now))
+    rights.restrict("demo", ALICE, identity_check=CHECK, by="anna")
+    rights.lift("demo", ALICE, "restricted", by="anna")
+    rights.object("demo", ALICE, identity_check=CHECK, by="cli:root")
+    rights.access("demo", ALICE, identity_check=CHECK, by="anna")
+    rights.rectify("demo", ALICE, identity_check=CHECK, by="anna", new_name="Alice")
+    rights.erase("demo", ALICE, identity_check=CHECK, by="anna")
+    entries = sealed.access_log()
+    assert sorted(e.action for e in entries) == sorted(
+        ["restrict", "lift_restriction", "object", "export", "rectify", "erase"])
+    assert all(ALICE not in e.subject and e.subject.startswith("+336") for e in entries)
+    assert {e.channel for e in entries} == {"console", "cli"}

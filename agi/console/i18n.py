@@ -35,6 +35,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "duration": ("Durée", "Duration"),
     "outcome": ("Issue", "Outcome"),
     "caller": ("Appelant", "Caller"),
+    "restricted_mark": ("limité (RGPD art. 18)", "restricted (GDPR art. 18)"),
     "transcript": ("Transcription", "Transcript"),
     "collected": ("Données recueillies", "Collected data"),
     "agent": ("Assistant", "Assistant"),

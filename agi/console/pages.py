@@ -2,12 +2,15 @@
 
 A staff user sees its own tenants only: anything of another tenant, asked by URL, is a
 404 exactly like something that does not exist. Reading a transcript, exporting usage
-and signing in (or failing to) each leave one access-log entry.
+and signing in (or failing to) each leave one access-log entry. A person whose data is
+restricted (GDPR art. 18) is shown to admins only, marked so: staff do not see their
+calls, messages, call-back requests or appointments, and their call detail is a 404.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -90,7 +93,16 @@ def build_app(console: Console) -> Starlette:
         return RedirectResponse("/", status_code=303)
 
     def ctx(session: Session, user: ConsoleUser, **kw: Any) -> dict[str, Any]:
-        return {"user": user, "session": session, "now": c.clock(), **kw}
+        return {"user": user, "session": session, "now": c.clock(),
+                "restricted": frozenset(), **kw}
+
+    async def restricted(user: ConsoleUser) -> frozenset[tuple[str, str]]:
+        """(tenant, number) of the restricted people ``user`` may see."""
+        return await c.db(_restricted, c, c.visible(user))
+
+    def shown(user: ConsoleUser, marked: frozenset[tuple[str, str]], tenant: str,
+              phone: str) -> bool:
+        return user.role == "admin" or (tenant, phone) not in marked
 
     async def home(request: Request, session: Session, user: ConsoleUser) -> Response:
         if user.role == "billing":
@@ -99,8 +111,11 @@ def build_app(console: Console) -> Starlette:
         now = c.clock()
         kpi = await c.db(reports.kpis, c.store, {t: c.tenant_zones[t] for t in tenants},
                          now - timedelta(days=KPI_DAYS), now)
-        today = await _day_appointments(c, tenants, now, 1)
-        return c.render("home.html", user.language, **ctx(session, user, kpi=kpi, groups=today))
+        marked = await restricted(user)
+        today = _keep(await _day_appointments(c, tenants, now, 1),
+                      lambda tenant, appt: shown(user, marked, tenant, appt.customer_phone))
+        return c.render("home.html", user.language,
+                        **ctx(session, user, kpi=kpi, groups=today, restricted=marked))
 
     async def appointments(request: Request, session: Session, user: ConsoleUser) -> Response:
         raw = request.query_params.get("date", "")
@@ -109,9 +124,11 @@ def build_app(console: Console) -> Starlette:
         except ValueError:
             day = None
         start = datetime.combine(day, time(0), c.clock().tzinfo) if day else c.clock()
-        groups = await _day_appointments(c, c.visible(user), start, 1 if day else 7)
+        marked = await restricted(user)
+        groups = _keep(await _day_appointments(c, c.visible(user), start, 1 if day else 7),
+                       lambda tenant, appt: shown(user, marked, tenant, appt.customer_phone))
         return c.render("appointments.html", user.language,
-                        **ctx(session, user, groups=groups, day=day))
+                        **ctx(session, user, groups=groups, day=day, restricted=marked))
 
     async def calls(request: Request, session: Session, user: ConsoleUser) -> Response:
         outcome = request.query_params.get("outcome", "")
@@ -121,26 +138,39 @@ def build_app(console: Console) -> Starlette:
         found.sort(key=lambda x: x.started_at, reverse=True)
         if outcome:
             found = [x for x in found if x.outcome == outcome]
+        marked = await restricted(user)
+        found = [x for x in found if shown(user, marked, x.tenant_id, x.caller)]
         return c.render("calls.html", user.language,
                         **ctx(session, user, calls=found[:CALLS_PAGE_LIMIT], outcome=outcome,
-                              duration=_duration))
+                              duration=_duration, restricted=marked))
 
     async def call(request: Request, session: Session, user: ConsoleUser) -> Response:
         record = await c.db(c.store.get_call, request.path_params["call_id"])
         if record is None or record.tenant_id not in c.visible(user):
             return c.not_found(user.language)
+        marked = await restricted(user)
+        if not shown(user, marked, record.tenant_id, record.caller):
+            return c.not_found(user.language)
         turns = await c.db(c.store.transcript, record.call_id)
         await c.log(request, user.name, "transcript_read", record.tenant_id, record.call_id)
         return c.render("call.html", user.language,
-                        **ctx(session, user, call=record, turns=turns, duration=_duration))
+                        **ctx(session, user, call=record, turns=turns, duration=_duration,
+                              restricted=marked))
+
+    async def visible_messages(user: ConsoleUser) -> tuple[list[dict[str, Any]],
+                                                           frozenset[tuple[str, str]]]:
+        marked = await restricted(user)
+        items = await c.db(_messages, c, c.visible(user))
+        return [i for i in items if shown(user, marked, i["tenant"], i["caller"])], marked
 
     async def messages(request: Request, session: Session, user: ConsoleUser) -> Response:
-        items = await c.db(_messages, c, c.visible(user))
-        return c.render("messages.html", user.language, **ctx(session, user, items=items))
+        items, marked = await visible_messages(user)
+        return c.render("messages.html", user.language,
+                        **ctx(session, user, items=items, restricted=marked))
 
     async def mark_done(request: Request, session: Session, user: ConsoleUser) -> Response:
         kind, item_id = request.path_params["kind"], int(request.path_params["item_id"])
-        owner = next((i["tenant"] for i in await c.db(_messages, c, c.visible(user))
+        owner = next((i["tenant"] for i in (await visible_messages(user))[0]
                       if i["kind"] == kind and i["id"] == item_id), None)
         if owner is None:
             return c.not_found(user.language)
@@ -226,6 +256,21 @@ async def _day_appointments(c: Console, tenants: list[str], start: datetime,
         for appt in found:
             groups[(tenant, appt.resource)].append((appt, appt.starts_at.astimezone(zone)))
     return dict(sorted(groups.items()))
+
+
+def _restricted(c: Console, tenants: list[str]) -> frozenset[tuple[str, str]]:
+    """(tenant, number) of the people of ``tenants`` whose data is restricted (art. 18)."""
+    wanted = set(tenants)
+    return frozenset((f.tenant_id, f.phone) for f in c.store.privacy().flagged()
+                     if f.restricted and f.tenant_id in wanted)
+
+
+def _keep(groups: dict[tuple[str, str], list[Any]],
+          keep: Callable[[str, Any], bool]) -> dict[tuple[str, str], list[Any]]:
+    """``groups`` of (appointment, local time) with only the appointments ``keep`` allows."""
+    kept = {key: [item for item in items if keep(key[0], item[0])]
+            for key, items in groups.items()}
+    return {key: items for key, items in kept.items() if items}
 
 
 def _messages(c: Console, tenants: list[str]) -> list[dict[str, Any]]:

@@ -133,6 +133,15 @@ class PrivacyRegister(abc.ABC):
     @abc.abstractmethod
     def flags(self, tenant_id: str, phone: str) -> PersonFlags: ...
 
+    def may_contact(self, tenant_id: str, phone: str) -> bool:
+        """False when the person at ``phone`` objected or restricted their data: no call-back
+        offered or promised (the dialogue asks this; it lives here, not in agi.privacy,
+        so the dialogue imports no privacy module). An empty number has no flags."""
+        if not phone:
+            return True
+        flags = self.flags(tenant_id, phone)
+        return not (flags.objected or flags.restricted)
+
     @abc.abstractmethod
     def flagged(self, tenant_id: str | None = None) -> Sequence[PersonFlags]:
         """Every number with a flag in force (the console hides restricted ones from staff)."""

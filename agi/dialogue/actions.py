@@ -35,6 +35,7 @@ from agi.dialogue.callback import (
     action_confirm_callback,
     ask_callback,
     callback_number,
+    may_call_back,
     needs_callback,
     validate_callback_form,
 )
@@ -100,11 +101,18 @@ def action_new_request(tracker: Tracker) -> list[Event]:
 
 def action_inform_after_request(tracker: Tracker) -> list[Event]:
     """Something said on its own once a request is done: a phone number is where to call the
-    caller back about it (kept as a lead); a date or time starts a new booking."""
+    caller back about it (kept as a lead); a date or time starts a new booking. A person
+    who may not be contacted (objection, restriction) is told no call-back will come, and
+    what they said is kept as a message."""
     # From the words themselves: Rasa's entity holds the raw words, the builtin one E.164.
     phone = parse_phone(tracker.text, tracker.lang)
     if phone:
         ctx = tracker.ctx
+        if not may_call_back(tracker, str(phone)):
+            ctx.store.add_message(ctx.tenant.id, ctx.call_id, str(phone),
+                                  str(tracker.get_slot("name") or ""), tracker.text, tracker.now())
+            return [SlotSet("phone", str(phone)), SlotSet("pending", "anything_else"),
+                    Utter("utter_message_stored_no_callback")]
         details = {"phone": str(phone), "appointment_id": tracker.get_slot("appointment_id"),
                    "said": tracker.text}
         ctx.store.add_lead(ctx.tenant.id, ctx.call_id, ctx.caller, "callback_number", details,
@@ -213,14 +221,19 @@ def _note_booking_request(tracker: Tracker, start: datetime, spool: Spool) -> li
 
 # messages, information, hand-over ----------------------------------------------------------
 def action_store_message(tracker: Tracker) -> list[Event]:
-    """Store the message with the number to call back (asked first from a withheld number)."""
+    """Store the message with the number to call back (asked first from a withheld number);
+    a person who may not be contacted (objection, restriction) is told no call-back will
+    come, their message is kept all the same."""
     if needs_callback(tracker):
         return ask_callback()
     ctx = tracker.ctx
-    ctx.store.add_message(ctx.tenant.id, ctx.call_id, callback_number(tracker),
+    number = callback_number(tracker)
+    ctx.store.add_message(ctx.tenant.id, ctx.call_id, number,
                           str(tracker.get_slot("name") or ""), str(tracker.get_slot("message") or ""),
                           tracker.now())
-    return [SlotSet("pending", "anything_else"), Outcome("message"), Utter("utter_message_stored")]
+    stored = "utter_message_stored" if may_call_back(tracker, number) \
+        else "utter_message_stored_no_callback"
+    return [SlotSet("pending", "anything_else"), Outcome("message"), Utter(stored)]
 
 
 def action_answer_info(tracker: Tracker) -> list[Event]:

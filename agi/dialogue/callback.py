@@ -5,6 +5,9 @@ read back (or the message stored), ``callback_form`` asks for a number (spoken, 
 on the phone's keypad), :func:`action_confirm_callback` reads it back in pairs ("zéro six,
 douze, ...") and only the caller's yes lets the request go on with it. The number is the
 ``callback`` slot (E.164); the booking is written under it and the message carries it.
+
+A person who objected or whose data is restricted (GDPR art. 21, 18) is never promised a
+call-back (:func:`may_call_back`): what they say is still kept, as a message.
 """
 
 from __future__ import annotations
@@ -18,6 +21,14 @@ CALLBACK_FORM = "callback_form"
 def needs_callback(tracker: Tracker) -> bool:
     """Nobody could call this caller back: no caller ID and no confirmed number yet."""
     return not tracker.ctx.caller and not tracker.get_slot("callback")
+
+
+def may_call_back(tracker: Tracker, *numbers: str) -> bool:
+    """The business may call this caller back: neither the caller ID nor ``numbers`` (the
+    call-back number, a number dictated) objected or is restricted at this tenant."""
+    ctx = tracker.ctx
+    register = ctx.store.privacy()
+    return all(register.may_contact(ctx.tenant.id, n) for n in {ctx.caller, *numbers} if n)
 
 
 def callback_number(tracker: Tracker) -> str:

@@ -274,10 +274,7 @@ def settle_erasure(store: Store, request_id: int, now: datetime) -> PrivacyReque
 def may_contact(store: Store, tenant_id: str, phone: str) -> bool:
     """False when the person objected or restricted their data: no call-back offer, no
     lead sent about them (the dialogue asks this before offering one)."""
-    if not is_e164(phone):
-        return True
-    flags = store.privacy().flags(tenant_id, phone)
-    return not (flags.objected or flags.restricted)
+    return not is_e164(phone) or store.privacy().may_contact(tenant_id, phone)
 
 
 def export_document(store: Store, tenant_id: str, phone: str, now: datetime) -> dict[str, Any]:

@@ -193,7 +193,8 @@ class PermanenceServer:
             # an ephemeral port (tests, bench): advertise the one actually bound
             server = replace(server, audiosocket_port=self._audiosocket.port)
             self.settings = s = replace(s, server=server)
-        self.spool = self._spool or Spool(s.store.spool_path)
+        # sealed with the store's key: the spool holds transcripts while the database is down
+        self.spool = self._spool or Spool(s.store.spool_path, sealer=getattr(store, "keyring", None))
         # before any new call: a crashed process's spool and open calls (agi/booking/recovery.py)
         await asyncio.to_thread(recover, store, self.spool, (self._clock or _utcnow)(),
                                 close_open=s.store.backend == "sqlite")

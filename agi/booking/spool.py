@@ -23,7 +23,7 @@ import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from agi.booking import store as records
 from agi.booking.store import Store
@@ -56,11 +56,22 @@ CREATE TABLE IF NOT EXISTS refused (
 """
 
 
+class Sealer(Protocol):
+    """Encrypts a journal entry at rest (agi.privacy.crypto.Keyring): while the database is
+    down the spool holds transcripts and messages, so a copy of it must reveal no more than
+    a copy of the database."""
+
+    def seal(self, text: str) -> str: ...
+
+    def open(self, value: str) -> str: ...
+
+
 class Spool:
     """A journal of store writes, keyed by call, replayed in order."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, sealer: Sealer | None = None) -> None:
         self.path = Path(path)
+        self._sealer = sealer
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         # Writes the journal itself refused (its disk full too), in order, until it accepts
@@ -93,7 +104,10 @@ class Spool:
     def append(self, method: str, args: tuple[Any, ...], *, key: str) -> None:
         if method not in SPOOLABLE:
             raise ValueError(f"{method} cannot be spooled (reads need the database)")
-        op = (key, method, _encode(args), datetime.now(UTC).isoformat())
+        encoded = _encode(args)
+        if self._sealer is not None:
+            encoded = self._sealer.seal(encoded)
+        op = (key, method, encoded, datetime.now(UTC).isoformat())
         with self._lock:
             self._memory.append(op)  # behind anything already held: order is kept
             self._flush_memory()
@@ -157,7 +171,7 @@ class Spool:
             rows = self._db.execute("SELECT id, key, method, args, queued_at FROM ops ORDER BY id").fetchall()
             for op_id, key, method, args, queued_at in rows:
                 try:
-                    self._apply(store, method, _decode(args))
+                    self._apply(store, method, _decode(self._sealer.open(args) if self._sealer else args))
                 except StoreUnavailable:
                     break
                 except StoreError as exc:

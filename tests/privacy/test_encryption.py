@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from agi.booking import CallRecord, SqliteStore, Store
+from agi.booking.spool import Spool
 from agi.booking.store import OutboxKind
 from agi.privacy import Keyring, KeyringError, SealedStore, load_keyring
 from agi.privacy.crypto import add_key, is_sealed, new_key_line
@@ -180,3 +181,25 @@ def test_rotation_reseals_with_the_new_key_and_the_old_one_can_go(
     assert new_only.messages("demo")[0].text.startswith("rappelez-moi")
     assert new_only.personal_data("demo", ALICE)["leads"][0]["details"] == {
         "what": "kinésithérapeute"}
+
+
+# the spool -------------------------------------------------------------------------------
+def test_the_spool_reveals_no_conversation_and_replays_in_clear_to_the_store(tmp_path: Path) -> None:
+    """While the database is down the spool holds the call's writes: sealed with the same
+    key, so a copy of the spool file reveals no more than a copy of the database."""
+    keys = ring()
+    spool = Spool(tmp_path / "spool.sqlite3", sealer=keys)
+    spool.append("start_call", (CallRecord(call_id="c1", tenant_id="demo", caller=ALICE,
+                                           started_at=NOW, data={"reason": "migraine"}),), key="c1")
+    spool.append("add_turn", ("c1", "caller", "une ordonnance pour Zanzibar", NOW), key="c1")
+    spool.close()
+    raw = (tmp_path / "spool.sqlite3").read_bytes()
+    assert not any(word.encode() in raw for word in SECRET_WORDS)
+    store = SealedStore(SqliteStore(tmp_path / "db.sqlite3"), keys)
+    reopened = Spool(tmp_path / "spool.sqlite3", sealer=keys)
+    assert reopened.replay(store) == 2
+    call = store.get_call("c1")
+    assert call is not None and call.data == {"reason": "migraine"}
+    assert [t.text for t in store.transcript("c1")] == ["une ordonnance pour Zanzibar"]
+    reopened.close()
+    store.close()

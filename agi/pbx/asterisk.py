@@ -29,6 +29,7 @@ from agi.errors import (
     PeerTimeout,
     RemoteProtocolError,
 )
+from agi.pbx.listener import stop_serving
 from agi.pbx.overload import RefusalLog
 from agi.protocols import audiosocket as asock
 from agi.protocols.agi import (
@@ -295,16 +296,7 @@ class FastAgiServer(Application):  # type: ignore[misc]  # panoramisk ships no t
 
     async def stop(self, grace: float = 0.0) -> None:
         """Stop listening; give live sessions ``grace`` seconds to end, then cancel them."""
-        if self._server is not None:
-            self._server.close()
-        if grace > 0 and self._sessions:
-            await asyncio.wait(list(self._sessions), timeout=grace)
-        for task in list(self._sessions):
-            task.cancel()
-        await asyncio.gather(*self._sessions, return_exceptions=True)
-        if self._server is not None:
-            # Since Python 3.12 this waits for open connections: cancel sessions first.
-            await self._server.wait_closed()
+        await stop_serving(self._server, self._sessions, grace)
 
     async def handler(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One FastAGI connection: environment through our core, then the call handler."""

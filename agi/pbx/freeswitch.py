@@ -29,6 +29,7 @@ from agi.call.channel import CallInfo
 from agi.config import FreeSwitchSettings
 from agi.errors import CallEnded, EslError, MediaUnavailable, ProtocolError
 from agi.pbx.freeswitch_inbound import InboundEsl
+from agi.pbx.listener import stop_serving
 from agi.pbx.unicast import PortPairs, UnicastMedia
 from agi.protocols import esl
 
@@ -281,15 +282,8 @@ class OutboundEslServer:
                  ", ".join(sorted(s.allowed)))
 
     async def stop(self, grace: float = 0.0) -> None:
-        if self._server is not None:
-            self._server.close()
-        if grace > 0 and self._sessions:
-            await asyncio.wait(list(self._sessions), timeout=grace)
-        for task in list(self._sessions):
-            task.cancel()
-        await asyncio.gather(*self._sessions, return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
+        """Stop listening; give live sessions ``grace`` seconds to end, then cancel them."""
+        await stop_serving(self._server, self._sessions, grace)
 
     async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")

@@ -225,7 +225,8 @@ class PermanenceServer:
         await self._agi.start()
         if s.freeswitch.enabled:
             inbound = InboundEsl(s.freeswitch) if s.freeswitch.inbound_enabled else None
-            self._esl = OutboundEslServer(self._handle_freeswitch, s.freeswitch, inbound)
+            self._esl = OutboundEslServer(self._handle_freeswitch, s.freeswitch, inbound,
+                                          max_connections=s.limits.max_connections)
             await self._esl.start()
         if self._health_enabled:
             self._health = HealthServer(s.server.health_host, s.server.health_port,

@@ -142,6 +142,7 @@ class PermanenceServer:
         self._turns = TurnRecorder(self.metrics, settings)
         self._call_refusals = RefusalLog("calls")
         self.stalls = StallMonitor()
+        self.metrics.watch_loop(self.stalls)  # /metrics: the stall counter and longest stall
         self._stall_task: asyncio.Task[None] | None = None
 
     @property

@@ -343,7 +343,10 @@ def _call(stack: RasaStack, builtin: BuiltinEngine, tmp_path: Path, tenant: str,
 
 def test_a_french_booking_call_through_rasa_end_to_end(
         rasa_stack: RasaStack, builtin: BuiltinEngine, tmp_path: Path) -> None:
-    script = ["bonjour je voudrais prendre rendez-vous", "je m'appelle claire petit",
+    """Booked through Rasa; the sentence Rasa did not understand first is not lost: it is
+    in the transcript and in the call's data."""
+    unclear = "le chat du voisin a mangé la tarte aux prunes"
+    script = [unclear, "bonjour je voudrais prendre rendez-vous", "je m'appelle claire petit",
               "mardi prochain", "à onze heures", "oui", "non merci au revoir"]
     call_id, store = _call(rasa_stack, builtin, tmp_path, "demo", script, "fr", MONDAY_PARIS,
                            call_fixtures.ScriptedRecognizerFactory(script))
@@ -354,6 +357,8 @@ def test_a_french_booking_call_through_rasa_end_to_end(
     assert [(a.starts_at.astimezone(PARIS).hour, a.customer_name, a.call_id) for a in rows] == [(11, "Claire Petit", call_id)]
     record = store.get_call(call_id)
     assert record.outcome == "booked" and FALLBACK_KEY not in record.data
+    assert record.data["unclear"] == [unclear]
+    assert ("caller", unclear) in [(t.speaker, t.text) for t in store.transcript(call_id)]
 
 
 def test_rasa_killed_mid_call_the_call_goes_on_with_the_builtin_engine(

@@ -22,9 +22,9 @@ from agi.dialogue.base import BotReply, Conversation
 
 __all__ = ["CallGuide", "WORDS_NOT_CHECKED"]
 
-# While the caller dictates these, "mes données" is part of what they say, not a request
-# for the notice (key 9 still works).
-WORDS_NOT_CHECKED = frozenset({"message", "name"})
+# While the caller dictates a message, "mes données" is part of what they say, not a
+# request for the notice (key 9 still works).
+WORDS_NOT_CHECKED = frozenset({"message"})
 
 Ask = Callable[[Callable[[str], BotReply], str], Awaitable[BotReply]]
 StoreTurn = Callable[[str], Awaitable[None]]

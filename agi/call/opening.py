@@ -27,10 +27,11 @@ __all__ = ["NOTICE_DIGIT", "FIRST_LAYER_WARN_S", "asks_for_notice", "notice_repl
            "first_layer_warnings", "estimated_speech_s", "config_warnings", "spoken_seconds"]
 
 FIRST_LAYER_WARN_S = 6.0
-# eSpeak NG at the default rate (165 wpm) says about 15 characters of French or English a
-# second, pauses included (measured on the default texts; tests/call/test_opening.py keeps
-# the estimate within a quarter of the real length). Used only when no voice is at hand.
-_CHARS_PER_S = 15.0
+# Characters eSpeak NG says a second at the default rate (165 wpm), pauses included: French
+# spelling has more letters per sound than English (measured on the default texts;
+# tests/call/test_opening.py keeps the estimate within a quarter of the real length).
+# Used only when no voice is at hand.
+_CHARS_PER_S = {"fr": 19.5, "en": 15.5}
 
 # Ways of asking for the notice, matched on whole words of the text folded to lower-case
 # ASCII (so "données" is "donnees" and "coordonnées" never matches "donnees"). A bare "en
@@ -48,7 +49,7 @@ _ASKS = {
         r"personal (?:data|details|information|info)", r"(?:my|your|our|the) data",
         r"privacy", r"gdpr", r"data protection", r"data (?:policy|notice|rights|processing)",
         r"(?:my|your) rights", r"right to (?:access|erasure|be forgotten)",
-        r"(?:my|your) (?:information|info|details) (?:used|kept|stored|processed)",
+        r"(?:my|your) (?:information|info|details) (?:is |are )?(?:used|kept|stored|processed)",
         r"press nine",
     ],
 }
@@ -77,9 +78,9 @@ def notice_reply_texts(tenant: Tenant, question: str) -> tuple[str, ...]:
     return tuple(texts)
 
 
-def estimated_speech_s(text: str) -> float:
+def estimated_speech_s(text: str, language: str) -> float:
     """About how long eSpeak NG takes to say ``text`` at the default rate."""
-    return len(text) / _CHARS_PER_S
+    return len(text) / _CHARS_PER_S.get(language, _CHARS_PER_S["fr"])
 
 
 def first_layer_warnings(tenants: Iterable[Tenant],
@@ -92,7 +93,7 @@ def first_layer_warnings(tenants: Iterable[Tenant],
     out = []
     for tenant in tenants:
         text = tenant.call.first_layer
-        seconds = measure(text, tenant.language) if measure else estimated_speech_s(text)
+        seconds = (measure or estimated_speech_s)(text, tenant.language)
         if seconds > FIRST_LAYER_WARN_S:
             out.append(f"tenants.{tenant.id}.privacy_first_layer: about {seconds:.1f} s of speech "
                        f"(more than {FIRST_LAYER_WARN_S:.0f} s): callers wait through it before they "
@@ -115,7 +116,7 @@ def config_warnings(settings: Settings) -> list[str]:
         try:
             return spoken_seconds(synthesizer.synthesize(text, language))
         except SpeechError:
-            return estimated_speech_s(text)
+            return estimated_speech_s(text, language)
 
     return first_layer_warnings(settings.tenants, measure)
 

@@ -43,6 +43,7 @@ class CallGuide:
         self.keypad = Keypad(tenant.language, can_transfer=can_transfer())
         self.recovery = Recovery(tenant.language, self.keypad)
         self.question = ""  # the last question asked: re-asked after a silence or the notice
+        self.at_opening = True  # the question is the greeting: the dialogue has not answered
         self.notices_read = 0
 
     # caller events ---------------------------------------------------------
@@ -67,7 +68,8 @@ class CallGuide:
             reply = await self._key(conversation, self.keypad.finish(expecting), "", previous)
             if reply is not None:
                 return reply
-        return self.recovery.silence(previous, self.question, dict(conversation.data))
+        return self.recovery.silence(previous, self.question, dict(conversation.data),
+                                     opening=self.at_opening)
 
     def time_limit(self, conversation: Conversation, outcome: str) -> BotReply:
         """The tenant's longest call is reached: a polite close, everything kept."""
@@ -78,6 +80,7 @@ class CallGuide:
     # helpers -----------------------------------------------------------------
     def _heard(self, reply: BotReply) -> BotReply:
         """A dialogue answer: remember its question, count it understood or not."""
+        self.at_opening = False
         if reply.say and not (reply.hangup or reply.transfer):
             self.question = reply.say[-1]
         if reply.misunderstood:

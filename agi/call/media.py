@@ -163,6 +163,10 @@ class MediaSession:
         playback = _Playback(interruptible)
         self._playback = playback
         self._barged = False
+        # Silence is counted only while we wait for the caller: from the next listen(), not
+        # while we speak (a key press leaves listening on, and a long answer to it would
+        # otherwise be followed at once by a stale "didn't hear you").
+        self._listening = False
         rest = b""
         try:
             if isinstance(chunks, AsyncIterator):

@@ -47,8 +47,10 @@ class Recovery:
     def understood(self) -> None:
         self.troubles = 0
 
-    def silence(self, previous: BotReply | None, question: str, data: dict[str, object]) -> BotReply:
-        """The caller said nothing (or nothing that could be heard)."""
+    def silence(self, previous: BotReply | None, question: str, data: dict[str, object], *,
+                opening: bool = False) -> BotReply:
+        """The caller said nothing (or nothing that could be heard); ``opening``: the
+        question is still the opening one (the dialogue has not answered yet)."""
         self.troubles += 1
         lang = self.language
         expecting = previous.expecting if previous is not None else None
@@ -56,7 +58,7 @@ class Recovery:
             return BotReply(say=(phrases.phrase(phrases.STILL_THERE, lang),), hangup=True,
                             outcome="no_input", data=data)
         say = [phrases.phrase(phrases.DIDNT_HEAR, lang),
-               reask(question, expecting, lang, opening=previous is None)]
+               reask(question, expecting, lang, opening=opening)]
         if self.troubles >= MENU_AFTER:
             say.append(self.keypad.menu())
         return BotReply(say=tuple(say), expecting=expecting, data=data)

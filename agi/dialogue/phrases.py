@@ -149,10 +149,8 @@ NOT_UNDERSTOOD_END = {
           "Please feel free to call again. Goodbye.",
 }
 TIME_LIMIT = {
-    "fr": "Nous arrivons à la durée maximale d'un appel. Ce que vous nous avez dit est noté. "
-          "Merci de votre appel, au revoir.",
-    "en": "We have reached the longest a call can last. What you told us has been noted. "
-          "Thank you for calling, goodbye.",
+    "fr": "Cet appel a atteint sa durée maximale. Ce que vous avez dit est noté. Au revoir.",
+    "en": "This call has reached its time limit. What you told us has been noted. Goodbye.",
 }
 
 

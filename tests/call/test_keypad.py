@@ -84,7 +84,7 @@ def test_silences_re_ask_in_other_words_then_offer_the_menu_then_end() -> None:
     pad = Keypad("fr", can_transfer=True)
     recovery = Recovery("fr", pad)
     greeting = "Que puis-je faire pour vous ?"
-    first = recovery.silence(None, greeting, {})
+    first = recovery.silence(None, greeting, {}, opening=True)
     assert first.say == (phrases.DIDNT_HEAR["fr"], phrases.REASK[""]["fr"]) and not first.hangup
     second = recovery.silence(None, greeting, {})
     assert second.say[-1].startswith("Vous pouvez aussi utiliser le clavier") and "0 pour parler" in second.say[-1]

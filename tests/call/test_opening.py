@@ -159,3 +159,30 @@ def test_no_training_example_of_the_dialogue_is_taken_for_a_notice_request(langu
 ])
 def test_near_misses_are_not_taken_for_a_notice_request(language: str, text: str) -> None:
     assert not asks_for_notice(text, language)
+
+
+def test_permanence_config_prints_the_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from agi.cli import main
+
+    config = tmp_path / "permanence.toml"
+    config.write_text('''
+[[tenants]]
+id = "long"
+name = "Garage"
+privacy_first_layer = "Le Garage, responsable du traitement, enregistre votre appel, votre numéro et votre demande pour gérer vos rendez-vous et vous rappeler ; pour exercer vos droits d'accès, de rectification ou d'effacement, ou en savoir plus, dites « données personnelles » ou tapez 9."
+[[tenants.services]]
+name = "révision"
+duration_min = 60
+''', "utf-8")
+    assert main(["--config", str(config), "config"]) == 0
+    out = capsys.readouterr().out
+    assert "configuration is valid" in out and "warning: tenants.long.privacy_first_layer: about " in out
+
+
+def test_the_emulator_takes_keys_in_order_with_words() -> None:
+    from agi.cli import build_parser
+
+    args = build_parser().parse_args(["call", "--say", "bonjour", "--dtmf", "0612#", "--say", "oui"])
+    assert args.turns == [("say", "bonjour"), ("dtmf", "0612#"), ("say", "oui")]
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["call", "--dtmf", "12x"])

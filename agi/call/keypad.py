@@ -21,6 +21,7 @@ from datetime import date
 
 from agi.call_settings import NOTICE_DIGIT
 from agi.dialogue import phrases
+from agi.dialogue.normalize import month_name
 
 __all__ = ["Keypad", "KeyResult", "Collecting", "Keyed", "BadEntry", "MenuChoice", "Human",
            "Notice", "Ignored", "HUMAN_DIGIT", "KEYED_END", "MAX_KEYED", "KEYED_SLOTS"]
@@ -32,12 +33,6 @@ KEYED_END, MAX_KEYED = "#", 20
 # What the dialogue may ask for that can be keyed instead of said.
 PHONE_SLOTS = frozenset({"callback", "phone"})
 KEYED_SLOTS = PHONE_SLOTS | {"date"}
-_MONTHS = {
-    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-           "octobre", "novembre", "décembre"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December"),
-}
 
 
 @dataclass(frozen=True)
@@ -146,5 +141,4 @@ def keyed_date(keyed: str, language: str) -> str | None:
         date(year or 2024, month, day)  # 2024: a leap year, so 29/02 is a date without a year
     except ValueError:
         return None
-    months = _MONTHS.get(language, _MONTHS["fr"])
-    return f"{day} {months[month - 1]}" + (f" {year}" if year else "")
+    return f"{day} {month_name(month, language)}" + (f" {year}" if year else "")

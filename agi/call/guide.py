@@ -44,6 +44,9 @@ class CallGuide:
         self.recovery = Recovery(tenant.language, self.keypad)
         self.question = ""  # the last question asked: re-asked after a silence or the notice
         self.at_opening = True  # the question is the greeting: the dialogue has not answered
+        # the greeting, when a key pressed in the opening went first: said if that key
+        # turns out to mean nothing
+        self.greeting_pending = ""
         self.notices_read = 0
 
     # caller events ---------------------------------------------------------
@@ -59,7 +62,11 @@ class CallGuide:
         """A key; None when it needs no answer (a key of an entry under way, a free key)."""
         expecting = previous.expecting if previous is not None else None
         self.keypad.can_transfer = self._can_transfer()  # transfers may depend on the hour
-        return await self._key(conversation, self.keypad.press(digit, expecting), digit, previous)
+        reply = await self._key(conversation, self.keypad.press(digit, expecting), digit, previous)
+        greeting, self.greeting_pending = self.greeting_pending, ""
+        if reply is None and greeting:
+            return BotReply(say=(greeting,))
+        return reply
 
     async def silence(self, conversation: Conversation, previous: BotReply | None) -> BotReply:
         """Nothing heard: a keyed entry left without '#' ends here; else re-ask, or more."""

@@ -220,7 +220,9 @@ class CallSession:
         self.guide = CallGuide(tenant, can_transfer=lambda: tenant_can_transfer(tenant),
                                ask=self._ask, store_turn=self._store_caller_turn)
         self.guide.question = greeting
-        if not media.digits_received:  # a key pressed during the opening is acted on at once
+        if media.digits_received:  # a key pressed during the opening is acted on at once
+            self.guide.greeting_pending = greeting
+        else:
             await self._say_all((greeting,), interruptible=True, record=True)
         await self._turn_loop(media, conversation)
 

@@ -188,6 +188,15 @@ def test_key_9_reads_the_notice_and_a_keyed_date_is_read_back_and_used(shared: S
     assert call.stored[-1] == "le 3 décembre"  # the keyed date is a caller turn
 
 
+def test_a_meaningless_key_pressed_in_the_opening_gets_the_greeting(shared: Shared, fr) -> None:
+    tenant, store = fr
+    call = GuidedCall(shared, tenant, store)
+    call.guide.greeting_pending = tenant.greeting
+    greeted = call.key("5")
+    assert greeted is not None and greeted.say == (tenant.greeting,)
+    assert call.key("5") is None  # only once
+
+
 def test_two_misunderstandings_offer_the_menu_and_a_menu_key_books(shared: Shared, fr) -> None:
     tenant, store = fr
     call = GuidedCall(shared, tenant, store)

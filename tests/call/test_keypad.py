@@ -228,3 +228,13 @@ def test_three_misunderstandings_end_the_call_politely(shared: Shared, fr) -> No
     end = call.say("la brouette de ma tante est verte")
     assert end.hangup and end.outcome == "not_understood"
     assert end.say == (phrases.NOT_UNDERSTOOD_END["fr"],)
+
+
+def test_the_longest_call_keeps_an_outcome_already_reached(shared: Shared, fr) -> None:
+    tenant, store = fr
+    call = GuidedCall(shared, tenant, store)
+    call.say("je voudrais prendre rendez-vous")
+    call.say("je m'appelle sophie bernard")
+    close = call.guide.time_limit(call.conversation, "hangup")
+    assert close.hangup and close.outcome == "time_limit" and close.data["name"] == "Sophie Bernard"
+    assert call.guide.time_limit(call.conversation, "booked").outcome == "booked"

@@ -236,7 +236,8 @@ def action_check_move(tracker: Tracker) -> list[Event]:
         return read_back_or_offer(tracker, start, MOVE)
     if appt is None:
         return _appointment_gone()
-    return read_back_or_offer(tracker, start, MOVE, ignore=appt.id)
+    return read_back_or_offer(tracker, start, MOVE, ignore=appt.id,
+                              service=tracker.ctx.tenant.service(appt.service))
 
 
 def _appointment_gone() -> list[Event]:
@@ -271,11 +272,13 @@ def action_move_appointment(tracker: Tracker) -> list[Event]:
         appt = _own_appointment(tracker)
         if appt is None:
             return _appointment_gone()
-        moved = availability.move_slot(ctx.store, ctx.tenant, ctx.tenant.service(None), appt,
+        service = ctx.tenant.service(appt.service)  # a move keeps the appointment's duration
+        moved = availability.move_slot(ctx.store, ctx.tenant, service, appt,
                                        start, now=tracker.now(), call_id=ctx.call_id)
     except SlotTaken:  # includes SlotUnavailable: someone else was faster, or time passed
         return offer(tracker, start, "utter_slot_just_taken", form=MOVE.form,
-                     pending=MOVE.choosing, ignore=_appointment_id(tracker))
+                     pending=MOVE.choosing, ignore=_appointment_id(tracker),
+                     service=ctx.tenant.service(appt.service) if appt else None)
     except StoreUnavailable:
         if ctx.spool is None:
             raise

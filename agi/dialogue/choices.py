@@ -1,0 +1,56 @@
+"""What a booking is for and with whom: the ``service`` and ``practitioner`` slots.
+
+Set by the actions from the caller's words (:mod:`agi.dialogue.catalogue`) on both
+backends alike: at the start of each request (the service named, else the tenant's
+default; none when the tenant must ask) and on each answer inside the booking form (the
+answer to "which service?", a practitioner named along the way).
+"""
+
+from __future__ import annotations
+
+from agi.dialogue.catalogue import able, find_resource, find_service, spoken_services
+from agi.dialogue.events import Event, SlotSet, Tracker
+
+
+def start_choices(tracker: Tracker) -> list[Event]:
+    """A new request's service and practitioner: what the caller's sentence names, else the
+    default service and whoever is free; ``services_spoken`` for the question."""
+    tenant = tracker.ctx.tenant
+    named = find_service(tracker.text, tenant)
+    service = named or tenant.default_service
+    return [SlotSet("service", service.name if service else None),
+            SlotSet("practitioner", _practitioner(tracker, service.name if service else None)),
+            SlotSet("services_spoken", spoken_services(tenant, tracker.lang))]
+
+
+def validate_choices(tracker: Tracker) -> list[Event]:
+    """The ``service`` slot as one of the tenant's services (the answer to the question is
+    the caller's words: a service they name, else asked again), and a practitioner named in
+    this answer."""
+    tenant = tracker.ctx.tenant
+    raw = tracker.get_slot("service")
+    events: list[Event] = []
+    service = raw
+    if raw:
+        found = find_service(str(raw), tenant)
+        service = found.name if found else None
+        if service != raw:
+            events.append(SlotSet("service", service))
+    if tracker.requested_slot != "service" and tracker.text:
+        found = find_service(tracker.text, tenant)  # "plutôt un bilan", said along the way
+        if found is not None and found.name != service:
+            service = found.name
+            events.append(SlotSet("service", service))
+    who = _practitioner(tracker, service)
+    if who and who != tracker.get_slot("practitioner"):
+        events.append(SlotSet("practitioner", who))
+    return events
+
+
+def _practitioner(tracker: Tracker, service: str | None) -> str | None:
+    """The practitioner the caller's words ask for, if they may perform ``service``."""
+    tenant = tracker.ctx.tenant
+    resource = find_resource(tracker.text, tenant)
+    if resource is None:
+        return None
+    return resource.name if service is None or able(tenant, tenant.service(service), resource.name) else None

@@ -37,6 +37,10 @@ _HEARD_TITLES = _TITLES - {"m", "me", "la", "le", "l", "the"}
 # Words after which a name is a practitioner's (within LEAD_IN_SPAN words before it).
 _LEAD_INS = {"avec", "chez", "voir", "aupres", "par", "with", "see", "seeing", "by"}
 LEAD_IN_SPAN = 3
+# ... unless the caller is introducing themself: "c'est madame Leroy (à l'appareil)",
+# "this is Mrs Jones speaking", "je suis le docteur Martin".
+_SELF_BEFORE = {"suis", "appelle", "ici", "nom", "name", "this", "im"}
+_SELF_AFTER = {"appareil", "speaking", "here"}
 
 
 def fold(text: str) -> list[str]:
@@ -47,10 +51,12 @@ def fold(text: str) -> list[str]:
 
 
 def _stem(word: str) -> str:
-    """Plural and feminine endings off: "détartrages", "visites", "docteure"."""
+    """Plural and feminine endings off: "détartrages", "visites", "docteure", "ups"."""
     for end in ("aux", "es", "s", "x", "e"):
-        if len(word) > len(end) + 3 and word.endswith(end):
+        if len(word) > max(len(end) + 3, 3 if end in "sx" else 0) and word.endswith(end):
             return word[: -len(end)]
+        if len(end) == 1 and len(word) == 3 and word.endswith(end) and end in "sx":
+            return word[:-1]
     return word
 
 
@@ -58,6 +64,7 @@ def _close(said: str, term: str) -> bool:
     """Same word, forgiving a plural and, on longer words, one (two from nine letters) typo."""
     if said == term or _stem(said) == _stem(term):
         return True
+    # Typos on the words as said, not on stems: "rappelle" (calling back) is no "rappel".
     allowed = 0 if len(term) < 5 else 1 if len(term) < 9 else 2
     return allowed > 0 and abs(len(said) - len(term)) <= allowed and _distance(said, term, allowed) <= allowed
 
@@ -75,9 +82,9 @@ def _distance(a: str, b: str, bound: int) -> int:
     return previous[-1]
 
 
-def _found(words: Sequence[str], term: Sequence[str]) -> list[int]:
-    """The word indexes where ``term`` starts in ``words``: word by word, or written together
-    ("checkup" for "check up", "check up" for "checkup")."""
+def _found(words: Sequence[str], term: Sequence[str]) -> list[tuple[int, int]]:
+    """The spans [start, end) of ``words`` where ``term`` is said: word by word, or written
+    together ("checkup" for "check up", "check up" for "checkup")."""
     if not term:
         return []
     joined = "".join(term)
@@ -85,11 +92,11 @@ def _found(words: Sequence[str], term: Sequence[str]) -> list[int]:
     for i in range(len(words)):
         window = words[i:i + len(term)]
         if len(window) == len(term) and all(_close(w, t) for w, t in zip(window, term, strict=True)):
-            hits.append(i)
+            hits.append((i, i + len(term)))
             continue
         for n in (1, 2, 3):
             if n != len(term) and i + n <= len(words) and _close("".join(words[i:i + n]), joined):
-                hits.append(i)
+                hits.append((i, i + n))
                 break
     return hits
 
@@ -99,19 +106,15 @@ def _terms(name: str, aliases: Iterable[str]) -> list[list[str]]:
 
 
 def find_service(text: str, tenant: Tenant) -> Service | None:
-    """The one service ``text`` names, by the longest name or alias found; None when it names
-    none, or two equally well ("une consultation ou un détartrage")."""
+    """The one service ``text`` names; None when it names none, or two ("une consultation ou
+    un vaccin", "un détartrage et un contrôle": the caller is asked). A name said inside a
+    longer one of another service ("bilan" in "bilan de santé") counts as the longer one."""
     words = fold(text)
-    best: dict[str, int] = {}
-    for svc in tenant.services:
-        for term in _terms(svc.name, svc.aliases):
-            if _found(words, term):
-                best[svc.name] = max(best.get(svc.name, 0), len("".join(term)))
-    if not best:
-        return None
-    top = max(best.values())
-    winners = [name for name, score in best.items() if score == top]
-    return tenant.service(winners[0]) if len(winners) == 1 else None
+    spans = [(start, end, svc.name) for svc in tenant.services
+             for term in _terms(svc.name, svc.aliases) for start, end in _found(words, term)]
+    named = {name for start, end, name in spans
+             if not any(s <= start and end <= e and (e - s) > (end - start) for s, e, _ in spans)}
+    return tenant.service(named.pop()) if len(named) == 1 else None
 
 
 def _resource_terms(resource: Resource) -> list[list[str]]:
@@ -133,8 +136,11 @@ def find_resource(text: str, tenant: Tenant) -> Resource | None:
     for name in tenant.resources:
         resource = tenant.resource(name)
         for term in _resource_terms(resource):
-            for at in _found(words, term):
+            for at, end in _found(words, term):
                 before = words[max(0, at - LEAD_IN_SPAN):at]
+                if not any(w in _LEAD_INS for w in before) and (
+                        _introduces_self(words, at) or set(words[end:end + 3]) & _SELF_AFTER):
+                    continue
                 if any(w in _LEAD_INS or w in _HEARD_TITLES for w in before):
                     best[name] = max(best.get(name, 0), len("".join(term)))
     if not best:
@@ -142,6 +148,13 @@ def find_resource(text: str, tenant: Tenant) -> Resource | None:
     top = max(best.values())
     winners = [name for name, score in best.items() if score == top]
     return tenant.resource(winners[0]) if len(winners) == 1 else None
+
+
+def _introduces_self(words: Sequence[str], at: int) -> bool:
+    """"c'est madame Leroy", "je suis", "this is", "it's Mrs Jones": the caller's own name."""
+    before = words[max(0, at - LEAD_IN_SPAN):at]
+    pairs = {" ".join(words[i:i + 2]) for i in range(max(0, at - LEAD_IN_SPAN), at)}
+    return bool(set(before) & _SELF_BEFORE or pairs & {"c est", "it s", "i am"})
 
 
 def spoken_resource(resource: Resource, lang: str) -> str:

@@ -1,0 +1,31 @@
+"""Service and practitioner recognition against the corpus nlu/tests/services_<lang>.yml
+(carrier sentences x ways of naming each, plus held-out sentences), on the demo tenants."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agi.config import load_settings
+from agi.dialogue.services_report import load_cases, score, table
+
+CORPUS = Path(__file__).resolve().parents[2] / "nlu" / "tests"
+# Carriers x mentions: what callers say for what is configured. Held out: sentences written
+# apart, some with no configured word at all ("faire nettoyer mes dents"): lower bar.
+MIN_ACCURACY = {"services": 0.95, "practitioners": 0.95, "held_out": 0.80}
+# A wrong guess books the wrong thing: far rarer than a miss (which only makes the agent ask).
+MAX_WRONG_GUESSES = 0.02
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_services_and_practitioners_are_recognised(lang: str, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = load_settings(None, {})
+    cases = load_cases(CORPUS / f"services_{lang}.yml")
+    assert len(cases) >= 300
+    scores = score(cases, settings)
+    with capsys.disabled():
+        print("\n" + table(lang, scores))
+    for s in scores:
+        assert s.accuracy >= MIN_ACCURACY[s.category], (s.category, s.misses[:20])
+        assert s.wrong_guesses <= MAX_WRONG_GUESSES * s.total, (s.category, s.misses[:20])

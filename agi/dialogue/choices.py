@@ -11,11 +11,17 @@ from __future__ import annotations
 from agi.dialogue.catalogue import able, find_resource, find_service, spoken_services
 from agi.dialogue.events import Event, SlotSet, Tracker
 
+# The intents whose new request is a booking (rules.yml: "start booking", a date or time
+# out of the blue, something said after a request); the others start a message.
+BOOKING_INTENTS = frozenset({"book", "inform"})
+
 
 def start_choices(tracker: Tracker) -> list[Event]:
     """A new request's service and practitioner: what the caller's sentence names, else the
     default service and whoever is free; ``services_spoken`` for the question."""
     tenant = tracker.ctx.tenant
+    if tracker.intent not in BOOKING_INTENTS:  # a message: no service, none left from before
+        return [SlotSet("service", None), SlotSet("practitioner", None)]
     named = find_service(tracker.text, tenant)
     service = named or tenant.default_service
     return [SlotSet("service", service.name if service else None),
@@ -30,6 +36,9 @@ def validate_choices(tracker: Tracker) -> list[Event]:
     tenant = tracker.ctx.tenant
     raw = tracker.get_slot("service")
     events: list[Event] = []
+    if not raw and tracker.requested_slot != "service" and tenant.default_service is not None:
+        raw = tenant.default_service.name  # a booking started without a new request
+        events.append(SlotSet("service", raw))
     service = raw
     if raw:
         found = find_service(str(raw), tenant)

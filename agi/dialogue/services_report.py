@@ -8,16 +8,18 @@ the worst error, since the agent would book it).
 
 from __future__ import annotations
 
+import argparse
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import yaml
 
 from agi.config import Settings
 from agi.dialogue.catalogue import find_resource, find_service
-from agi.errors import NluProjectError
+from agi.errors import NluProjectError, UnknownTenant
 
 
 @dataclass(frozen=True)
@@ -94,3 +96,26 @@ def table(lang: str, scores: list[Score]) -> str:
     lines += [f"{lang:<9}{s.category:<15}{s.total:>6}{s.accuracy:>8.1%}{s.wrong_guesses:>15}"
               for s in scores]
     return "\n".join(lines)
+
+
+def add_services_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``permanence nlu services`` under the ``nlu`` command."""
+    services = sub.add_parser("services", help="service and practitioner recognition: accuracy per category")
+    services.add_argument("--lang", choices=("fr", "en"), help="one language (default: both)")
+    services.add_argument("--no-failures", action="store_true", help="only the tables")
+
+
+def cmd_services(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout) -> int:
+    """Score nlu/tests/services_<lang>.yml against the configured tenants it names."""
+    root = settings.dialogue.project_dir
+    for lang in [args.lang] if args.lang else ["fr", "en"]:
+        path = root / "tests" / f"services_{lang}.yml"
+        try:
+            scores = score(load_cases(path), settings)
+        except (OSError, NluProjectError, UnknownTenant) as exc:
+            out.write(f"permanence nlu services: {exc}\n")
+            return 1
+        out.write(table(lang, scores) + "\n")
+        if not args.no_failures:
+            out.writelines(f"  {s.category}: {miss}\n" for s in scores for miss in s.misses)
+    return 0

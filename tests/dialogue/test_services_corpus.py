@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import io
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -29,3 +31,21 @@ def test_services_and_practitioners_are_recognised(lang: str, capsys: pytest.Cap
     for s in scores:
         assert s.accuracy >= MIN_ACCURACY[s.category], (s.category, s.misses[:20])
         assert s.wrong_guesses <= MAX_WRONG_GUESSES * s.total, (s.category, s.misses[:20])
+
+
+def test_the_report_command_prints_the_table_and_names_a_missing_tenant(tmp_path: Path) -> None:
+    from agi.cli import build_parser
+    from agi.dialogue.trainer import cmd_nlu
+
+    settings = load_settings(None, {})
+    out = io.StringIO()
+    assert cmd_nlu(build_parser().parse_args(["nlu", "services", "--lang", "en", "--no-failures"]),
+                   settings, out) == 0
+    assert out.getvalue().splitlines()[1].startswith("en       services")
+    corpus = tmp_path / "tests" / "services_fr.yml"
+    corpus.parent.mkdir()
+    corpus.write_text("held_out:\n  - {tenant: nobody, text: un bilan, service: bilan}\n")
+    elsewhere = replace(settings, dialogue=replace(settings.dialogue, nlu_path=str(tmp_path)))
+    out = io.StringIO()
+    assert cmd_nlu(build_parser().parse_args(["nlu", "services", "--lang", "fr"]), elsewhere, out) == 1
+    assert "nobody" in out.getvalue()

@@ -11,6 +11,7 @@ from agi.booking import availability
 from agi.booking.spool import Spool
 from agi.booking.store import Appointment
 from agi.dialogue import normalize
+from agi.dialogue.catalogue import find_service
 from agi.dialogue.events import (
     Asking,
     Event,
@@ -68,13 +69,13 @@ def _named(tracker: Tracker, upcoming: list[Appointment], *, moving: bool = Fals
     new time)."""
     tz = tracker.ctx.tenant.tz
     said = _when_said(tracker, after_from=True if moving else None)
-    services = {e.value for e in tracker.entities if e.entity == "service"}
-    if said.date is None and said.time is None and not services:
+    service = find_service(tracker.text, tracker.ctx.tenant)  # "mon bilan de jeudi"
+    if said.date is None and said.time is None and service is None:
         return []
     matches = [a for a in upcoming
                if (said.date is None or a.starts_at.astimezone(tz).date() == said.date)
                and (said.time is None or a.starts_at.astimezone(tz).time() == said.time)
-               and (not services or tracker.ctx.tenant.service(next(iter(services))).name == a.service)]
+               and (service is None or service.name == a.service)]
     # A service that all of them share ("mon rendez-vous" heard as a service) names none.
     by_service_only = said.date is None and said.time is None
     return [] if by_service_only and len(matches) == len(upcoming) else matches

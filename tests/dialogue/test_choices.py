@@ -104,3 +104,15 @@ def test_a_practitioner_who_does_not_perform_the_service_is_not_booked_for_it() 
     assert SlotSet("service", "vaccination") in events and SlotSet("practitioner", None) in events
     events = start_choices(Tracker(ctx, {}, "book", (), "une consultation chez sophie"))
     assert SlotSet("practitioner", "Dre Sophie Leroy") in events
+
+
+def test_cancelling_names_the_appointment_by_its_service(
+        engine: BuiltinEngine, store: SqliteStore, settings: Settings) -> None:
+    tenant = settings.tenant("demo")
+    conv = talk(engine, store, settings, "c5")
+    friday_nine = datetime(2026, 12, 4, 9, 0, tzinfo=PARIS)
+    for start, service in ((THURSDAY_TEN, "consultation"), (friday_nine, "bilan de santé")):
+        availability.book_slot(store, tenant, tenant.service(service), start, name="Paul Girard",
+                               phone="+33612345678", call_id="c5", now=NOW)
+    read_back = conv.respond("je voudrais annuler mon bilan de santé").say[-1]
+    assert "vendredi 4 décembre à 9 heures" in read_back and "jeudi" not in read_back

@@ -157,6 +157,14 @@ def _introduces_self(words: Sequence[str], at: int) -> bool:
     return bool(set(before) & _SELF_BEFORE or pairs & {"c est", "it s", "i am"})
 
 
+def is_resource_word(name: str, resource: Resource) -> bool:
+    """True if ``name`` is only words of the practitioner's name or aliases: "Sophie" taken
+    for the caller's name from "chez Sophie" (a recogniser-side tagger may do that)."""
+    words = set(fold(name))
+    own = {w for term in (fold(resource.name), *(fold(a) for a in resource.aliases)) for w in term}
+    return bool(words) and words <= own
+
+
 def spoken_resource(resource: Resource, lang: str) -> str:
     """How the agent names a practitioner in a sentence: its ``spoken`` setting, else from the
     name: "Dr Martin" -> "le docteur Martin", "Dre Leroy" -> "la docteure Leroy",

@@ -8,7 +8,7 @@ answer to "which service?", a practitioner named along the way).
 
 from __future__ import annotations
 
-from agi.dialogue.catalogue import able, find_resource, find_service, spoken_services
+from agi.dialogue.catalogue import able, find_resource, find_service, is_resource_word, spoken_services
 from agi.dialogue.events import Event, SlotSet, Tracker
 
 # The intents whose new request is a booking (rules.yml: "start booking", a date or time
@@ -24,9 +24,10 @@ def start_choices(tracker: Tracker) -> list[Event]:
         return [SlotSet("service", None), SlotSet("practitioner", None)]
     named = find_service(tracker.text, tenant)
     service = named or tenant.default_service
-    return [SlotSet("service", service.name if service else None),
-            SlotSet("practitioner", _practitioner(tracker, service.name if service else None)),
-            SlotSet("services_spoken", spoken_services(tenant, tracker.lang))]
+    who = _practitioner(tracker, service.name if service else None)
+    return [SlotSet("service", service.name if service else None), SlotSet("practitioner", who),
+            SlotSet("services_spoken", spoken_services(tenant, tracker.lang)),
+            *_not_the_callers_name(tracker, who)]
 
 
 def validate_choices(tracker: Tracker) -> list[Event]:
@@ -53,7 +54,17 @@ def validate_choices(tracker: Tracker) -> list[Event]:
     who = _practitioner(tracker, service)
     if who and who != tracker.get_slot("practitioner"):
         events.append(SlotSet("practitioner", who))
-    return events
+    return [*events, *_not_the_callers_name(tracker, who)]
+
+
+def _not_the_callers_name(tracker: Tracker, practitioner: str | None) -> list[Event]:
+    """"chez Sophie": Sophie is who the caller wants to see, not their name (unless the agent
+    had asked for the name)."""
+    name = tracker.get_slot("name") or next((e.value for e in tracker.entities if e.entity == "name"), None)
+    if (practitioner and name and tracker.requested_slot != "name"
+            and is_resource_word(str(name), tracker.ctx.tenant.resource(practitioner))):
+        return [SlotSet("name", None)]
+    return []
 
 
 def _practitioner(tracker: Tracker, service: str | None) -> str | None:

@@ -104,6 +104,9 @@ def test_a_practitioner_who_does_not_perform_the_service_is_not_booked_for_it() 
     assert SlotSet("service", "vaccination") in events and SlotSet("practitioner", None) in events
     events = start_choices(Tracker(ctx, {}, "book", (), "une consultation chez sophie"))
     assert SlotSet("practitioner", "Dre Sophie Leroy") in events
+    # a tagger that took "sophie" for the caller's name (Rasa's DIET can): not their name
+    events = start_choices(Tracker(ctx, {"name": "sophie"}, "book", (), "une consultation chez sophie"))
+    assert events[-1] == SlotSet("name", None)
 
 
 def test_cancelling_names_the_appointment_by_its_service(

@@ -55,12 +55,16 @@ class PostgresStore(PostgresAppointments, PostgresMessages, PostgresCalls, Store
     """The PostgreSQL store. Create one per process and share it between threads.
 
     ``targets_for`` maps a tenant id to its notification target keys; with it, bookings,
-    cancellations and messages queue outbox rows in their own transaction.
+    cancellations and messages queue outbox rows in their own transaction. ``owner`` (the
+    controller id) is recorded on every call this store starts: controllers sharing the
+    database each recover only their own calls after a crash (agi.booking.recovery).
     """
 
     def __init__(self, dsn: str, schema: str = DEFAULT_SCHEMA, min_size: int = 1,
                  max_size: int = 10, *, timeout: float = POOL_TIMEOUT_S,
-                 targets_for: TargetsFor | None = None, usage: UsagePolicy | None = None) -> None:
+                 targets_for: TargetsFor | None = None, usage: UsagePolicy | None = None,
+                 owner: str = "") -> None:
+        self.owner = owner
         self._targets_for = targets_for
         self.usage_policy = usage or UsagePolicy()
         super().__init__(dsn, schema, min_size, max_size, timeout)

@@ -20,6 +20,8 @@ from agi.booking.store import Caller, CallRecord, Speaker, Turn, is_e164
 class PostgresCalls(PostgresConnections, PostgresLedger):
     """The calls, turns and callers part of :class:`agi.booking.postgres.PostgresStore`."""
 
+    owner: str  # the controller recorded on each call it starts (set by the store)
+
     # calls ----------------------------------------------------------------------------
     def start_call(self, call: CallRecord) -> None:
         ended = aware_utc(call.ended_at) if call.ended_at else None
@@ -27,7 +29,7 @@ class PostgresCalls(PostgresConnections, PostgresLedger):
         with self._tx(f"start_call {call.call_id}") as conn:
             conn.execute(self._q.insert_call, (
                 call.call_id, call.tenant_id, call.caller, started, ended,
-                call.outcome, _jsonb(call.data), call.language, call.channel))
+                call.outcome, _jsonb(call.data), call.language, call.channel, self.owner))
             if is_e164(call.caller):
                 conn.execute(self._q.upsert_caller, (call.tenant_id, call.caller, None, started,
                                                      started, 1, None))
@@ -90,6 +92,11 @@ class PostgresCalls(PostgresConnections, PostgresLedger):
         """The most recent calls first."""
         rows = self._rows("list_calls", self._q.list_calls, (tenant_id, tenant_id, limit))
         return [_call(r) for r in rows]
+
+    def open_call_ids(self, owner: str | None = None, limit: int = 10_000) -> Sequence[str]:
+        """Calls without an end, oldest first: ``owner``'s, or every owner's with ``None``."""
+        rows = self._rows("open_call_ids", self._q.open_call_ids, (owner, owner, limit))
+        return [r[0] for r in rows]
 
     def transcript(self, call_id: str) -> Sequence[Turn]:
         rows = self._rows("transcript", self._q.transcript, (call_id,))

@@ -43,7 +43,11 @@ class Queries:
         live_overlap = ("tenant_id = %s AND resource = %s AND status <> 'cancelled' "
                         "AND tstzrange(starts_at, blocked_until, '[)') && tstzrange(%s, %s, '[)') "
                         "AND id IS DISTINCT FROM %s")
-        self.insert_call = q("INSERT INTO {calls} ({call_cols}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)")
+        self.insert_call = q("INSERT INTO {calls} ({call_cols}, owner) "
+                             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
+        self.open_call_ids = q("SELECT call_id FROM {calls} WHERE ended_at IS NULL AND "
+                               "(%s::text IS NULL OR owner = %s) ORDER BY started_at, call_id "
+                               "LIMIT %s")
         self.set_caller = q("UPDATE {calls} SET caller = %s WHERE call_id = %s")
         self.set_data = q("UPDATE {calls} SET data = %s WHERE call_id = %s")
         self.end_call = q("UPDATE {calls} SET ended_at = %s, outcome = %s, "

@@ -43,11 +43,13 @@ class SqliteStore(SqliteAppointments, SqliteMessages, Store):
     """The SQLite store. Create one per process and share it between threads.
 
     ``targets_for`` maps a tenant id to its notification target keys; with it, bookings,
-    cancellations and messages queue outbox rows in their own transaction.
+    cancellations and messages queue outbox rows in their own transaction. ``owner`` (the
+    controller id) is recorded on every call this store starts.
     """
 
     def __init__(self, path: str | Path, *, targets_for: TargetsFor | None = None,
-                 usage: UsagePolicy | None = None) -> None:
+                 usage: UsagePolicy | None = None, owner: str = "") -> None:
+        self.owner = owner
         self._targets_for = targets_for
         self.usage_policy = usage or UsagePolicy()
         super().__init__(path)

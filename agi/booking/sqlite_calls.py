@@ -29,14 +29,17 @@ from agi.errors import StoreError
 class SqliteCalls(SqliteConnections, SqliteLedger):
     """The calls, turns and callers part of :class:`agi.booking.sqlite.SqliteStore`."""
 
+    owner: str  # the controller recorded on each call it starts (set by the store)
+
     # calls ----------------------------------------------------------------------
     def start_call(self, call: CallRecord) -> None:
         ended = to_db_time(call.ended_at) if call.ended_at else None
         row = (call.call_id, call.tenant_id, call.caller, to_db_time(call.started_at), ended,
-               call.outcome, dump_call_data(call.data), call.language, call.channel)
+               call.outcome, dump_call_data(call.data), call.language, call.channel, self.owner)
         with self._write(f"start_call {call.call_id}") as conn:
             conn.execute("INSERT INTO calls (call_id, tenant_id, caller, started_at, ended_at, "
-                         "outcome, data, language, channel) VALUES (?,?,?,?,?,?,?,?,?)", row)
+                         "outcome, data, language, channel, owner) "
+                         "VALUES (?,?,?,?,?,?,?,?,?,?)", row)
             if is_e164(call.caller):
                 self._upsert_caller(conn, call.tenant_id, call.caller, row[3], None, True)
 
@@ -123,6 +126,13 @@ class SqliteCalls(SqliteConnections, SqliteLedger):
             rows = self._read("list_calls", f"SELECT {_CALL_COLUMNS} FROM calls WHERE tenant_id = ? "
                               "ORDER BY started_at DESC, call_id LIMIT ?", (tenant_id, limit))
         return [_call(r) for r in rows]
+
+    def open_call_ids(self, owner: str | None = None, limit: int = 10_000) -> Sequence[str]:
+        """Calls without an end, oldest first: ``owner``'s, or every owner's with ``None``."""
+        rows = self._read("open_call_ids", "SELECT call_id FROM calls WHERE ended_at IS NULL "
+                          "AND (? IS NULL OR owner = ?) ORDER BY started_at, call_id LIMIT ?",
+                          (owner, owner, limit))
+        return [r[0] for r in rows]
 
     def transcript(self, call_id: str) -> Sequence[Turn]:
         rows = self._read("transcript", "SELECT call_id, seq, speaker, text, at FROM turns "

@@ -195,5 +195,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX outbox_due ON outbox (status, next_attempt_at, id)",
         "CREATE INDEX outbox_tenant ON outbox (tenant_id, created_at)",
     ),
+    (  # which controller took each call (agi.booking.recovery; PG: 0007_call_owner.sql)
+        "ALTER TABLE calls ADD COLUMN owner TEXT NOT NULL DEFAULT ''",
+        "CREATE INDEX calls_open_by_owner ON calls (owner, started_at) WHERE ended_at IS NULL",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -83,7 +83,7 @@ def test_bad_opening_settings_name_the_key(patch: dict, error: str) -> None:
 def test_the_first_layer_and_the_longest_call_are_read_per_tenant() -> None:
     raw = default_raw()
     raw["tenants"][1].update(privacy_first_layer="Data used to reply; press nine for more.", max_call_s=600)
-    fr, en = settings_from_dict(raw, {}).tenants
+    fr, en = settings_from_dict(raw, {}).tenants[:2]  # demo, demo-en
     assert "9" in fr.call.first_layer and fr.call.max_call_s == 900
     assert en.call.first_layer == "Data used to reply; press nine for more." and en.call.max_call_s == 600
 

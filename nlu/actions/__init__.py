@@ -130,27 +130,37 @@ def spoken_when(sdk: SdkTracker, ctx: CallContext, action_name: str = "") -> dic
     the message itself is read again as the builtin engine reads it: a phone number (E.164)
     when the words are one (digits dictated as a phone number are never a date or a time),
     else date and time with :func:`agi.dialogue.normalize.parse_when` (ISO date, ``HH:MM``).
-    What it finds replaces Rasa's values; a slot DIET tagged where it finds nothing gets back
-    its value from before the message (the builtin engine, finding no entity, leaves the
-    slot alone). Empty when Rasa tagged none of them: then the caller did not speak about
-    when or a number, for Rasa's slot filling either.
+    What it finds replaces Rasa's values. Empty when Rasa tagged none of them: then the
+    caller did not speak about when or a number, for Rasa's slot filling either.
 
     Only for the first action of the turn: a later one (after the form, or a follow-up)
     must not bring back a value an earlier action of this turn rejected or replaced."""
+    if not _read_again(sdk, action_name):
+        return {}
     latest = sdk.latest_message or {}
-    tagged = {str(e.get("entity")) for e in latest.get("entities") or []} & set(EXTRACTED_SLOTS)
-    if not tagged:
-        return {}
-    if (latest.get("intent") or {}).get("name") in QUESTION_INTENTS:
-        return {}  # a question fills no booking slot (the domain's not_intent mappings)
-    if not first_of_turn(sdk, action_name):
-        return {}
     text, lang = str(latest.get("text") or ""), ctx.tenant.language
     phone = parse_phone(text, lang)
-    found: dict[str, Any] = {"phone": phone} if phone else normalize.slot_values(normalize.parse_when(
+    if phone:
+        return {"phone": phone}
+    return normalize.slot_values(normalize.parse_when(
         text, lang, ctx.now(), bare_time=sdk.get_slot("requested_slot") == "time"))
+
+
+def unread_tags(sdk: SdkTracker, found: Mapping[str, Any], action_name: str = "") -> dict[str, Any]:
+    """The slots DIET filled from a date, time or phone tag that :func:`spoken_when` did not
+    ``found``, back to their values from before the message: the builtin engine, finding no
+    such entity, leaves the slot alone ("dupont d u p o n t" is no time)."""
     before = slots_before_message(sdk)
-    return {**{slot: before.get(slot) for slot in tagged}, **found}
+    return {slot: before.get(slot) for slot in _read_again(sdk, action_name) if slot not in found}
+
+
+def _read_again(sdk: SdkTracker, action_name: str) -> set[str]:
+    """Which of the date/time/phone entities DIET tagged are read again (see spoken_when)."""
+    latest = sdk.latest_message or {}
+    tagged = {str(e.get("entity")) for e in latest.get("entities") or []} & set(EXTRACTED_SLOTS)
+    if (latest.get("intent") or {}).get("name") in QUESTION_INTENTS:
+        return set()  # a question fills no booking slot (the domain's not_intent mappings)
+    return tagged if tagged and first_of_turn(sdk, action_name) else set()
 
 
 def slots_before_message(sdk: SdkTracker) -> dict[str, Any]:
@@ -181,19 +191,21 @@ def spoken_name(sdk: SdkTracker, action_name: str = "") -> dict[str, str]:
     return {"name": text}
 
 
-def to_tracker(sdk: SdkTracker, ctx: CallContext, when: Mapping[str, Any] | None = None) -> Tracker:
+def to_tracker(sdk: SdkTracker, ctx: CallContext, when: Mapping[str, Any] | None = None,
+               unread: Mapping[str, Any] | None = None) -> Tracker:
     """Our :class:`Tracker` over a Rasa SDK tracker (a copy of the slots).
 
     ``when`` (from :func:`spoken_when`, :func:`spoken_name`) replaces the date/time/phone
-    entities and slots Rasa filled from this message, so actions see the normalised values
-    (a ``None`` there: no such entity, the slot as it was before the message)."""
-    when = when or {}
+    entities and slots Rasa filled from this message, so actions see the normalised values;
+    ``unread`` (from :func:`unread_tags`) drops the tags nothing read and puts their slots
+    back as they were before the message."""
+    when, unread = when or {}, unread or {}
     latest = sdk.latest_message or {}
     entities = tuple(Entity(str(e.get("entity")), e.get("value"), str(e.get("value") or ""))
-                     for e in latest.get("entities") or [] if str(e.get("entity")) not in when)
-    entities += tuple(Entity(name, value, str(latest.get("text") or ""))
-                      for name, value in when.items() if value is not None)
-    slots = {**sdk.slots, **when}
+                     for e in latest.get("entities") or []
+                     if str(e.get("entity")) not in when and str(e.get("entity")) not in unread)
+    entities += tuple(Entity(name, value, str(latest.get("text") or "")) for name, value in when.items())
+    slots = {**sdk.slots, **unread, **when}
     return Tracker(ctx, slots, (latest.get("intent") or {}).get("name"), entities,
                    str(latest.get("text") or ""), sdk.active_loop_name,
                    sdk.get_slot("requested_slot"))
@@ -243,12 +255,13 @@ class PermanenceAction:
         ctx = call_context(metadata, settings, store)
         when = {**spoken_when(tracker, ctx, self.action_name),
                 **spoken_name(tracker, self.action_name)}
-        ours = to_tracker(tracker, ctx, when)
+        unread = unread_tags(tracker, when, self.action_name)
+        ours = to_tracker(tracker, ctx, when, unread)
         # store calls block (SQLite, psycopg pool): keep the server's event loop free
         events = await asyncio.to_thread(ACTIONS[self.action_name], ours)
-        # Rasa's own slots get the normalised date/time first; the action's events follow
-        # and win where they set the same slot.
-        return [*(SdkSlotSet(name, value) for name, value in when.items()),
+        # Rasa's own slots get the normalised date/time/phone (or their earlier values) first;
+        # the action's events follow and win where they set the same slot.
+        return [*(SdkSlotSet(name, value) for name, value in {**unread, **when}.items()),
                 *translate(events, dispatcher)]
 
 

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from agi.errors import ConfigError
 from agi.privacy_settings import TENANT_KEYS as TENANT_PRIVACY_KEYS
 from agi.privacy_settings import TenantPrivacy, tenant_privacy
+from agi.staffing_settings import TENANT_KEY as STAFFED_KEY
+from agi.staffing_settings import StaffedSettings, tenant_staffed
 
 LANGUAGES = ("fr", "en")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -179,6 +181,8 @@ class Tenant:
     faq: tuple[Faq, ...] = ()
     # health-data mode, recording, transfers (agi.privacy_settings)
     privacy: TenantPrivacy = field(default_factory=TenantPrivacy)
+    # staffed hours, after-hours greeting, emergency sentence, transfer kind (agi.staffing_settings)
+    staffed: StaffedSettings = field(default_factory=StaffedSettings)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -212,7 +216,7 @@ class Tenant:
 _TENANT_KEYS = {"id", "name", "language", "timezone", "greeting", "privacy_notice",
                 "transfer_target", "dids", "resources", "opening_hours", "services", "notify",
                 "resource", "closures", "public_holidays", "min_notice_min", "horizon_days",
-                "info", "faq"} | TENANT_PRIVACY_KEYS
+                "info", "faq", STAFFED_KEY} | TENANT_PRIVACY_KEYS
 _RESOURCE_KEYS = {"name", "opening_hours", "closures"}
 _SERVICE_KEYS = {"name", "duration_min", "aliases", "buffer_min", "resources"}
 
@@ -272,6 +276,7 @@ def _tenant(index: int, raw: Mapping[str, Any], environ: Mapping[str, str]) -> T
         info=_info(f"{where}.info", raw.get("info", {})),
         faq=_faqs(f"{where}.faq", raw.get("faq", [])),
         privacy=tenant_privacy(where, raw),
+        staffed=tenant_staffed(where, raw, _hours),
     )
 
 

@@ -25,7 +25,7 @@ import uuid as uuidlib
 from collections.abc import Awaitable, Callable
 from typing import Final
 
-from agi.call.channel import CallInfo
+from agi.call.channel import CallInfo, Transfers
 from agi.config import FreeSwitchSettings
 from agi.errors import CallEnded, EslError, MediaUnavailable, ProtocolError
 from agi.pbx.freeswitch_inbound import InboundEsl
@@ -77,6 +77,7 @@ class FreeSwitchCall:
         self.info = CallInfo("", "", "", "", "", "freeswitch")
         self.sample_rate = 8000
         self.events: list[str] = []  # event names in order, for logs and tests
+        self.transfers: Transfers | None = None  # transfers go back to the dialplan
 
     # set-up --------------------------------------------------------------
     async def start(self) -> None:

@@ -67,10 +67,12 @@ class AmiLeg:
 
     async def drop(self) -> None:
         try:
-            await self._stream.hangup()  # AudioSocket() returns and the originated channel ends
-        except (OSError, CallEnded):
-            pass
-        await self._ami.hangup(self.channel)
+            await self._ami.hangup(self.channel)  # the target may have hung up already
+        finally:
+            try:
+                await self._stream.hangup()
+            except (OSError, CallEnded):
+                pass
 
 
 class AmiTransfers:

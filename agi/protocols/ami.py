@@ -79,13 +79,13 @@ class AmiReader:
         if end < 0:
             return None
         block, self._buffer = self._buffer[:end], self._buffer[end + 4:]
-        lines = [raw for raw in block.split(EOL) if raw.strip()]
+        lines = [line for line in block.split(EOL) if line.strip()]
         if len(lines) > MAX_HEADERS:
             raise RemoteProtocolError(f"AMI message with {len(lines)} headers (max {MAX_HEADERS})")
         pairs = []
-        for raw in lines:
-            key, sep, value = raw.decode("utf-8", "replace").partition(":")
-            if not sep:
-                raise RemoteProtocolError(f"AMI line without ':' : {raw[:80]!r}")
+        for line in lines:
+            key, colon, value = line.decode("utf-8", "replace").partition(":")
+            if not colon:
+                raise RemoteProtocolError(f"AMI line without ':' : {line[:80]!r}")
             pairs.append((key.strip(), value.strip()))
         return AmiMessage(tuple(pairs)) if pairs else self.next_message()

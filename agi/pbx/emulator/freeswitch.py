@@ -23,7 +23,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from agi.errors import ProtocolError
-from agi.pbx.emulator.asterisk import FRAME_SECONDS, CallerTurn, CallEvent, EmulatedCall, TurnTiming, _Emulator
+from agi.pbx.emulator.asterisk import _Emulator
+from agi.pbx.emulator.call import FRAME_SECONDS, CallerTurn, CallEvent, EmulatedCall, TurnTiming
 from agi.protocols import esl
 from agi.speech import audio
 

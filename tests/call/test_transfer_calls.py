@@ -1,12 +1,14 @@
 """Transfers that come back, end to end on the Asterisk front: FastAGI + AudioSocket for
 the caller, AMI for the second call, AudioSocket again for the target's leg.
 
-The emulated Asterisk (agi.pbx.emulator) plays both sides: the caller, and the humans
+The emulated Asterisk (agi.pbx.emulator) plays both sides: the callers, and the humans
 behind each dial string (answering and pressing 1 after the summary, pressing 2, never
 answering, busy). No real Asterisk can run here; the emulator speaks the real AMI and
 AudioSocket protocols. No French Vosk model can exist here either: the recogniser is
-:class:`conftest.ScriptedRecognizerFactory` (the caller only presses keys in these calls).
-All the calls run at once against one server, to keep the suite short.
+:class:`conftest.ScriptedRecognizerFactory` (scripted words when real caller audio, spoken
+by eSpeak NG, reaches the end of a turn). An after-hours call (staffed hours exclude
+Monday morning for its tenant) runs beside them: it never offers a transfer and ends with
+a message. All the calls run at once against one server, to keep the suite short.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import tomllib
+from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,7 +28,15 @@ import pytest
 from agi.booking.sqlite import SqliteStore
 from agi.config import Settings, settings_from_dict
 from agi.errors import AmiLoginFailed
-from agi.pbx.emulator import CallerTurn, EmulatedAmi, EmulatedCall, TransferTarget, emulate_call
+from agi.pbx.emulator import (
+    CallerTurn,
+    EmulatedAmi,
+    EmulatedCall,
+    TargetLeg,
+    TransferTarget,
+    emulate_call,
+    speak,
+)
 from agi.server import PermanenceServer
 
 from conftest import ScriptedRecognizerFactory, Shared, make_settings, run, serving
@@ -41,8 +53,9 @@ TARGETS = {
 RING_S = 10  # the shortest ring time the configuration accepts
 
 
-def transfer_settings(tmp_path: Path, ami_port: int) -> Settings:
-    """The embedded defaults plus one attended-transfer tenant per target behaviour."""
+def transfer_settings(tmp_path: Path, ami_port: int, extra: dict[str, dict[str, Any]] | None = None) -> Settings:
+    """The embedded defaults plus one attended-transfer tenant per target behaviour (and
+    ``extra`` tenants: id -> keys over the demo tenant's)."""
     base = make_settings(tmp_path)
     raw = tomllib.loads(resources.files("agi").joinpath("defaults.toml").read_text("utf-8"))
     demo = raw["tenants"][0]
@@ -50,6 +63,8 @@ def transfer_settings(tmp_path: Path, ami_port: int) -> Settings:
     for tenant_id, (target, _) in TARGETS.items():
         raw["tenants"].append({**demo, "id": tenant_id, "dids": [], "transfer_target": target,
                                "staffed": {"transfer": "attended", "ring_s": RING_S}})
+    for tenant_id, keys in (extra or {}).items():
+        raw["tenants"].append({**demo, "id": tenant_id, "dids": [], **keys})
     raw["server"].update(agi_port=0, audiosocket_port=0, health_port=0)
     raw["freeswitch"]["enabled"] = False
     raw["store"].update(sqlite_path=base.store.sqlite_path, spool_path=base.store.spool_path)
@@ -58,54 +73,107 @@ def transfer_settings(tmp_path: Path, ami_port: int) -> Settings:
     return settings_from_dict(raw, {})
 
 
-def test_attended_transfers_answered_refused_busy_and_unanswered(tmp_path: Path, shared: Shared) -> None:
+AFTER_HOURS = "closed"  # a tenant staffed on Saturdays only: Monday morning is after hours
+EMERGENCY = "En cas d'urgence, composez le 15."
+SPOKEN = ["jean dupont", "c'est urgent, mon fils a beaucoup de fièvre, rappelez-moi", "non merci"]
+
+
+@dataclass
+class Office:
+    """Five calls placed at once on Monday morning, and what the PBX and store kept."""
+
+    calls: dict[str, EmulatedCall]
+    ami: EmulatedAmi
+    store: SqliteStore
+
+    def leg(self, target: str) -> TargetLeg:
+        [leg] = [leg for leg in self.ami.legs if leg.target == target]
+        return leg
+
+    def agent_said(self, tenant: str) -> list[str]:
+        return [t.text for t in self.store.transcript(self.calls[tenant].uniqueid) if t.speaker == "agent"]
+
+
+@pytest.fixture(scope="module")
+def office(tmp_path_factory: pytest.TempPathFactory, shared: Shared) -> Office:
+    tmp_path = tmp_path_factory.mktemp("office")
+    closed = {"staffed": {"hours": {"sat": ["09:00-12:00"]}, "emergency": EMERGENCY},
+              "transfer_target": "PJSIP/answers"}
+
     async def scenario() -> tuple[dict[str, EmulatedCall], EmulatedAmi]:
         ami = EmulatedAmi(USER, SECRET, dict(TARGETS.values()))
-        settings = transfer_settings(tmp_path, await ami.start())
+        settings = transfer_settings(tmp_path, await ami.start(), {AFTER_HOURS: closed})
+        # Only the after-hours caller speaks; the others press 0 and never say a word.
+        recognizers = ScriptedRecognizerFactory(*[SPOKEN] * (len(TARGETS) + 1))
+        after_hours = [CallerTurn(b"", digits="0"), *(CallerTurn(speak(t, voice="fr")) for t in SPOKEN)]
         try:
-            async with serving(settings, shared, recognizers=ScriptedRecognizerFactory(),
+            async with serving(settings, shared, recognizers=recognizers,
                                now=lambda: MONDAY_MORNING) as server:
                 calls = [emulate_call("127.0.0.1", server.agi_port, path=tenant, ami=ami,
                                       turns=[CallerTurn(b"", digits="0")], max_duration=38)
                          for tenant in TARGETS]
-                return dict(zip(TARGETS, await asyncio.gather(*calls), strict=True)), ami
+                calls.append(emulate_call("127.0.0.1", server.agi_port, path=AFTER_HOURS, ami=ami,
+                                          turns=after_hours, max_duration=90))
+                return dict(zip([*TARGETS, AFTER_HOURS], await asyncio.gather(*calls), strict=True)), ami
         finally:
             await ami.stop()
 
     calls, ami = run(scenario())
-    store = SqliteStore(str(tmp_path / "calls.sqlite3"))
-    legs = {leg.target: leg for leg in ami.legs}
-    # answered: the human heard the summary, pressed 1, and was bridged with the caller
-    answered = calls["answers"]
-    assert legs["PJSIP/answers"].speech_frames > 50 and legs["PJSIP/answers"].key_sent == "1"
-    assert legs["PJSIP/answers"].bridged and answered.bridged
-    assert store.get_call(answered.uniqueid).outcome == "transfer"
-    assert store.leads("answers") == []
-    summary = [t.text for t in store.transcript(answered.uniqueid) if "transfer target" in t.text]
-    assert len(summary) == 1 and "Tapez 1" in summary[0]
-    # refused, busy, unanswered: the caller is back, told why, and a call-back request is kept
-    why = {"refuses": ("refused", "Personne ne peut vous répondre"),
-           "busy": ("busy", "La ligne de notre équipe est occupée"),
-           "unanswered": ("no_answer", "Personne n'a pu répondre")}
-    for tenant, (reason, heard) in why.items():
-        call = calls[tenant]
-        assert not call.bridged
-        record = store.get_call(call.uniqueid)
-        assert record.outcome == f"transfer_{reason}", tenant
-        [lead] = store.leads(tenant)
-        assert lead.kind == "callback_request" and lead.call_id == call.uniqueid
-        assert lead.details["reason"] == reason and lead.details["transfer"] == "attended"
-        said = [t.text for t in store.transcript(call.uniqueid) if t.speaker == "agent"]
-        assert any(heard in t for t in said), (tenant, said)
-        assert any("demande de rappel" in t for t in said)
-        assert any("nom" in t for t in said)  # the message form goes on with what it knows
-        assert "PERMANENCE_TRANSFER" not in call.variables  # never handed to the dialplan
-    assert legs["PJSIP/refuses"].key_sent == "2" and not legs["PJSIP/refuses"].bridged
-    assert legs["PJSIP/busy"].outcome == "busy" and legs["PJSIP/unanswered"].outcome == "no_answer"
-    # the AMI saw a login with our credentials, and Originate/Bridge/Hangup as expected
-    assert ami.logins == [(USER, True)]
-    actions = [e.detail for e in ami.events if e.kind == "ami_action"]
-    assert actions.count("Originate") == 4 and actions.count("Bridge") == 1
+    return Office(calls, ami, SqliteStore(str(tmp_path / "calls.sqlite3")))
+
+
+def test_an_attended_transfer_answered_connects_the_caller_after_the_summary(office: Office) -> None:
+    leg, call = office.leg("PJSIP/answers"), office.calls["answers"]
+    assert leg.speech_frames > 50 and leg.key_sent == "1"  # the human heard who and why, pressed 1
+    assert leg.bridged and call.bridged
+    assert office.store.get_call(call.uniqueid).outcome == "transfer"
+    assert office.store.leads("answers") == []
+    summary = [t for t in office.agent_said("answers") if "transfer target" in t]
+    assert len(summary) == 1 and "Tapez 1" in summary[0] and "zéro six" in summary[0]
+
+
+@pytest.mark.parametrize(("tenant", "reason", "heard"), [
+    ("refuses", "refused", "Personne ne peut vous répondre"),
+    ("busy", "busy", "La ligne de notre équipe est occupée"),
+    ("unanswered", "no_answer", "Personne n'a pu répondre"),
+])
+def test_a_transfer_refused_busy_or_unanswered_comes_back_with_a_call_back_request(
+        office: Office, tenant: str, reason: str, heard: str) -> None:
+    call = office.calls[tenant]
+    assert not call.bridged
+    assert office.store.get_call(call.uniqueid).outcome == f"transfer_{reason}"
+    [lead] = office.store.leads(tenant)  # kept at once: nothing is lost if the caller hangs up
+    assert lead.kind == "callback_request" and lead.call_id == call.uniqueid
+    assert lead.caller == "+33612345678"
+    assert lead.details["reason"] == reason and lead.details["transfer"] == "attended"
+    said = office.agent_said(tenant)
+    assert any(heard in t for t in said) and any("demande de rappel" in t for t in said)
+    assert any("nom" in t for t in said)  # the message form goes on with what it knows
+    assert "PERMANENCE_TRANSFER" not in call.variables  # never handed to the dialplan
+    target = office.leg(TARGETS[tenant][0])
+    assert target.outcome == {"refused": "answered", "busy": "busy", "no_answer": "no_answer"}[reason]
+    assert not target.bridged and target.key_sent == ("2" if reason == "refused" else "")
+
+
+def test_the_ami_saw_one_login_four_originates_and_one_bridge(office: Office) -> None:
+    assert office.ami.logins == [(USER, True)]
+    actions = [e.detail for e in office.ami.events if e.kind == "ami_action"]
+    assert actions.count("Login") == 1 and actions.count("Originate") == 4
+    assert actions.count("Bridge") == 1 and actions.count("Hangup") == 1  # the refusing human
+
+
+def test_after_hours_the_0_key_takes_a_message_and_never_a_transfer(office: Office) -> None:
+    call = office.calls[AFTER_HOURS]
+    said = office.agent_said(AFTER_HOURS)
+    assert not any("transf" in t.lower() or "collaborateur" in t.lower() for t in said)
+    assert any("Notre équipe répond au téléphone le samedi de 9 heures à midi" in t for t in said)
+    assert said.count(EMERGENCY) == 1  # "c'est urgent ... fièvre": once, before the answer
+    [message] = office.store.messages(AFTER_HOURS)
+    assert message.call_id == call.uniqueid and message.name == "Jean Dupont"
+    assert "fièvre" in message.text
+    assert office.store.get_call(call.uniqueid).outcome == "message"
+    assert call.variables["PERMANENCE_RESULT"] == "hangup" and "PERMANENCE_TRANSFER" not in call.variables
+    assert [leg.target for leg in office.ami.legs].count("PJSIP/answers") == 1  # never rung for it
 
 
 @pytest.mark.parametrize("secret", ["wrong-secret-0123456789"])

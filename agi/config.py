@@ -90,6 +90,9 @@ class FreeSwitchSettings:
     inbound_host: str = "127.0.0.1"
     inbound_port: int = 8021
     inbound_password: str = ""
+    # transfers that come back (ESL originate + uuid_bridge, docs/transfers.md); false: the
+    # dialplan dials permanence_transfer
+    esl_transfers: bool = False
 
     @property
     def allowed(self) -> frozenset[str]:

@@ -14,6 +14,7 @@ a message. All the calls run at once against one server, to keep the suite short
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import tomllib
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from agi.pbx.emulator import (
     TargetLeg,
     TransferTarget,
     emulate_call,
+    emulate_freeswitch_call,
     speak,
 )
 from agi.server import PermanenceServer
@@ -51,6 +53,8 @@ TARGETS = {
     "unanswered": ("PJSIP/unanswered", TransferTarget(answer="no_answer")),
 }
 RING_S = 10  # the shortest ring time the configuration accepts
+# FreeSWITCH calls beside them, over ESL originate / uuid_bridge (blind: no target media there)
+FS_TENANTS = ("answers", "busy", "unanswered")
 
 
 def transfer_settings(tmp_path: Path, ami_port: int, extra: dict[str, dict[str, Any]] | None = None) -> Settings:
@@ -66,7 +70,7 @@ def transfer_settings(tmp_path: Path, ami_port: int, extra: dict[str, dict[str, 
     for tenant_id, keys in (extra or {}).items():
         raw["tenants"].append({**demo, "id": tenant_id, "dids": [], **keys})
     raw["server"].update(agi_port=0, audiosocket_port=0, health_port=0)
-    raw["freeswitch"]["enabled"] = False
+    raw["freeswitch"] = {**dataclasses.asdict(base.freeswitch), "esl_transfers": True}
     raw["store"].update(sqlite_path=base.store.sqlite_path, spool_path=base.store.spool_path)
     raw["console"].update(enabled=False)
     raw["ami"] = {"enabled": True, "port": ami_port, "username": USER, "secret": SECRET}
@@ -82,15 +86,19 @@ SPOKEN = ["jean dupont", "c'est urgent, mon fils a beaucoup de fièvre, rappelez
 class Office:
     """Five calls placed at once on Monday morning, and what the PBX and store kept."""
 
-    calls: dict[str, EmulatedCall]
+    calls: dict[str, EmulatedCall]  # tenant id -> the Asterisk call; "fs-<tenant id>": FreeSWITCH's
     ami: EmulatedAmi
     store: SqliteStore
+
+    def lead(self, name: str) -> Any:
+        call = self.calls[name]
+        return [lead for lead in self.store.leads(name.removeprefix("fs-")) if lead.call_id == call.uniqueid]
 
     def leg(self, target: str) -> TargetLeg:
         [leg] = [leg for leg in self.ami.legs if leg.target == target]
         return leg
 
-    def agent_said(self, tenant: str) -> list[str]:
+    def agent_said(self, tenant: str) -> list[str]:  # tenant: a key of ``calls``
         return [t.text for t in self.store.transcript(self.calls[tenant].uniqueid) if t.speaker == "agent"]
 
 
@@ -114,7 +122,12 @@ def office(tmp_path_factory: pytest.TempPathFactory, shared: Shared) -> Office:
                          for tenant in TARGETS]
                 calls.append(emulate_call("127.0.0.1", server.agi_port, path=AFTER_HOURS, ami=ami,
                                           turns=after_hours, max_duration=90))
-                return dict(zip([*TARGETS, AFTER_HOURS], await asyncio.gather(*calls), strict=True)), ami
+                calls += [emulate_freeswitch_call("127.0.0.1", server.esl_port, tenant=tenant,
+                                                  targets=dict(TARGETS.values()),
+                                                  turns=[CallerTurn(b"", digits="0")], max_duration=38)
+                          for tenant in FS_TENANTS]
+                names = [*TARGETS, AFTER_HOURS, *(f"fs-{t}" for t in FS_TENANTS)]
+                return dict(zip(names, await asyncio.gather(*calls), strict=True)), ami
         finally:
             await ami.stop()
 
@@ -127,7 +140,7 @@ def test_an_attended_transfer_answered_connects_the_caller_after_the_summary(off
     assert leg.speech_frames > 50 and leg.key_sent == "1"  # the human heard who and why, pressed 1
     assert leg.bridged and call.bridged
     assert office.store.get_call(call.uniqueid).outcome == "transfer"
-    assert office.store.leads("answers") == []
+    assert office.lead("answers") == []
     summary = [t for t in office.agent_said("answers") if "transfer target" in t]
     assert len(summary) == 1 and "Tapez 1" in summary[0] and "zéro six" in summary[0]
 
@@ -142,7 +155,7 @@ def test_a_transfer_refused_busy_or_unanswered_comes_back_with_a_call_back_reque
     call = office.calls[tenant]
     assert not call.bridged
     assert office.store.get_call(call.uniqueid).outcome == f"transfer_{reason}"
-    [lead] = office.store.leads(tenant)  # kept at once: nothing is lost if the caller hangs up
+    [lead] = office.lead(tenant)  # kept at once: nothing is lost if the caller hangs up
     assert lead.kind == "callback_request" and lead.call_id == call.uniqueid
     assert lead.caller == "+33612345678"
     assert lead.details["reason"] == reason and lead.details["transfer"] == "attended"
@@ -212,3 +225,25 @@ def test_an_unreachable_ami_is_a_clear_start_up_error(tmp_path: Path, shared: Sh
         return str(caught.value)
 
     assert "unreachable" in run(scenario())
+
+
+def test_on_freeswitch_an_answered_transfer_is_bridged_over_esl(office: Office) -> None:
+    call = office.calls["fs-answers"]
+    [leg] = call.legs
+    assert leg.target == "PJSIP/answers" and leg.bridged and call.bridged
+    assert office.store.get_call(call.uniqueid).outcome == "transfer"
+    assert office.lead("fs-answers") == []
+    commands = [e.detail for e in call.events if e.kind == "esl_command"]
+    assert any(c.startswith("api originate {origination_uuid=") and "originate_timeout=10" in c for c in commands)
+    assert any(c.startswith(f"api uuid_bridge {call.uniqueid} {leg.uniqueid}") for c in commands)
+
+
+@pytest.mark.parametrize(("tenant", "reason"), [("busy", "busy"), ("unanswered", "no_answer")])
+def test_on_freeswitch_a_busy_or_unanswered_transfer_comes_back(office: Office, tenant: str, reason: str) -> None:
+    call = office.calls[f"fs-{tenant}"]
+    assert not call.bridged and call.legs[0].outcome == reason
+    assert office.store.get_call(call.uniqueid).outcome == f"transfer_{reason}"
+    [lead] = office.lead(f"fs-{tenant}")
+    assert lead.kind == "callback_request" and lead.details["reason"] == reason
+    assert any("demande de rappel" in t for t in office.agent_said(f"fs-{tenant}"))
+    assert "PERMANENCE_TRANSFER" not in call.variables

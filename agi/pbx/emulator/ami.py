@@ -30,11 +30,10 @@ import itertools
 import time
 import uuid as uuidlib
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final
 
 from agi.errors import ProtocolError
-from agi.pbx.emulator.call import AGENT_SILENCE_TO_TALK, FRAME_SECONDS, CallEvent, is_speech
+from agi.pbx.emulator.call import AGENT_SILENCE_TO_TALK, FRAME_SECONDS, CallEvent, TargetLeg, TransferTarget, is_speech
 from agi.protocols import audiosocket as asock
 from agi.protocols.ami import AmiMessage, AmiReader, banner, encode
 
@@ -49,32 +48,6 @@ LOGIN_FAILURE_DELAY_S: Final = 1.0  # action_login: sleep(1) before "Authenticat
 # would not hold a silent line for ever).
 TARGET_PATIENCE_S: Final = 30.0
 _LEG_NUMBERS = itertools.count(1)
-
-
-@dataclass(frozen=True)
-class TransferTarget:
-    """How the emulated human behind one dial string acts."""
-
-    answer: Literal["answer", "busy", "no_answer", "decline"] = "answer"
-    key: str = "1"  # pressed once Permanence's summary ended; "" hangs up instead
-    ring_s: float = 0.5  # rings this long before answering, being busy or declining
-
-
-@dataclass
-class TargetLeg:
-    """What happened on one originated leg."""
-
-    target: str
-    channel: str
-    uniqueid: str
-    outcome: str  # answered, busy, no_answer, declined, failed
-    speech_frames: int = 0  # Permanence's speech the target heard (the summary)
-    key_sent: str = ""
-    bridged: bool = False
-    dropped: bool = False  # an AMI Hangup ended it
-    hung_up: bool = False
-    last_speech: float | None = field(default=None, repr=False)
-    done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
 
 class EmulatedAmi:

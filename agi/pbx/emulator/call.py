@@ -7,6 +7,7 @@ caller audio.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -18,7 +19,8 @@ from agi.protocols import audiosocket as asock
 from agi.speech import audio
 
 __all__ = ["CallerTurn", "CallEvent", "TurnTiming", "EmulatedCall", "is_speech", "write_wav",
-           "read_wav", "speak", "SPEECH_RMS_THRESHOLD", "AGENT_SILENCE_TO_TALK", "FRAME_SECONDS"]
+           "read_wav", "speak", "SPEECH_RMS_THRESHOLD", "AGENT_SILENCE_TO_TALK", "FRAME_SECONDS",
+           "TransferTarget", "TargetLeg"]
 
 FRAME_SECONDS: Final = asock.FRAME_MS / 1000
 # A caller answers once the agent has spoken and then been quiet this long: a natural
@@ -81,7 +83,8 @@ class EmulatedCall:
     agent_speech_frames: int = 0
     caller_frames: int = 0
     hung_up_by: str | None = None  # 'caller' or 'agent'; None if the dialplan went on
-    bridged: bool = False  # an AMI Bridge connected the caller to a transfer target
+    bridged: bool = False  # an AMI Bridge (uuid_bridge) connected the caller to a transfer target
+    legs: list[TargetLeg] = field(default_factory=list)  # transfer targets rung over ESL
     close_delay: float | None = None  # from our HANGUP line to the server closing FastAGI
     duration: float = 0.0
     sample_rate: int = 8000  # of caller_frames and agent_audio (FreeSWITCH: the read codec's)
@@ -98,6 +101,32 @@ class EmulatedCall:
 
     def write_wav(self, path: str | Path) -> None:
         write_wav(path, self.agent_audio)
+
+
+@dataclass(frozen=True)
+class TransferTarget:
+    """How the emulated human behind one dial string acts."""
+
+    answer: Literal["answer", "busy", "no_answer", "decline"] = "answer"
+    key: str = "1"  # pressed once Permanence's summary ended; "" hangs up instead
+    ring_s: float = 0.5  # rings this long before answering, being busy or declining
+
+
+@dataclass
+class TargetLeg:
+    """What happened on one originated leg."""
+
+    target: str
+    channel: str
+    uniqueid: str
+    outcome: str  # answered, busy, no_answer, declined, failed
+    speech_frames: int = 0  # Permanence's speech the target heard (the summary)
+    key_sent: str = ""
+    bridged: bool = False
+    dropped: bool = False  # an AMI Hangup ended it
+    hung_up: bool = False
+    last_speech: float | None = field(default=None, repr=False)
+    done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
 
 # --------------------------------------------------------------------------- audio helpers

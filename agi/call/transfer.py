@@ -48,10 +48,11 @@ DIAL_MARGIN_S: Final = 10.0
 LEAD_KIND: Final = "callback_request"
 
 SUMMARY = {
-    "fr": "Appel de {who}{number}. {what}Tapez 1 pour prendre l'appel, ou raccrochez pour le refuser.",
+    "fr": "Appel {who}{number}. {what}Tapez 1 pour prendre l'appel, ou raccrochez pour le refuser.",
     "en": "Call from {who}{number}. {what}Press 1 to take the call, or hang up to refuse it.",
 }
-UNKNOWN_CALLER = {"fr": "un correspondant", "en": "a caller"}
+WHO = {"fr": "de {}", "en": "{}"}
+UNKNOWN_CALLER = {"fr": "d'un correspondant", "en": "a caller"}
 NUMBER = {"fr": ", au {}", "en": ", on {}"}
 REQUEST = {"fr": "Sa demande : « {} ». ", "en": "They said: \"{}\". "}
 # Why the caller is back, then what was kept for them.
@@ -82,7 +83,8 @@ def screening_summary(language: str, name: str, caller: str, words: str) -> str:
         except phonenumbers.NumberParseException:
             number = ""
     quoted = " ".join(words.split())[:MAX_QUOTED_CHARS]
-    return SUMMARY[lang].format(who=name or UNKNOWN_CALLER[lang], number=number,
+    who = WHO[lang].format(name) if name else UNKNOWN_CALLER[lang]
+    return SUMMARY[lang].format(who=who, number=number,
                                 what=REQUEST[lang].format(quoted) if quoted else "")
 
 

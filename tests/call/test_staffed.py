@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agi.call.staffed import after_hours_greeting, is_staffed, may_transfer, staffed_hours_sentence
+from agi.call.transfer import screening_summary
 from agi.config import Settings, settings_from_dict
 from agi.errors import ConfigError
 
@@ -102,3 +103,13 @@ def test_staffed_settings_are_read() -> None:
     assert demo.staffed.attended and demo.staffed.ring_s == 15
     assert demo.staffed.emergency == "En cas d'urgence, composez le 15."
     assert not settings().tenant("demo").staffed.attended
+
+
+def test_the_screening_summary_says_who_which_number_and_what() -> None:
+    fr = screening_summary("fr", "Jean Dupont", "+33612345678", "je voudrais  parler au docteur")
+    assert fr == ("Appel de Jean Dupont, au zéro six, douze, trente-quatre, cinquante-six, soixante-dix-huit. "
+                  "Sa demande : « je voudrais parler au docteur ». "
+                  "Tapez 1 pour prendre l'appel, ou raccrochez pour le refuser.")
+    assert screening_summary("fr", "", "", "").startswith("Appel d'un correspondant. Tapez 1")
+    en = screening_summary("en", "", "not a number", "x" * 500)
+    assert en.startswith("Call from a caller. They said: \"" + "x" * 160 + "\". Press 1")

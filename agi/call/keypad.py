@@ -105,8 +105,6 @@ class Keypad:
             return Notice()
         if digit == HUMAN_DIGIT and self.can_transfer:
             return Human()
-        if digit == HUMAN_DIGIT:  # nobody there: the dialogue's own human request takes a message
-            return MenuChoice(phrases.phrase(phrases.HUMAN_REQUEST, self.language))
         choice = phrases.KEYPAD_CHOICES.get(digit)
         if choice is not None and (self.menu_offered or expecting is None):
             return MenuChoice(phrases.phrase(choice, self.language))

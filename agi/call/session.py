@@ -29,6 +29,7 @@ from agi.booking.spool import Spool
 from agi.booking.store import CallRecord, Store
 from agi.call.channel import CHANNEL_ERRORS, CallChannel
 from agi.call.guide import CallGuide
+from agi.call.keypad import HUMAN_DIGIT, KEYED_SLOTS
 from agi.call.media import CallerHungUp, CallerSilent, CallerTurn, DigitPressed, MediaEvent, MediaSession
 from agi.call.recording import CallConsent, Recordings
 from agi.call.staffed import after_hours_greeting, is_staffed, may_transfer
@@ -272,6 +273,11 @@ class CallSession:
                 await self._store_caller_turn(event.text)
                 store_ms = (time.monotonic() - t0) * 1000
                 new = self._emergency_first(await guide.words(conversation, event.text, reply), event.text)
+            elif isinstance(event, DigitPressed) and self._after_hours_zero(event.digit, reply):
+                # Nobody there: the dialogue's own human request, which takes a message.
+                await self._store_caller_turn(event.digit)
+                new = await self._ask(conversation.respond,
+                                      phrases.phrase(phrases.HUMAN_REQUEST, self.tenant.language))
             elif isinstance(event, DigitPressed):
                 new = await guide.digit(conversation, event.digit, reply)
             elif isinstance(event, (CallerSilent, CallerTurn)):
@@ -344,6 +350,11 @@ class CallSession:
                 first_frame_at=timing.get("first_frame_at")))
         if reply.hangup and self.sm.state is CallState.SPEAKING:
             self.sm.fire("finish")
+
+    def _after_hours_zero(self, digit: str, reply: BotReply | None) -> bool:
+        """The human key, outside an entry, when no human can take the call."""
+        entry = reply is not None and reply.expecting in KEYED_SLOTS
+        return digit == HUMAN_DIGIT and not entry and not self._may_transfer()
 
     def _may_transfer(self) -> bool:
         """Every transfer path asks this first: a target, and a human there now."""

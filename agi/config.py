@@ -5,8 +5,8 @@ its constructor; nothing reads the environment later. Every validation error nam
 key and says how to fix it (:class:`agi.errors.ConfigError`).
 
 Environment overrides: ``PERMANENCE_<SECTION>_<KEY>`` for scalar keys of the
-``server``, ``speech``, ``dialogue``, ``store``, ``logging``, ``privacy``, ``usage`` and
-``console`` sections, and
+``server``, ``speech``, ``dialogue``, ``store``, ``logging``, ``privacy``, ``usage``,
+``ami`` and ``console`` sections, and
 ``PERMANENCE_CONFIG`` for the file itself.
 """
 
@@ -90,10 +90,30 @@ class FreeSwitchSettings:
     inbound_host: str = "127.0.0.1"
     inbound_port: int = 8021
     inbound_password: str = ""
+    # transfers that come back (ESL originate + uuid_bridge, docs/transfers.md); false: the
+    # dialplan dials permanence_transfer
+    esl_transfers: bool = False
 
     @property
     def allowed(self) -> frozenset[str]:
         return frozenset(h.strip() for h in self.allowed_hosts.split(",") if h.strip())
+
+
+@dataclass(frozen=True)
+class AmiSettings:
+    """[ami]: the Asterisk Manager Interface, for transfers that come back (issue #11).
+
+    Off by default; when on, Permanence logs in at start-up (a refused login stops it) and
+    the credentials must be this deployment's own (agi.config_checks refuses Asterisk's
+    sample ones and empty secrets). dialplans/asterisk/manager.conf is the matching user.
+    """
+
+    enabled: bool = False
+    host: str = "127.0.0.1"  # AMI is clear text: loopback, or a private filtered link
+    port: int = 5038
+    username: str = ""
+    secret: str = field(default="", repr=False)  # PERMANENCE_AMI_SECRET keeps it out of the file
+    login_timeout_s: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -243,6 +263,7 @@ class Settings:
     logging: LoggingSettings = LoggingSettings()
     privacy: PrivacySettings = PrivacySettings()
     freeswitch: FreeSwitchSettings = FreeSwitchSettings()
+    ami: AmiSettings = AmiSettings()
     usage: UsageSettings = UsageSettings()
     console: ConsoleSettings = ConsoleSettings()
     tenants: tuple[Tenant, ...] = ()
@@ -274,6 +295,7 @@ _SECTIONS: dict[str, type] = {
     "logging": LoggingSettings,
     "privacy": PrivacySettings,
     "freeswitch": FreeSwitchSettings,
+    "ami": AmiSettings,
     "usage": UsageSettings,
     "console": ConsoleSettings,
 }

@@ -17,7 +17,13 @@ from agi.errors import ConfigError
 from agi.tenants import LANGUAGES
 
 if TYPE_CHECKING:
-    from agi.config import ConsoleSettings, FreeSwitchSettings, PrivacySettings, UsageSettings
+    from agi.config import (
+        AmiSettings,
+        ConsoleSettings,
+        FreeSwitchSettings,
+        PrivacySettings,
+        UsageSettings,
+    )
 
 # Retention bounds (days) for [privacy]: at least a day, so a purge can never remove a
 # call still being handled; at most ten years, the longest French legal retention
@@ -51,12 +57,42 @@ def _validate_freeswitch(fs: FreeSwitchSettings) -> None:
                           "set the same long random password here and in event_socket.conf.xml")
 
 
+# Credentials anyone can look up: Asterisk's configs/samples/manager.conf.sample ([mark],
+# secret = mysecret), FreePBX's historical AMI default (admin / amp111), and the usual
+# placeholders. A guessable AMI login can originate calls at the business's expense.
+AMI_SAMPLE_SECRETS = frozenset({"mysecret", "amp111", "secret", "password", "admin",
+                                "changeme", "asterisk", "manager"})
+AMI_MIN_SECRET = 12
+
+
+def _validate_ami(ami: AmiSettings) -> None:
+    if not 0 < ami.port <= 65535:
+        raise ConfigError("ami.port", f"port {ami.port} out of range", "use 1-65535 (Asterisk: 5038)")
+    if not 0 < ami.login_timeout_s <= 60:
+        raise ConfigError("ami.login_timeout_s", "must be 0-60 s")
+    if not ami.enabled:
+        return
+    if not ami.username.strip():
+        raise ConfigError("ami.username", "empty", "the [user] of dialplans/asterisk/manager.conf")
+    if not ami.secret:
+        raise ConfigError("ami.secret", "empty",
+                          "set PERMANENCE_AMI_SECRET to the long random secret of manager.conf")
+    if ami.secret.lower() in AMI_SAMPLE_SECRETS or ami.secret == ami.username \
+            or ami.username.lower() == "mark" and ami.secret == "mysecret":
+        raise ConfigError("ami.secret", "a well-known sample or default credential",
+                          "generate one, e.g. openssl rand -hex 24, in manager.conf and here")
+    if len(ami.secret) < AMI_MIN_SECRET:
+        raise ConfigError("ami.secret", f"shorter than {AMI_MIN_SECRET} characters",
+                          "generate one, e.g. openssl rand -hex 24")
+
+
 def validate_sections(s: Mapping[str, Any]) -> None:
     for key in ("agi_port", "audiosocket_port", "health_port"):
         port = getattr(s["server"], key)
         if not 0 <= port <= 65535:
             raise ConfigError(f"server.{key}", f"port {port} out of range", "use 1-65535")
     _validate_freeswitch(s["freeswitch"])
+    _validate_ami(s["ami"])
     if s["server"].audiosocket_rate not in (8000, 16000):
         raise ConfigError("server.audiosocket_rate", f"{s['server'].audiosocket_rate} Hz is not supported",
                           "use 8000 (AudioSocket application) or 16000 (channel driver, slin16)")

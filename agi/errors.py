@@ -19,6 +19,8 @@ Every error the controller raises on purpose is one of these; vendor exceptions
     │   ├── AgiUsageError           520 (carries the multi-line usage text)
     │   └── AgiHangup               the caller hung up while a command ran
     ├── EslError                    an ESL command failed (FreeSWITCH answered -ERR)
+    ├── AmiError                    an AMI action failed (Asterisk answered Error)
+    │   └── AmiLoginFailed          AMI unreachable or the login refused, at start-up
     ├── MediaUnavailable            media never flowed (no AudioSocket, no first datagram)
     ├── CallEnded                   the call is over (hang-up on any leg); not a fault
     │   └── PeerTimeout             the PBX stopped answering within its timeout
@@ -89,6 +91,14 @@ class EslFrameError(RemoteProtocolError):
 
 class EslError(PermanenceError):
     """An ESL command was refused (``-ERR ...``) or the ESL connection failed mid-call."""
+
+
+class AmiError(PermanenceError):
+    """An Asterisk Manager Interface action failed (Asterisk answered ``Response: Error``)."""
+
+
+class AmiLoginFailed(AmiError):
+    """AMI cannot be reached, or Asterisk refused the login: Permanence does not start."""
 
 
 class MediaUnavailable(PermanenceError):

@@ -38,6 +38,7 @@ from agi.health import HealthServer
 from agi.loopwatch import StallMonitor
 from agi.metrics import Metrics
 from agi.notify import OutboxWorker, targets_for
+from agi.pbx.ami import AmiClient
 from agi.pbx.asterisk import AgiChannel, AudioSocketServer, FastAgiServer
 from agi.pbx.asterisk_call import AsteriskCall
 from agi.pbx.freeswitch import FreeSwitchCall, OutboundEslServer
@@ -128,6 +129,7 @@ class PermanenceServer:
         self._agi: FastAgiServer | None = None
         self._audiosocket: AudioSocketServer | None = None
         self._esl: OutboundEslServer | None = None
+        self._ami: AmiClient | None = None  # [ami] enabled: transfers that come back
         self._health: HealthServer | None = None
         self._started_at = 0.0
         self._outbox_stop = asyncio.Event()
@@ -168,6 +170,9 @@ class PermanenceServer:
 
     async def start(self) -> None:
         s = self.settings
+        if s.ami.enabled:  # first: wrong credentials stop the start, before anything runs
+            self._ami = AmiClient(s.ami)
+            await self._ami.connect()
         store = self._store
         if store is None:
             store = await asyncio.to_thread(open_store, s)
@@ -269,7 +274,7 @@ class PermanenceServer:
         assert self._audiosocket is not None
         server = self.settings.server
         return AsteriskCall(channel, self._audiosocket, server.audiosocket_address,
-                            server.audiosocket_rate, self.settings.limits.max_call_s)
+                            server.audiosocket_rate, self.settings.limits.max_call_s, ami=self._ami)
 
     async def _handle_freeswitch(self, call: FreeSwitchCall) -> None:
         await self._handle(call)
@@ -361,6 +366,8 @@ class PermanenceServer:
             await self._esl.stop(grace)
         if self._audiosocket is not None:
             await self._audiosocket.stop()
+        if self._ami is not None:
+            await self._ami.close()
         if self._health is not None:
             self._health.stop()
         if self.console is not None:

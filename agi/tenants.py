@@ -20,6 +20,8 @@ from agi.call_settings import TenantCall, tenant_call
 from agi.errors import ConfigError
 from agi.privacy_settings import TENANT_KEYS as TENANT_PRIVACY_KEYS
 from agi.privacy_settings import TenantPrivacy, tenant_privacy
+from agi.staffing_settings import TENANT_KEY as STAFFED_KEY
+from agi.staffing_settings import StaffedSettings, tenant_staffed
 from agi.tenant_info import INFO_TOPICS, MAX_ANSWER_CHARS, Faq, parse_faqs, parse_info
 from agi.tenant_services import (
     WEEKDAYS,
@@ -147,6 +149,8 @@ class Tenant:
     faq: tuple[Faq, ...] = ()
     # health-data mode, recording, transfers (agi.privacy_settings)
     privacy: TenantPrivacy = field(default_factory=TenantPrivacy)
+    # staffed hours, after-hours greeting, emergency sentence, transfer kind (agi.staffing_settings)
+    staffed: StaffedSettings = field(default_factory=StaffedSettings)
     # the first layer of the privacy notice, the longest call (agi.call_settings)
     call: TenantCall = field(default_factory=TenantCall)
 
@@ -191,7 +195,7 @@ class Tenant:
 _TENANT_KEYS = {"id", "name", "language", "timezone", "greeting", "privacy_notice",
                 "transfer_target", "dids", "resources", "opening_hours", "services", "notify",
                 "resource", "closures", "public_holidays", "min_notice_min", "horizon_days",
-                "info", "faq"} | TENANT_PRIVACY_KEYS | TENANT_CALL_KEYS
+                "info", "faq", STAFFED_KEY} | TENANT_PRIVACY_KEYS | TENANT_CALL_KEYS
 
 
 def _tenant(index: int, raw: Mapping[str, Any], environ: Mapping[str, str]) -> Tenant:
@@ -242,6 +246,7 @@ def _tenant(index: int, raw: Mapping[str, Any], environ: Mapping[str, str]) -> T
         faq=parse_faqs(f"{where}.faq", raw.get("faq", [])),
         privacy=tenant_privacy(where, raw),
         call=tenant_call(where, raw, language),
+        staffed=tenant_staffed(where, raw, parse_hours),
     )
 
 

@@ -127,3 +127,8 @@ def closed_reason(tenant: Tenant, resources: Sequence[str], day: date) -> str:
     if all(_closed(tenant.resource(r).closures, day) for r in resources):
         return f"{', '.join(resources)} unavailable on {day.isoformat()} (leave)"
     return "not open"
+
+
+# Public names for other modules that ask "when" of other weekly hours (agi.call.staffed).
+weekly_spans = _weekly
+closed_spans = _closed

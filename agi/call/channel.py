@@ -14,6 +14,13 @@ mono PCM at ``sample_rate`` (8000 or 16000 today), with DTMF digits and the end 
 stream as events. The front paces nothing: :class:`agi.call.media.MediaSession` sends
 one frame every 20 ms by its own clock.
 
+Transfers that come back (:mod:`agi.call.transfer`): a front that can place a second call
+gives :attr:`CallChannel.transfers`; ``dial`` rings the target while the caller stays on
+our media, and answers :class:`DialFailed` (busy, no answer, refused, failed) or an
+:class:`AnsweredLeg`: the target's own media stream (for the spoken summary of an attended
+transfer and the target's key), then ``connect`` (bridge caller and target; the call is
+theirs) or ``drop``. A front without it (``None``) hands transfers to the dialplan.
+
 Errors: a front raises :class:`agi.errors.CallEnded` once the call is gone, and maps its
 protocol's failures to subclasses of :class:`agi.errors.PermanenceError` listed in
 :data:`CHANNEL_ERRORS` (the session treats them as "the other side ended the call").
@@ -28,7 +35,8 @@ from agi.errors import AgiError, CallEnded, EslError
 
 __all__ = [
     "CallInfo", "AudioIn", "DigitIn", "MediaHangup", "MediaIn", "MediaStream", "CallChannel",
-    "CHANNEL_ERRORS", "FRAME_MS", "frame_bytes",
+    "CHANNEL_ERRORS", "FRAME_MS", "frame_bytes", "DialFailed", "AnsweredLeg", "Transfers",
+    "DIAL_FAILURES",
 ]
 
 FRAME_MS: Final = 20
@@ -74,6 +82,19 @@ class MediaHangup:
 
 MediaIn = AudioIn | DigitIn | MediaHangup
 
+# Why a transfer did not reach a human: busy (or congested), no answer within the ring
+# time, refused (the target declined the call or, attended, the caller), failed (no such
+# target, the PBX refused the request).
+DIAL_FAILURES: Final = ("busy", "no_answer", "refused", "failed")
+
+
+@dataclass(frozen=True)
+class DialFailed:
+    """The target did not answer; ``reason`` is one of :data:`DIAL_FAILURES`."""
+
+    reason: str
+    detail: str = ""  # the PBX's own words (Asterisk's Reason code, FreeSWITCH's cause)
+
 
 class MediaStream(Protocol):
     """Both directions of one call's audio."""
@@ -100,6 +121,7 @@ class CallChannel(Protocol):
     """Call control of one call."""
 
     info: CallInfo
+    transfers: Transfers | None  # None: transfers go back to the dialplan (PERMANENCE_TRANSFER)
 
     @property
     def hung_up(self) -> bool:
@@ -129,4 +151,30 @@ class CallChannel(Protocol):
 
     async def close(self) -> None:
         """Close the control connection; a live channel goes back to the dialplan."""
+        ...
+
+
+class AnsweredLeg(Protocol):
+    """The transfer target answered: its leg, still apart from the caller."""
+
+    @property
+    def media(self) -> MediaStream | None:
+        """The target's audio (what it hears from us, its keys), or None when the front
+        cannot give it (then only blind transfers are possible)."""
+        ...
+
+    async def connect(self) -> None:
+        """Bridge the caller and the target: the call is theirs; our legs end."""
+        ...
+
+    async def drop(self) -> None:
+        """Hang the target's leg up; the caller stays with us."""
+        ...
+
+
+class Transfers(Protocol):
+    """Placing the second call of a transfer that can come back."""
+
+    async def dial(self, target: str, ring_s: float) -> AnsweredLeg | DialFailed:
+        """Ring ``target`` for at most ``ring_s`` seconds while the caller stays with us."""
         ...

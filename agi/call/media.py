@@ -137,14 +137,16 @@ class MediaSession:
         self._tasks = [asyncio.create_task(self._send_loop(), name=f"send-{self._call_id}"),
                        asyncio.create_task(self._receive_loop(), name=f"recv-{self._call_id}")]
 
-    async def close(self) -> None:
-        """Stop both loops, hang up the stream, release the recogniser thread."""
+    async def close(self, *, hang_up: bool = True) -> None:
+        """Stop both loops, hang up the stream (unless the PBX now owns the leg: a transfer
+        target's leg once bridged), release the recogniser thread."""
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()  # each task's coroutine refers back to self: break the cycle
         try:
-            await self._stream.hangup()
+            if hang_up:
+                await self._stream.hangup()
         except (OSError, CallEnded):
             pass  # already closed by the other side: nothing left to release
         recognizer, self._recognizer = self._recognizer, None

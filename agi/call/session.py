@@ -14,6 +14,7 @@ Logs carry call ids, never phone numbers or what was said.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 import uuid
@@ -28,13 +29,17 @@ from agi.booking.spool import Spool
 from agi.booking.store import CallRecord, Store
 from agi.call.channel import CHANNEL_ERRORS, CallChannel
 from agi.call.guide import CallGuide
+from agi.call.keypad import HUMAN_DIGIT, KEYED_SLOTS
 from agi.call.media import CallerHungUp, CallerSilent, CallerTurn, DigitPressed, MediaEvent, MediaSession
 from agi.call.recording import CallConsent, Recordings
+from agi.call.staffed import after_hours_greeting, is_staffed, may_transfer
 from agi.call.state import CallState, CallStateMachine
+from agi.call.transfer import Handover
 from agi.config import Settings, Tenant
 from agi.dialogue import phrases
 from agi.dialogue.base import BotReply, CallContext, Conversation, DialogueEngine
 from agi.dialogue.normalize import to_e164
+from agi.dialogue.urgency import calls_for_emergency
 from agi.errors import PeerTimeout, PermanenceError, SpeechError, StoreError, UnknownTenant
 from agi.speech.asr import RecognizerFactory
 from agi.speech.endpoint import Endpointer
@@ -136,6 +141,10 @@ class CallSession:
         self._recorded = False
         self.tenant_id = ""
         self.consent: CallConsent | None = None  # tenants that record calls, with consent
+        self._emergency_said = False  # the tenant's emergency sentence is said once a call
+        self.caller = ""  # E.164 once known ("" when withheld)
+        self.last_words = ""  # the caller's last words: what a transfer target hears
+        self.bridged = False  # a transfer connected the caller: the PBX owns the call now
 
     # the whole call --------------------------------------------------------
     async def run(self) -> None:
@@ -208,6 +217,7 @@ class CallSession:
                 media.on_caller_audio = recorder.feed
         caller = caller_e164(self.channel.info.caller, tenant)
         await self._store("set_caller", self.call_id, caller)
+        self.caller = caller
         if not media.can_hear:
             log.error("call %s: no speech model, handing over: %s", self.call_id,
                       self.services.speech_problem)
@@ -217,7 +227,9 @@ class CallSession:
             call_id=self.call_id, tenant=tenant, store=self.services.store,
             caller=caller, now=self.services.clock,
             spool=self.services.spool))
-        self.guide = CallGuide(tenant, can_transfer=lambda: tenant_can_transfer(tenant),
+        if not is_staffed(tenant, self.services.clock()):  # nobody there: never promise a human
+            greeting = after_hours_greeting(tenant)
+        self.guide = CallGuide(tenant, can_transfer=self._may_transfer,
                                ask=self._ask, store_turn=self._store_caller_turn)
         self.guide.question = greeting
         if media.digits_received:  # a key pressed during the opening is acted on at once
@@ -256,10 +268,16 @@ class CallSession:
             store_ms = 0.0
             new: BotReply | None
             if isinstance(event, CallerTurn) and event.text.strip():
+                self.last_words = event.text
                 t0 = time.monotonic()
                 await self._store_caller_turn(event.text)
                 store_ms = (time.monotonic() - t0) * 1000
-                new = await guide.words(conversation, event.text, reply)
+                new = self._emergency_first(await guide.words(conversation, event.text, reply), event.text)
+            elif isinstance(event, DigitPressed) and self._after_hours_zero(event.digit, reply):
+                # Nobody there: the dialogue's own human request, which takes a message.
+                await self._store_caller_turn(event.digit)
+                new = await self._ask(conversation.respond,
+                                      phrases.phrase(phrases.HUMAN_REQUEST, self.tenant.language))
             elif isinstance(event, DigitPressed):
                 new = await guide.digit(conversation, event.digit, reply)
             elif isinstance(event, (CallerSilent, CallerTurn)):
@@ -272,6 +290,12 @@ class CallSession:
             reply = new
             dialogue_ms = (time.monotonic() - started) * 1000 - store_ms
             await self._apply(reply, event, dialogue_ms, store_ms)
+            if reply.transfer and self.channel.transfers is not None and not media.ended.is_set():
+                back = await Handover(self, conversation).run(reply.transfer)  # may come back
+                if back is None:
+                    return
+                reply = back
+                await self._apply(reply, event, 0.0, 0.0)
             if reply.transfer or reply.hangup or media.ended.is_set():
                 return
 
@@ -295,7 +319,7 @@ class CallSession:
         except PermanenceError as exc:
             log.error("call %s: dialogue failed: %s", self.call_id, exc)
             lang = self.tenant.language
-            if tenant_can_transfer(self.tenant):
+            if self._may_transfer():
                 return BotReply(say=(phrases.phrase(phrases.TECHNICAL_TRANSFER, lang),),
                                 transfer=self.tenant.transfer_target, outcome="error", data=self.data)
             return BotReply(say=(phrases.phrase(phrases.TECHNICAL_MESSAGE, lang),), hangup=True,
@@ -326,6 +350,23 @@ class CallSession:
                 first_frame_at=timing.get("first_frame_at")))
         if reply.hangup and self.sm.state is CallState.SPEAKING:
             self.sm.fire("finish")
+
+    def _after_hours_zero(self, digit: str, reply: BotReply | None) -> bool:
+        """The human key, outside an entry, when no human can take the call."""
+        entry = reply is not None and reply.expecting in KEYED_SLOTS
+        return digit == HUMAN_DIGIT and not entry and not self._may_transfer()
+
+    def _may_transfer(self) -> bool:
+        """Every transfer path asks this first: a target, and a human there now."""
+        return may_transfer(self.tenant, self.services.clock())
+
+    def _emergency_first(self, reply: BotReply, text: str) -> BotReply:
+        """The tenant's emergency sentence before the reply, once, when the words call for it."""
+        sentence = self.tenant.staffed.emergency
+        if not sentence or self._emergency_said or not calls_for_emergency(text):
+            return reply
+        self._emergency_said = True
+        return dataclasses.replace(reply, say=(sentence, *reply.say))
 
     # speaking --------------------------------------------------------------
     async def _say_all(self, texts: tuple[str, ...] | list[str], *, interruptible: bool,
@@ -362,7 +403,7 @@ class CallSession:
 
     async def _technical_fallback(self) -> None:
         lang = self.tenant.language
-        if tenant_can_transfer(self.tenant):
+        if self._may_transfer():
             await self._say_all((phrases.phrase(phrases.TECHNICAL_TRANSFER, lang),), interruptible=False, record=True)
             self.transfer_to = self.tenant.transfer_target
             self.sm.fire("transfer")
@@ -397,7 +438,7 @@ class CallSession:
         else:
             variables["PERMANENCE_RESULT"] = "hangup"
         try:
-            if not self.channel.hung_up:
+            if not self.channel.hung_up and not self.bridged:
                 for name, value in variables.items():
                     await self.channel.set_variable(name, value)
                 if variables["PERMANENCE_RESULT"] == "hangup":
@@ -448,10 +489,6 @@ class CallSession:
         except StoreError as exc:
             log.error("call %s: store failed in %s: %s", self.call_id, method, exc)
             return None
-
-
-def tenant_can_transfer(tenant: Tenant) -> bool:
-    return bool(tenant.transfer_target)
 
 
 def _utcnow() -> datetime:

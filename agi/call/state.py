@@ -8,6 +8,7 @@
                                                      ▼                      │
                                                   thinking ─────reply───────┘
     any live state ──transfer──► transferring ──ended──► ended
+                                 transferring ──came_back──► thinking (nobody took it)
     any live state ──finish────► finishing ───ended──► ended
     any state ──hangup (caller)──► ended
 """
@@ -43,6 +44,7 @@ TRANSITIONS: dict[tuple[CallState, str], CallState] = {
     **{(state, "finish"): S.FINISHING for state in (S.CONNECTING, *_LIVE)},
     **{(state, "hangup"): S.ENDED for state in CallState},
     (S.TRANSFERRING, "ended"): S.ENDED,
+    (S.TRANSFERRING, "came_back"): S.THINKING,
     (S.FINISHING, "ended"): S.ENDED,
 }
 

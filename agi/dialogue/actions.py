@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from agi.booking import availability
 from agi.booking.spool import Spool
 from agi.booking.store import Appointment, NewAppointment
+from agi.call.staffed import may_transfer
 from agi.dialogue import info, normalize
 from agi.dialogue.appointments import (
     action_cancel_appointment,
@@ -255,9 +256,10 @@ def action_answer_info(tracker: Tracker) -> list[Event]:
 
 
 def action_transfer(tracker: Tracker) -> list[Event]:
-    """Hand over to the tenant's transfer target; with none configured, take a message."""
+    """Hand over to the tenant's transfer target; with none configured, or outside the
+    staffed hours (agi.call.staffed), take a message: never promise an empty office."""
     target = tracker.ctx.tenant.transfer_target
-    if target:
+    if target and may_transfer(tracker.ctx.tenant, tracker.now()):
         return [SlotSet("pending", None), Utter("utter_transfer"), Outcome("transfer"), Transfer(target)]
     return [SlotSet("pending", None), Utter("utter_no_transfer"), FollowupAction("message_form")]
 
@@ -266,6 +268,8 @@ def action_fallback(tracker: Tracker) -> list[Event]:
     """Not understood: ask to rephrase; the second time in a row, offer a human. The words
     are kept in the call's data (the ``unclear`` slot), for whoever reads the call."""
     count = int(tracker.get_slot("misunderstood") or 0) + 1
+    if count >= MAX_MISUNDERSTOOD and not may_transfer(tracker.ctx.tenant, tracker.now()):
+        return [SlotSet("misunderstood", 0), SlotSet("pending", "offer_message"), Utter("utter_no_transfer")]
     if count >= MAX_MISUNDERSTOOD:
         return [*_keep_unclear(tracker), SlotSet("misunderstood", 0),
                 SlotSet("pending", "offer_transfer"), Utter("utter_offer_transfer")]

@@ -11,6 +11,7 @@ tables for weekday and month names (Babel is not installed); only the small sent
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime, time
 from functools import lru_cache
 
@@ -114,13 +115,21 @@ def speak_choices(starts: list[datetime], lang: str) -> str:
 
 def speak_opening_hours(tenant: Tenant) -> str:
     """The tenant's opening hours as one natural sentence, days with equal hours grouped."""
-    lang = tenant.language
+    intro = "Nous sommes ouverts " if tenant.language == "fr" else "We are open "
+    return speak_weekly_hours(tenant.opening_hours, tenant.language, intro)
+
+
+def speak_weekly_hours(weekly: Mapping[int, tuple[tuple[time, time], ...]], lang: str,
+                       intro: str) -> str:
+    """Weekly hours as one sentence after ``intro``, days with equal hours grouped; "" if none."""
     _, days = _names(lang)
-    if not tenant.opening_hours:
+    if not weekly:
         return ""
     groups: list[tuple[list[int], tuple[tuple[time, time], ...]]] = []
-    for day in sorted(tenant.opening_hours):
-        spans = tenant.opening_hours[day]
+    for day in sorted(weekly):
+        spans = weekly[day]
+        if not spans:
+            continue
         if groups and groups[-1][1] == spans and groups[-1][0][-1] == day - 1:
             groups[-1][0].append(day)
         else:
@@ -136,8 +145,7 @@ def speak_opening_hours(tenant: Tenant) -> str:
             hours = " and ".join(f"from {speak_time(a, lang)} to {speak_time(b, lang)}" for a, b in spans)
         parts.append(f"{who} {hours}")
     joiner = ", " if lang == "fr" else "; "
-    intro = "Nous sommes ouverts " if lang == "fr" else "We are open "
-    return intro + joiner.join(parts) + "."
+    return intro + joiner.join(parts) + "." if parts else ""
 
 
 

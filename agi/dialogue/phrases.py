@@ -40,6 +40,15 @@ TRANSFERRING = {
     "fr": "Je vous transfère, ne quittez pas.",
     "en": "I'm putting you through, please hold.",
 }
+AFTER_HOURS = {
+    "fr": "Notre équipe n'est pas disponible en ce moment ; je peux prendre un message ou une demande de rappel.",
+    "en": "Our team is not available right now; I can take a message or a call-back request.",
+}
+# What the "0" key means outside staffed hours: the dialogue's own request for a human.
+HUMAN_REQUEST = {
+    "fr": "je voudrais parler à quelqu'un",
+    "en": "I would like to speak to someone",
+}
 GOODBYE = {
     "fr": "Merci de votre appel, au revoir !",
     "en": "Thank you for calling, goodbye!",

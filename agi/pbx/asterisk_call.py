@@ -15,9 +15,12 @@ import logging
 import uuid
 from typing import Any, Final
 
-from agi.call.channel import AudioIn, CallInfo, DigitIn, MediaHangup, MediaIn
+from agi.call.channel import CallInfo, Transfers
 from agi.errors import AgiError, CallEnded, MediaUnavailable
-from agi.pbx.asterisk import AgiChannel, AudioSocketServer, AudioSocketStream
+from agi.pbx.ami import AmiClient
+from agi.pbx.asterisk import AgiChannel, AudioSocketServer
+from agi.pbx.asterisk_transfer import AmiTransfers
+from agi.pbx.audiosocket_server import AudioSocketMedia
 from agi.protocols import audiosocket as asock
 
 __all__ = ["AsteriskCall", "AudioSocketMedia", "SLIN_FORMATS"]
@@ -26,55 +29,18 @@ log = logging.getLogger(__name__)
 
 # Rates a leg may run at -> the channel driver's codec name (chan_audiosocket.c c() option).
 SLIN_FORMATS: Final = {8000: "slin", 16000: "slin16"}
-_KIND_FOR_RATE: Final = {rate: kind for kind, rate in asock.SLIN_KINDS.items()}
 
 
 # EXEC AudioSocket returns when the conversation ends: its answer may take the whole call.
 MAX_CALL_S: Final = 3600.0
 
 
-class AudioSocketMedia:
-    """One AudioSocket stream as a :class:`agi.call.channel.MediaStream`."""
-
-    def __init__(self, stream: AudioSocketStream, sample_rate: int = asock.SAMPLE_RATE) -> None:
-        self._stream = stream
-        self._rate = sample_rate
-        self._kind = _KIND_FOR_RATE[sample_rate]
-        self._warned = False
-
-    @property
-    def sample_rate(self) -> int:
-        return self._rate
-
-    async def receive(self) -> MediaIn:
-        while True:
-            event = await self._stream.receive()
-            if isinstance(event, asock.AudioReceived):
-                if event.sample_rate == self._rate:
-                    return AudioIn(event.pcm)
-                if not self._warned:  # a codec the dialplan did not ask for: never guess
-                    self._warned = True
-                    log.warning("AudioSocket %s: %d Hz audio on a %d Hz leg dropped",
-                                self._stream.uuid, event.sample_rate, self._rate)
-            elif isinstance(event, asock.DtmfReceived):
-                return DigitIn(event.digit)
-            elif isinstance(event, asock.HangupReceived):
-                return MediaHangup()
-            else:
-                log.warning("AudioSocket %s: error frame code %s", self._stream.uuid, event.code)
-
-    async def send_audio(self, pcm: bytes) -> None:
-        await self._stream.send_audio(pcm, self._kind)
-
-    async def hangup(self) -> None:
-        await self._stream.hangup()
-
-
 class AsteriskCall:
     """FastAGI call control as the session's channel."""
 
     def __init__(self, channel: AgiChannel, media: AudioSocketServer, advertise: str,
-                 sample_rate: int = asock.SAMPLE_RATE, max_call_s: float = MAX_CALL_S) -> None:
+                 sample_rate: int = asock.SAMPLE_RATE, max_call_s: float = MAX_CALL_S,
+                 ami: AmiClient | None = None) -> None:
         if sample_rate not in SLIN_FORMATS:
             raise ValueError(f"AudioSocket legs run at {sorted(SLIN_FORMATS)} Hz, not {sample_rate}")
         env = channel.env
@@ -87,6 +53,9 @@ class AsteriskCall:
         self._rate = sample_rate
         self._max_call_s = max_call_s
         self._exec: asyncio.Task[Any] | None = None
+        # with AMI, transfers come back (agi.pbx.asterisk_transfer); without, the dialplan dials
+        self.transfers: Transfers | None = None if ami is None else AmiTransfers(
+            ami, media, advertise, env.channel, channel.peer_host)
 
     @property
     def hung_up(self) -> bool:

@@ -26,10 +26,11 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Final
 
-from agi.call.channel import CallInfo
+from agi.call.channel import CallInfo, Transfers
 from agi.config import FreeSwitchSettings
 from agi.errors import CallEnded, EslError, MediaUnavailable, ProtocolError
 from agi.pbx.freeswitch_inbound import InboundEsl
+from agi.pbx.freeswitch_transfer import EslTransfers
 from agi.pbx.listener import stop_serving
 from agi.pbx.overload import RefusalLog
 from agi.pbx.unicast import PortPairs, UnicastMedia
@@ -84,6 +85,8 @@ class FreeSwitchCall:
         self.sample_rate = 8000
         # the last event names in order, for logs and tests
         self.events: deque[str] = deque(maxlen=MAX_EVENT_NAMES)
+        # ESL originate + uuid_bridge (agi.pbx.freeswitch_transfer), else the dialplan dials
+        self.transfers: Transfers | None = EslTransfers(self) if settings.esl_transfers else None
 
     # set-up --------------------------------------------------------------
     async def start(self) -> None:
@@ -101,20 +104,26 @@ class FreeSwitchCall:
     def hung_up(self) -> bool:
         return self._hung_up
 
-    async def _command(self, data: bytes) -> esl.CommandReply | esl.ApiResponse:
+    async def api(self, command: str, timeout: float = 0.0) -> str:
+        """One blocking ``api`` command on this connection; its ``+OK`` text (EslError on -ERR)."""
+        reply = await self._command(esl.encode_command(f"api {command}"), timeout or COMMAND_TIMEOUT)
+        return reply.text.strip() if isinstance(reply, esl.ApiResponse) else reply.text
+
+    async def _command(self, data: bytes, timeout: float = 0.0) -> esl.CommandReply | esl.ApiResponse:
         """Send one command and wait for its reply (ESL answers in order)."""
+        timeout = timeout or COMMAND_TIMEOUT
         what = data.split(b"\n", 1)[0].decode(errors="replace")
         async with self._lock:
             if self._writer.is_closing() or self.disconnected.is_set():
                 raise CallEnded(f"ESL connection of call {self.info.call_id} is closed")
             self._writer.write(data)
             try:
-                async with asyncio.timeout(COMMAND_TIMEOUT):
+                async with asyncio.timeout(timeout):
                     await self._writer.drain()
                     reply = await self._replies.get()
             except TimeoutError:
                 await self.close()
-                raise EslError(f"no ESL reply within {COMMAND_TIMEOUT:.0f} s to {what!r}") from None
+                raise EslError(f"no ESL reply within {timeout:.0f} s to {what!r}") from None
             except ConnectionError as exc:
                 raise CallEnded("ESL connection lost") from exc
         if reply is None:

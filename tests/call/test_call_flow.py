@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -16,6 +18,9 @@ from agi.speech.asr import VoskRecognizerFactory, korean_test_model_path
 from agi.speech.audio import FRAME_BYTES, split_frames
 
 from conftest import Pbx, ScriptedRecognizerFactory, Shared, make_settings, run, serving
+
+# A Monday morning: the demo practice is staffed (transfers happen only in staffed hours).
+STAFFED = datetime(2026, 11, 30, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
 
 
 def speech_frames(pcm: bytes) -> list[bytes]:
@@ -92,7 +97,7 @@ def test_without_a_speech_model_the_caller_is_handed_to_a_human(pbx: Pbx, tmp_pa
 
     async def scenario():
         # recognizers=None: the server loads Vosk itself, from a directory with no model
-        async with serving(settings, shared, recognizers=None) as server:
+        async with serving(settings, shared, recognizers=None, now=lambda: STAFFED) as server:
             call = await pbx.call(server, path="demo", max_duration=60)
             return call, SqliteStore(settings.store.sqlite_path), server.status()
 
@@ -131,7 +136,8 @@ def test_dtmf_0_hands_the_caller_to_a_human(pbx: Pbx, tmp_path: Path, shared: Sh
     settings = make_settings(tmp_path)
 
     async def scenario():
-        async with serving(settings, shared, recognizers=ScriptedRecognizerFactory([])) as server:
+        async with serving(settings, shared, recognizers=ScriptedRecognizerFactory([]),
+                           now=lambda: STAFFED) as server:
             return await pbx.call(server, path="demo", turns=[CallerTurn(b"", digits="0")], max_duration=60)
 
     call = run(scenario())

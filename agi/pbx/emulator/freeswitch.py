@@ -19,11 +19,20 @@ import itertools
 import socket
 import time
 import uuid as uuidlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from agi.errors import ProtocolError
-from agi.pbx.emulator.asterisk import FRAME_SECONDS, CallerTurn, CallEvent, EmulatedCall, TurnTiming, _Emulator
+from agi.pbx.emulator.asterisk import _Emulator
+from agi.pbx.emulator.call import (
+    FRAME_SECONDS,
+    CallerTurn,
+    CallEvent,
+    EmulatedCall,
+    TargetLeg,
+    TransferTarget,
+    TurnTiming,
+)
 from agi.protocols import esl
 from agi.speech import audio
 
@@ -64,6 +73,7 @@ class _FreeSwitch(_Emulator):
         self._media: asyncio.Task[None] | None = None
         self._ending: asyncio.Task[None] | None = None
         self._frame_bytes = rate * 20 // 1000 * 2
+        self.targets: Mapping[str, TransferTarget] = {}  # the humans behind dial strings
 
     def channel_data(self) -> dict[str, str]:
         caller, dnid = self.variables["CALLERID(num)"], self.variables["EXTEN"]
@@ -100,7 +110,11 @@ class _FreeSwitch(_Emulator):
                 assert isinstance(event, esl.CommandReceived)
                 self.emit("agent", "esl_command", event.line + "".join(
                     f" {k}={v}" for k, v in event.headers.items()))
-                self._write(self._reply(event))
+                if event.line.startswith("api originate "):  # blocks this socket, as in FreeSWITCH
+                    self._write(esl.encode_message({"Content-Type": "api/response"},
+                                                   (await self._originate(event.line[14:])).encode()))
+                else:
+                    self._write(self._reply(event))
                 await writer.drain()
         except (ProtocolError, ConnectionError) as exc:
             self.emit("pbx", "esl_error", str(exc))
@@ -150,7 +164,60 @@ class _FreeSwitch(_Emulator):
             return "+OK"
         if verb == "uuid_setvar":
             return "-ERR No such channel!\n"
+        if verb in ("uuid_bridge", "uuid_kill"):
+            return self._transfer_api(verb, args)
         return f"-ERR {verb} Command not found!\n"
+
+    # ------------------------------------------------------------------ transfers
+
+    async def _originate(self, args: str) -> str:
+        """``originate {vars}<dial string> &park()`` as mod_commands.c: ``+OK <uuid>`` once
+        the target answered, ``-ERR <cause>`` when it did not."""
+        variables, _, rest = args.partition("}")
+        options = dict(item.partition("=")[::2] for item in variables.lstrip("{").split(",") if item)
+        target = rest.split(" ", 1)[0]
+        behaviour = self.targets.get(target)
+        leg = TargetLeg(target, target, options.get("origination_uuid", str(uuidlib.uuid4())), "failed")
+        self.call.legs.append(leg)
+        if behaviour is None:
+            return "-ERR NO_ROUTE_DESTINATION\n"
+        timeout = float(options.get("originate_timeout", "60"))
+        wait = timeout if behaviour.answer == "no_answer" else min(behaviour.ring_s, timeout)
+        self.emit("target", "ringing", f"{target} for {wait:.1f} s")
+        await asyncio.sleep(wait)
+        causes = {"busy": ("busy", "USER_BUSY"), "decline": ("declined", "CALL_REJECTED"),
+                  "no_answer": ("no_answer", "NO_ANSWER")}
+        if behaviour.answer in causes or wait >= timeout:
+            leg.outcome, cause = causes.get(behaviour.answer, ("no_answer", "NO_ANSWER"))
+            leg.done.set()
+            self.emit("target", leg.outcome, target)
+            return f"-ERR {cause}\n"
+        leg.outcome = "answered"
+        self.emit("target", "answered", target)
+        return f"+OK {leg.uniqueid}\n"
+
+    def _transfer_api(self, verb: str, args: list[str]) -> str:
+        wanted = args[-1] if args else ""
+        leg = next((leg for leg in self.call.legs if leg.uniqueid == wanted and leg.outcome == "answered"
+                    and not leg.done.is_set()), None)
+        if leg is None:
+            return "-ERR No such channel!\n"
+        if verb == "uuid_kill":
+            leg.dropped, leg.hung_up = True, True
+            leg.done.set()
+            return "+OK\n"
+        if args[0] != self.uniqueid or self.dead:
+            return f"-ERR Invalid uuid {args[0]}\n"
+        # the caller leaves park: unicast is over for it (FREESWITCH.md), the two talk now
+        leg.bridged = self.call.bridged = True
+        leg.done.set()
+        if self._media is not None:
+            self._media.cancel()
+        if self._udp is not None:
+            self._udp.close()
+        self._event("CHANNEL_BRIDGE", **{"Other-Leg-Unique-ID": leg.uniqueid})
+        self.emit("pbx", "bridged", f"{self.uniqueid} <-> {leg.uniqueid}")
+        return f"+OK {leg.uniqueid}\n"
 
     def _sendmsg(self, headers: dict[str, str] | Any) -> None:
         command = headers.get("call-command", "")
@@ -267,17 +334,20 @@ async def emulate_freeswitch_call(host: str, port: int, *, tenant: str = "demo",
                                   turns: Sequence[CallerTurn] = (), hangup_after: int | None = None,
                                   silence: str = "frames", max_duration: float = 120.0,
                                   rate: int = 8000, time_scale: float = 1.0, source: str = "127.0.0.1",
-                                  on_event: Callable[[CallEvent], None] | None = None) -> EmulatedCall:
+                                  on_event: Callable[[CallEvent], None] | None = None,
+                                  targets: Mapping[str, TransferTarget] | None = None) -> EmulatedCall:
     """Place one emulated FreeSWITCH call against our outbound-ESL port.
 
     ``tenant`` is the dialplan's ``permanence_tenant`` variable ("" leaves it unset, so
     the dialled number decides); ``rate`` the channel's read-codec rate (8000 or 16000);
-    ``source`` the address FreeSWITCH connects from; the other arguments as
+    ``source`` the address FreeSWITCH connects from; ``targets`` the humans an ESL
+    ``originate`` reaches (what they do; the legs are in ``call.legs``); the other arguments as
     :func:`agi.pbx.emulator.emulate_call`.
     """
     emulator = _FreeSwitch(tenant=tenant, rate=rate, time_scale=time_scale, source=source,
                            caller=caller, dnid=dnid, turns=turns, hangup_after=hangup_after,
                            silence=silence, on_event=on_event, host=host, port=port)
+    emulator.targets = dict(targets or {})
     try:
         async with asyncio.timeout(max_duration):
             await emulator.run(host, port)

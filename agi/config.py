@@ -226,6 +226,16 @@ class ConsoleSettings:
 
 
 @dataclass(frozen=True)
+class SummarySettings:
+    """The call summary sent to the business ([summaries], agi.notify.summary)."""
+
+    enabled: bool = True
+    # the console's address as the business reaches it (https://accueil.example.fr):
+    # summaries link to the call's page; empty: they give the call id only
+    console_url: str = ""
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = "INFO"
 
@@ -242,6 +252,7 @@ class Settings:
     freeswitch: FreeSwitchSettings = FreeSwitchSettings()
     usage: UsageSettings = UsageSettings()
     console: ConsoleSettings = ConsoleSettings()
+    summaries: SummarySettings = SummarySettings()
     tenants: tuple[Tenant, ...] = ()
 
     def tenant(self, path: str = "", dialled: str = "") -> Tenant:
@@ -273,6 +284,7 @@ _SECTIONS: dict[str, type] = {
     "freeswitch": FreeSwitchSettings,
     "usage": UsageSettings,
     "console": ConsoleSettings,
+    "summaries": SummarySettings,
 }
 
 

@@ -37,6 +37,7 @@ from agi.health import HealthServer
 from agi.loopwatch import StallMonitor
 from agi.metrics import Metrics
 from agi.notify import OutboxWorker, targets_for
+from agi.notify.summary import interrupted_summary
 from agi.pbx.asterisk import AgiChannel, AudioSocketServer, FastAgiServer
 from agi.pbx.asterisk_call import AsteriskCall
 from agi.pbx.freeswitch import FreeSwitchCall, OutboundEslServer
@@ -197,7 +198,8 @@ class PermanenceServer:
         self.spool = self._spool or Spool(s.store.spool_path, sealer=getattr(store, "keyring", None))
         # before any new call: a crashed process's spool and open calls (agi/booking/recovery.py)
         await asyncio.to_thread(recover, store, self.spool, (self._clock or _utcnow)(),
-                                close_open=s.store.backend == "sqlite")
+                                close_open=s.store.backend == "sqlite",
+                                summarize=lambda call: interrupted_summary(call, s))
         self._replay_task = asyncio.create_task(self._replay_forever(store, self.spool))
         self.probe = StoreProbe(store, self.spool, s.store.backend)
         await asyncio.to_thread(self.probe.probe)  # /health is truthful from its first answer

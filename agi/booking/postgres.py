@@ -38,6 +38,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from agi.booking import call_summary
 from agi.booking.migrate import (
     DEFAULT_SCHEMA,
     check_schema_name,
@@ -255,12 +256,23 @@ class PostgresStore(PostgresLedger, Store):
                          call_id)
 
     def end_call(self, call_id: str, ended_at: datetime, outcome: str,
-                 data: Mapping[str, Any] | None = None) -> None:
+                 data: Mapping[str, Any] | None = None,
+                 summary: Mapping[str, Any] | None = None) -> None:
         args = (aware_utc(ended_at), outcome, None if data is None else _jsonb(data), call_id)
         with self._tx(f"end_call {call_id}") as conn:
             if conn.execute(self._q.end_call, args).rowcount == 0:
                 raise self._no_call(call_id)
             self._count_usage(conn, call_id)
+            if summary:  # queued with the end of the call, once (agi.booking.call_summary)
+                row = conn.execute(self._q.call_for_update, (call_id,)).fetchone()
+                assert row is not None  # the UPDATE above found it
+                rows = call_summary.summary_rows(self._targets_for, call_id, row[0], row[1],
+                                                 row[2].astimezone(UTC), aware_utc(ended_at),
+                                                 outcome, summary)
+                with conn.cursor() as cur:
+                    cur.executemany(self._q.insert_summary, [
+                        (*a[:3], _jsonb_text(a[3]), *a[4:])
+                        for a in call_summary.insert_args(rows, datetime.now(UTC))])
 
     def get_call(self, call_id: str) -> CallRecord | None:
         rows = self._rows("get_call", self._q.get_call, (call_id,))
@@ -574,6 +586,7 @@ class _Queries:
             "status = CASE WHEN %s THEN 'dead' ELSE status END, lease_until = NULL "
             "WHERE id = %s AND status = 'pending'")
         self.outbox_exists = q("SELECT 1 FROM {outbox} WHERE id = %s")
+        self.insert_summary = q(call_summary.INSERT_POSTGRES)
         self.outbox = q("SELECT {outbox_cols} FROM {outbox} WHERE (%s::text IS NULL OR tenant_id = %s) "
                         "AND (%s::text IS NULL OR status = %s) ORDER BY id")
 

@@ -13,11 +13,12 @@ one PostgreSQL database, and an open call there may be live on another controlle
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from agi.booking.spool import Spool
-from agi.booking.store import Store
+from agi.booking.store import CallRecord, Store
 from agi.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -28,8 +29,11 @@ INTERRUPTED: Final = "interrupted"
 MAX_OPEN_CALLS: Final = 10_000
 
 
-def recover(store: Store, spool: Spool | None, now: datetime, *, close_open: bool) -> list[str]:
-    """Replay the spool, then close open calls as interrupted; returns their ids."""
+def recover(store: Store, spool: Spool | None, now: datetime, *, close_open: bool,
+            summarize: Callable[[CallRecord], Mapping[str, Any] | None] | None = None) -> list[str]:
+    """Replay the spool, then close open calls as interrupted; returns their ids.
+    ``summarize`` gives the summary a closed call owes the business (agi.notify.summary:
+    one that was in the middle of a request), queued with its close."""
     if spool is not None and spool.pending():
         done = spool.replay(store)
         log.info("start-up: %d spooled write(s) replayed, %d still waiting", done, spool.pending())
@@ -40,7 +44,8 @@ def recover(store: Store, spool: Spool | None, now: datetime, *, close_open: boo
         if call.ended_at is not None or (spool is not None and spool.holds(call.call_id)):
             continue
         try:
-            store.end_call(call.call_id, now, INTERRUPTED)
+            store.end_call(call.call_id, now, INTERRUPTED, None,
+                           summarize(call) if summarize is not None else None)
         except StoreError as exc:
             log.error("start-up: call %s left open by a previous process not closed: %s", call.call_id, exc)
             continue

@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from agi.booking import call_summary
 from agi.booking.outbox import (
     NewOutboxRow,
     appointment_payload,
@@ -262,6 +263,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX outbox_due ON outbox (status, next_attempt_at, id)",
         "CREATE INDEX outbox_tenant ON outbox (tenant_id, created_at)",
     ),
+    call_summary.SQLITE_MIGRATION,  # the call summary kind (PostgreSQL: 0007_call_summary.sql)
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -487,7 +489,8 @@ class SqliteStore(SqliteLedger, Store):
             conn.execute("UPDATE calls SET data = ? WHERE call_id = ?", (encoded, call_id))
 
     def end_call(self, call_id: str, ended_at: datetime, outcome: str,
-                 data: Mapping[str, Any] | None = None) -> None:
+                 data: Mapping[str, Any] | None = None,
+                 summary: Mapping[str, Any] | None = None) -> None:
         when = to_db_time(ended_at)
         encoded = None if data is None else dump_call_data(data)
         with self._write(f"end_call {call_id}") as conn:
@@ -495,6 +498,14 @@ class SqliteStore(SqliteLedger, Store):
             conn.execute("UPDATE calls SET ended_at = ?, outcome = ?, data = COALESCE(?, data) "
                          "WHERE call_id = ?", (when, outcome, encoded, call_id))
             self._count_usage(conn, call_id)
+            if summary:  # queued with the end of the call, once (agi.booking.call_summary)
+                tenant_id, caller, started = conn.execute(
+                    "SELECT tenant_id, caller, started_at FROM calls WHERE call_id = ?",
+                    (call_id,)).fetchone()
+                conn.executemany(call_summary.INSERT_SQLITE, call_summary.insert_args(
+                    call_summary.summary_rows(self._targets_for, call_id, tenant_id, caller,
+                                              from_db_time(started), from_db_time(when), outcome,
+                                              summary), to_db_time(datetime.now(UTC))))
 
     @staticmethod
     def _require_call(conn: sqlite3.Connection, call_id: str) -> None:

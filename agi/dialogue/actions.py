@@ -112,12 +112,13 @@ def action_inform_after_request(tracker: Tracker) -> list[Event]:
             ctx.store.add_message(ctx.tenant.id, ctx.call_id, str(phone),
                                   str(tracker.get_slot("name") or ""), tracker.text, tracker.now())
             return [SlotSet("phone", str(phone)), SlotSet("pending", "anything_else"),
-                    Utter("utter_message_stored_no_callback")]
+                    Outcome("message"), Utter("utter_message_stored_no_callback")]
         details = {"phone": str(phone), "appointment_id": tracker.get_slot("appointment_id"),
                    "said": tracker.text}
         ctx.store.add_lead(ctx.tenant.id, ctx.call_id, ctx.caller, "callback_number", details,
                            tracker.now())
         return [SlotSet("phone", str(phone)), SlotSet("pending", "anything_else"),
+                Outcome("callback"),
                 Utter("utter_callback_noted", {"phone_spoken": speak_phone(str(phone), tracker.lang)})]
     return [*action_new_request(tracker), FollowupAction("booking_form")]
 

@@ -94,6 +94,8 @@ BOOK = ["bonjour je voudrais prendre rendez-vous", "jean dupont", "mardi prochai
     ([*BOOK, "oui", "je voudrais laisser un message"], "hangup_mid_request", "message"),
     (["je voudrais laisser un message", "jean dupont"], "hangup_mid_request", "message"),
     (["je voudrais laisser un message", "jean dupont", "rappelez-moi pour les résultats"],
+     "hangup_mid_request", "message"),  # hung up at the message's read-back: not kept
+    (["je voudrais laisser un message", "jean dupont", "rappelez-moi pour les résultats", "oui"],
      "message", "message"),
     (["je voudrais parler à quelqu'un"], "transfer", "human"),
     (["je voudrais annuler mon rendez-vous"], "hangup_mid_request", "message"),  # none found
@@ -117,7 +119,7 @@ def test_the_summary_carries_what_was_collected(engine: BuiltinEngine, tmp_path:
         ("Jean Dupont", "2026-12-01", "10:00")
     assert at_read_back["open_request"] == "confirm_booking"
     message = after(engine, tmp_path, ["je voudrais laisser un message", "jean dupont",
-                                       "rappelez-moi pour les résultats"])
+                                       "rappelez-moi pour les résultats", "oui"])
     assert message is not None and message["text"] == "rappelez-moi pour les résultats"
 
 

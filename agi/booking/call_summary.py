@@ -12,7 +12,7 @@ the insert skips a key already there, so a spool replay or a restart that repeat
 ``end_call`` queues nothing twice, and every delivery attempt carries the same key.
 
 :data:`SQLITE_MIGRATION` lets the SQLite outbox take the new kind (PostgreSQL:
-``migrations/0007_call_summary.sql``).
+``migrations/0008_call_summary.sql``).
 """
 
 from __future__ import annotations

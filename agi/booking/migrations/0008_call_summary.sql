@@ -1,4 +1,4 @@
--- Permanence store, version 7: the call summary for the business (agi.booking.call_summary).
+-- Permanence store, version 8: the call summary for the business (agi.booking.call_summary).
 --
 -- Never edit once released (see 0001_initial.sql).
 

@@ -45,7 +45,14 @@ from agi.dialogue.actions import (
     Transfer,
     Utter,
 )
-from agi.dialogue.base import BotReply, CallContext, Conversation, DialogueEngine, open_request
+from agi.dialogue.base import (
+    FALLBACK_ACTION,
+    BotReply,
+    CallContext,
+    Conversation,
+    DialogueEngine,
+    open_request,
+)
 from agi.dialogue.entities import extract_entities
 from agi.dialogue.intents import IntentClassifier
 from agi.dialogue.phrases import DIDNT_HEAR, STILL_THERE, phrase
@@ -63,7 +70,7 @@ MAX_NO_INPUT = 3
 # Failed answers to the same form question before the form hands over to the fallback.
 MAX_FORM_RETRIES = 2
 # Slots that are bookkeeping, not what the caller told us.
-INTERNAL_SLOTS = frozenset({"pending", "offered", "offered_spoken", "date_spoken", "time_spoken",
+INTERNAL_SLOTS = frozenset({"pending", "offered", "offered_spoken", "date_spoken", "time_spoken", "services_spoken",
                             "misunderstood", "requested_slot"})
 
 
@@ -209,6 +216,7 @@ class BuiltinConversation(Conversation):
         return BotReply(say=tuple(t.say), transfer=t.transfer, hangup=t.hangup,
                         expecting=self.requested_slot if self.active_loop else None,
                         outcome=t.outcome, data=dict(self.data),
+                        misunderstood=FALLBACK_ACTION in t.actions,
                         request=open_request(self.active_loop, self.slots))
 
     # rules, forms, slots --------------------------------------------------------------

@@ -32,7 +32,14 @@ from urllib.parse import quote
 import httpx
 
 from agi.config import LANGUAGES, DialogueSettings, Settings
-from agi.dialogue.base import BotReply, CallContext, Conversation, DialogueEngine, open_request
+from agi.dialogue.base import (
+    FALLBACK_ACTION,
+    BotReply,
+    CallContext,
+    Conversation,
+    DialogueEngine,
+    open_request,
+)
 from agi.dialogue.builtin import INTERNAL_SLOTS, MAX_NO_INPUT, BuiltinConversation
 from agi.dialogue.phrases import DIDNT_HEAR, STILL_THERE, phrase
 from agi.errors import DialogueError
@@ -213,6 +220,7 @@ class RasaConversation(Conversation):
             self._last_prompt = tuple(say[-1:])
         return BotReply(say=tuple(say), transfer=transfer, hangup=hangup,
                         expecting=self.requested_slot, outcome=outcome, data=dict(self.data),
+                        misunderstood=FALLBACK_ACTION in self.last_trace[1],
                         request=open_request(self.active_loop, self.slots))
 
     # falling back ------------------------------------------------------------------------
@@ -229,7 +237,8 @@ class RasaConversation(Conversation):
     def _marked(self, reply: BotReply) -> BotReply:
         return BotReply(say=reply.say, transfer=reply.transfer, hangup=reply.hangup,
                         expecting=reply.expecting, outcome=reply.outcome,
-                        data={**reply.data, FALLBACK_KEY: "builtin"}, request=reply.request)
+                        data={**reply.data, FALLBACK_KEY: "builtin"},
+                        misunderstood=reply.misunderstood, request=reply.request)
 
 
 # Actions Rasa runs on its own every turn; not what the trainer's rules ask for.

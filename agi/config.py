@@ -249,6 +249,16 @@ class ConsoleSettings:
 
 
 @dataclass(frozen=True)
+class SummarySettings:
+    """The call summary sent to the business ([summaries], agi.notify.summary)."""
+
+    enabled: bool = True
+    # the console's address as the business reaches it (https://accueil.example.fr):
+    # summaries link to the call's page; empty: they give the call id only
+    console_url: str = ""
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = "INFO"
 
@@ -266,6 +276,7 @@ class Settings:
     ami: AmiSettings = AmiSettings()
     usage: UsageSettings = UsageSettings()
     console: ConsoleSettings = ConsoleSettings()
+    summaries: SummarySettings = SummarySettings()
     tenants: tuple[Tenant, ...] = ()
 
     def tenant(self, path: str = "", dialled: str = "") -> Tenant:
@@ -298,6 +309,7 @@ _SECTIONS: dict[str, type] = {
     "ami": AmiSettings,
     "usage": UsageSettings,
     "console": ConsoleSettings,
+    "summaries": SummarySettings,
 }
 
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         ConsoleSettings,
         FreeSwitchSettings,
         PrivacySettings,
+        SummarySettings,
         UsageSettings,
     )
 
@@ -151,6 +152,7 @@ def validate_sections(s: Mapping[str, Any]) -> None:
     _validate_privacy(s["privacy"])
     _validate_usage(s["usage"])
     _validate_console(s["console"])
+    _validate_summaries(s["summaries"])
 
 
 def _validate_usage(u: UsageSettings) -> None:
@@ -177,6 +179,14 @@ def _validate_console(c: ConsoleSettings) -> None:
     if not 1 <= c.max_failures <= 100 or not 1 <= c.lockout_min <= 24 * 60:
         raise ConfigError("console.max_failures", "max_failures must be 1-100 and "
                           "lockout_min 1-1440")
+
+
+def _validate_summaries(s: SummarySettings) -> None:
+    url = s.console_url
+    if url and (not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", url) or url.endswith("/")):
+        raise ConfigError("summaries.console_url", f"{url!r} is not the console's base address",
+                          "e.g. https://accueil.cabinet.fr or https://intranet/permanence, "
+                          "without a trailing slash; empty to give the call id only")
 
 
 def _validate_privacy(p: PrivacySettings) -> None:

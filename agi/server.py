@@ -38,6 +38,7 @@ from agi.health import HealthServer
 from agi.loopwatch import StallMonitor
 from agi.metrics import Metrics
 from agi.notify import OutboxWorker, targets_for
+from agi.notify.summary import interrupted_summary
 from agi.pbx.ami import AmiClient
 from agi.pbx.asterisk import AgiChannel, AudioSocketServer, FastAgiServer
 from agi.pbx.asterisk_call import AsteriskCall
@@ -206,7 +207,8 @@ class PermanenceServer:
         # before any new call: a crashed process's spool and open calls (agi/booking/recovery.py)
         close_open, owner = recovery_scope(s.store.backend, store.owner)
         await asyncio.to_thread(recover, store, self.spool, (self._clock or _utcnow)(),
-                                close_open=close_open, owner=owner)
+                                close_open=close_open, owner=owner,
+                                summarize=lambda call: interrupted_summary(call, s))
         self._replay_task = asyncio.create_task(self._replay_forever(store, self.spool))
         self.probe = StoreProbe(store, self.spool, s.store.backend)
         await asyncio.to_thread(self.probe.probe)  # /health is truthful from its first answer

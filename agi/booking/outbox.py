@@ -22,7 +22,7 @@ from agi.booking.store import Appointment, Lead, Message, OutboxKind, TargetsFor
 from agi.errors import StoreError
 
 KINDS: tuple[OutboxKind, ...] = ("appointment_booked", "appointment_moved", "appointment_cancelled",
-                                  "message", "lead", "erasure")
+                                  "message", "lead", "erasure", "call_summary")
 
 
 @dataclass(frozen=True)

@@ -11,16 +11,18 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from agi.booking import call_summary
 from agi.booking.postgres_pool import PostgresConnections
-from agi.booking.postgres_rows import _call, _caller, _jsonb, aware_utc
+from agi.booking.postgres_rows import _call, _caller, _jsonb, _jsonb_text, aware_utc
 from agi.booking.postgres_usage import PostgresLedger
-from agi.booking.store import Caller, CallRecord, Speaker, Turn, is_e164
+from agi.booking.store import Caller, CallRecord, Speaker, TargetsFor, Turn, is_e164
 
 
 class PostgresCalls(PostgresConnections, PostgresLedger):
     """The calls, turns and callers part of :class:`agi.booking.postgres.PostgresStore`."""
 
     owner: str  # the controller recorded on each call it starts (set by the store)
+    _targets_for: TargetsFor | None  # who hears of a call's summary (set by the store)
 
     # calls ----------------------------------------------------------------------------
     def start_call(self, call: CallRecord) -> None:
@@ -77,12 +79,23 @@ class PostgresCalls(PostgresConnections, PostgresLedger):
                          call_id)
 
     def end_call(self, call_id: str, ended_at: datetime, outcome: str,
-                 data: Mapping[str, Any] | None = None) -> None:
+                 data: Mapping[str, Any] | None = None,
+                 summary: Mapping[str, Any] | None = None) -> None:
         args = (aware_utc(ended_at), outcome, None if data is None else _jsonb(data), call_id)
         with self._tx(f"end_call {call_id}") as conn:
             if conn.execute(self._q.end_call, args).rowcount == 0:
                 raise self._no_call(call_id)
             self._count_usage(conn, call_id)
+            if summary:  # queued with the end of the call, once (agi.booking.call_summary)
+                row = conn.execute(self._q.call_for_update, (call_id,)).fetchone()
+                assert row is not None  # the UPDATE above found it
+                rows = call_summary.summary_rows(self._targets_for, call_id, row[0], row[1],
+                                                 row[2].astimezone(UTC), aware_utc(ended_at),
+                                                 outcome, summary)
+                with conn.cursor() as cur:
+                    cur.executemany(self._q.insert_summary, [
+                        (*a[:3], _jsonb_text(a[3]), *a[4:])
+                        for a in call_summary.insert_args(rows, datetime.now(UTC))])
 
     def get_call(self, call_id: str) -> CallRecord | None:
         rows = self._rows("get_call", self._q.get_call, (call_id,))

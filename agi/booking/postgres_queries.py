@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from psycopg import sql
 
+from agi.booking import call_summary
 from agi.booking.postgres_rows import (
     _APPT_COLUMNS,
     _CALL_COLUMNS,
@@ -119,5 +120,6 @@ class Queries:
             "status = CASE WHEN %s THEN 'dead' ELSE status END, lease_until = NULL "
             "WHERE id = %s AND status = 'pending'")
         self.outbox_exists = q("SELECT 1 FROM {outbox} WHERE id = %s")
+        self.insert_summary = q(call_summary.INSERT_POSTGRES)
         self.outbox = q("SELECT {outbox_cols} FROM {outbox} WHERE (%s::text IS NULL OR tenant_id = %s) "
                         "AND (%s::text IS NULL OR status = %s) ORDER BY id")

@@ -18,12 +18,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import socket
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from agi.booking.spool import Spool
-from agi.booking.store import Store
+from agi.booking.store import CallRecord, Store
 from agi.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -49,11 +50,14 @@ def controller_id(configured: str, data_dir: str | Path, host: str | None = None
 
 
 def recover(store: Store, spool: Spool | None, now: datetime, *, close_open: bool,
-            owner: str | None = None) -> list[str]:
+            owner: str | None = None,
+            summarize: Callable[[CallRecord], Mapping[str, Any] | None] | None = None) -> list[str]:
     """Replay the spool, then close open calls as interrupted; returns their ids.
 
     ``owner`` limits the closing to the calls that controller started (``None``: every
-    open call, for a store no other controller uses)."""
+    open call, for a store no other controller uses). ``summarize`` gives the summary a
+    closed call owes the business (agi.notify.summary: one that was in the middle of a
+    request), queued with its close."""
     if spool is not None and spool.pending():
         done = spool.replay(store)
         log.info("start-up: %d spooled write(s) replayed, %d still waiting", done, spool.pending())
@@ -64,7 +68,9 @@ def recover(store: Store, spool: Spool | None, now: datetime, *, close_open: boo
         if spool is not None and spool.holds(call_id):
             continue
         try:
-            store.end_call(call_id, now, INTERRUPTED)
+            call = store.get_call(call_id) if summarize is not None else None
+            store.end_call(call_id, now, INTERRUPTED, None,
+                           summarize(call) if summarize is not None and call is not None else None)
         except StoreError as exc:
             log.error("start-up: call %s left open by a previous process not closed: %s", call_id, exc)
             continue

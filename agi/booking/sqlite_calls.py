@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from agi.booking import call_summary
 from agi.booking.sqlite_connection import SqliteConnections
 from agi.booking.sqlite_rows import (
     _CALL_COLUMNS,
@@ -22,7 +23,15 @@ from agi.booking.sqlite_rows import (
     to_db_time,
 )
 from agi.booking.sqlite_usage import SqliteLedger
-from agi.booking.store import Caller, CallRecord, Speaker, Turn, dump_call_data, is_e164
+from agi.booking.store import (
+    Caller,
+    CallRecord,
+    Speaker,
+    TargetsFor,
+    Turn,
+    dump_call_data,
+    is_e164,
+)
 from agi.errors import StoreError
 
 
@@ -30,6 +39,7 @@ class SqliteCalls(SqliteConnections, SqliteLedger):
     """The calls, turns and callers part of :class:`agi.booking.sqlite.SqliteStore`."""
 
     owner: str  # the controller recorded on each call it starts (set by the store)
+    _targets_for: TargetsFor | None  # who hears of a call's summary (set by the store)
 
     # calls ----------------------------------------------------------------------
     def start_call(self, call: CallRecord) -> None:
@@ -99,7 +109,8 @@ class SqliteCalls(SqliteConnections, SqliteLedger):
             conn.execute("UPDATE calls SET data = ? WHERE call_id = ?", (encoded, call_id))
 
     def end_call(self, call_id: str, ended_at: datetime, outcome: str,
-                 data: Mapping[str, Any] | None = None) -> None:
+                 data: Mapping[str, Any] | None = None,
+                 summary: Mapping[str, Any] | None = None) -> None:
         when = to_db_time(ended_at)
         encoded = None if data is None else dump_call_data(data)
         with self._write(f"end_call {call_id}") as conn:
@@ -107,6 +118,14 @@ class SqliteCalls(SqliteConnections, SqliteLedger):
             conn.execute("UPDATE calls SET ended_at = ?, outcome = ?, data = COALESCE(?, data) "
                          "WHERE call_id = ?", (when, outcome, encoded, call_id))
             self._count_usage(conn, call_id)
+            if summary:  # queued with the end of the call, once (agi.booking.call_summary)
+                tenant_id, caller, started = conn.execute(
+                    "SELECT tenant_id, caller, started_at FROM calls WHERE call_id = ?",
+                    (call_id,)).fetchone()
+                conn.executemany(call_summary.INSERT_SQLITE, call_summary.insert_args(
+                    call_summary.summary_rows(self._targets_for, call_id, tenant_id, caller,
+                                              from_db_time(started), from_db_time(when), outcome,
+                                              summary), to_db_time(datetime.now(UTC))))
 
     @staticmethod
     def _require_call(conn: sqlite3.Connection, call_id: str) -> None:

@@ -7,6 +7,7 @@ Schema versions live in ``PRAGMA user_version``; version n+1 is reached by runni
 
 from __future__ import annotations
 
+from agi.booking import call_summary
 from agi.booking.sqlite_usage import MIGRATION as LEDGER_MIGRATION
 
 # Version n+1 is reached by running MIGRATIONS[n]. Append, never edit a released entry.
@@ -199,5 +200,6 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE calls ADD COLUMN owner TEXT NOT NULL DEFAULT ''",
         "CREATE INDEX calls_open_by_owner ON calls (owner, started_at) WHERE ended_at IS NULL",
     ),
+    call_summary.SQLITE_MIGRATION,  # the call summary kind (PostgreSQL: 0008_call_summary.sql)
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -23,7 +23,7 @@ from agi.errors import StoreError
 Speaker = Literal["caller", "agent"]
 AppointmentStatus = Literal["booked", "moved", "cancelled"]
 OutboxKind = Literal["appointment_booked", "appointment_moved", "appointment_cancelled", "message",
-                     "lead", "erasure"]
+                     "lead", "erasure", "call_summary"]
 OutboxStatus = Literal["pending", "sent", "dead"]
 # Who the business wants told of what: (tenant id, kind) -> target keys such as
 # "email:office" (agi.notify.targets_for builds it from the tenants' [[tenants.notify]]).
@@ -232,8 +232,11 @@ class Store(Ledger, abc.ABC):
 
     @abc.abstractmethod
     def end_call(self, call_id: str, ended_at: datetime, outcome: str,
-                 data: Mapping[str, Any] | None = None) -> None:
-        """Close the call record with its outcome."""
+                 data: Mapping[str, Any] | None = None,
+                 summary: Mapping[str, Any] | None = None) -> None:
+        """Close the call record with its outcome; a ``summary`` (agi.notify.summary) is
+        queued for the business in the same transaction, once per call
+        (agi.booking.call_summary)."""
 
     @abc.abstractmethod
     def get_call(self, call_id: str) -> CallRecord | None: ...

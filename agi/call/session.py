@@ -41,6 +41,7 @@ from agi.dialogue.base import BotReply, CallContext, Conversation, DialogueEngin
 from agi.dialogue.normalize import to_e164
 from agi.dialogue.urgency import calls_for_emergency
 from agi.errors import PeerTimeout, PermanenceError, SpeechError, StoreError, UnknownTenant
+from agi.notify.summary import summary_for_call
 from agi.speech.asr import RecognizerFactory
 from agi.speech.endpoint import Endpointer
 from agi.speech.tts import Synthesizer
@@ -133,6 +134,7 @@ class CallSession:
         self.sm = CallStateMachine()
         self.outcome = "hangup"
         self.transfer_to: str | None = None
+        self.request: str | None = None  # the request the dialogue had open (agi.notify.summary)
         self.data: dict[str, Any] = {}
         self.media: MediaSession | None = None
         self._turn = 0
@@ -334,6 +336,7 @@ class CallSession:
             store_ms += (time.monotonic() - t0) * 1000
         if reply.outcome:
             self.outcome = reply.outcome
+        self.request = reply.request
         if reply.transfer:
             self.transfer_to = reply.transfer
             self.outcome = reply.outcome or "transfer"
@@ -421,8 +424,13 @@ class CallSession:
         if self.consent is not None:  # the call record exists: the recording's row may follow
             await asyncio.to_thread(self.consent.end)
         if self._recorded:  # before the channel goes: the record must not depend on the PBX
+            summary = await asyncio.to_thread(summary_for_call, self.services.store,
+                                              call_id=self.call_id, tenant=self.tenant,
+                                              outcome=self.outcome, data=self.data,
+                                              request=self.request, transfer_to=self.transfer_to,
+                                              settings=self.settings.summaries)
             await self._store("end_call", self.call_id, _utcnow(), self.outcome,
-                              self.data or None)
+                              self.data or None, summary)
             if self.services.spool is not None:  # held in memory only: lost now, counted
                 await asyncio.to_thread(self.services.spool.end_call, self.call_id)
         await self._release_channel()

@@ -116,12 +116,13 @@ def action_inform_after_request(tracker: Tracker) -> list[Event]:
             ctx.store.add_message(ctx.tenant.id, ctx.call_id, str(phone),
                                   str(tracker.get_slot("name") or ""), tracker.text, tracker.now())
             return [SlotSet("phone", str(phone)), SlotSet("pending", "anything_else"),
-                    Utter("utter_message_stored_no_callback")]
+                    Outcome("message"), Utter("utter_message_stored_no_callback")]
         details = {"phone": str(phone), "appointment_id": tracker.get_slot("appointment_id"),
                    "said": tracker.text}
         ctx.store.add_lead(ctx.tenant.id, ctx.call_id, ctx.caller, "callback_number", details,
                            tracker.now())
         return [SlotSet("phone", str(phone)), SlotSet("pending", "anything_else"),
+                Outcome("callback"),
                 Utter("utter_callback_noted", {"phone_spoken": speak_phone(str(phone), tracker.lang)})]
     return [*action_new_request(tracker), FollowupAction("booking_form")]
 
@@ -226,6 +227,19 @@ def _note_booking_request(tracker: Tracker, start: datetime, spool: Spool) -> li
 
 
 # messages, information, hand-over ----------------------------------------------------------
+def action_confirm_message(tracker: Tracker) -> list[Event]:
+    """Read the dictated message back ("Je note : ... C'est bien ça ?") before it is kept:
+    what the recogniser heard is what the business will read."""
+    if not tracker.get_slot("message"):
+        return [FollowupAction("message_form")]
+    return [SlotSet("pending", "confirm_message"), Utter("utter_confirm_message")]
+
+
+def action_correct_message(tracker: Tracker) -> list[Event]:
+    """The caller said no to the read-back: the message is asked again (the name stays)."""
+    return [SlotSet("pending", None), SlotSet("message", None), FollowupAction("message_form")]
+
+
 def action_store_message(tracker: Tracker) -> list[Event]:
     """Store the message with the number to call back (asked first from a withheld number);
     a person who may not be contacted (objection, restriction) is told no call-back will
@@ -308,7 +322,8 @@ ACTIONS: Mapping[str, Action] = {
         action_cancel_appointment, action_keep_appointment, action_tell_appointment,
         action_find_appointment_to_move, validate_move_form, action_check_move,
         action_choose_move_slot, action_correct_move, action_move_appointment,
-        action_store_message, action_answer_info, action_transfer, action_fallback,
+        action_confirm_message, action_correct_message, action_store_message,
+        action_answer_info, action_transfer, action_fallback,
         action_listen_again, action_end_call, validate_callback_form, action_confirm_callback,
         action_callback_confirmed, action_callback_rejected,
     )

@@ -49,10 +49,20 @@ class BotReply:
     data: Mapping[str, Any] = field(default_factory=dict)  # everything collected so far
     # the turn was not understood (the fallback action ran): the session counts these
     misunderstood: bool = False
+    # the request left open after this turn: the active form, or the confirmation or
+    # choice awaited (the ``pending`` slot); None when nothing is (agi.notify.summary)
+    request: str | None = None
 
     @property
     def dictation(self) -> bool:
         return self.expecting in DICTATION_SLOTS
+
+
+def open_request(active_loop: str | None, slots: Mapping[str, Any]) -> str | None:
+    """The request a conversation has open: its active form, else the ``pending`` slot
+    unless that only asks whether there is anything else."""
+    pending = slots.get("pending")
+    return active_loop or (str(pending) if pending not in (None, "", "anything_else") else None)
 
 
 class Conversation(abc.ABC):

@@ -45,7 +45,14 @@ from agi.dialogue.actions import (
     Transfer,
     Utter,
 )
-from agi.dialogue.base import FALLBACK_ACTION, BotReply, CallContext, Conversation, DialogueEngine
+from agi.dialogue.base import (
+    FALLBACK_ACTION,
+    BotReply,
+    CallContext,
+    Conversation,
+    DialogueEngine,
+    open_request,
+)
 from agi.dialogue.entities import extract_entities
 from agi.dialogue.intents import IntentClassifier
 from agi.dialogue.phrases import DIDNT_HEAR, STILL_THERE, phrase
@@ -209,7 +216,8 @@ class BuiltinConversation(Conversation):
         return BotReply(say=tuple(t.say), transfer=t.transfer, hangup=t.hangup,
                         expecting=self.requested_slot if self.active_loop else None,
                         outcome=t.outcome, data=dict(self.data),
-                        misunderstood=FALLBACK_ACTION in t.actions)
+                        misunderstood=FALLBACK_ACTION in t.actions,
+                        request=open_request(self.active_loop, self.slots))
 
     # rules, forms, slots --------------------------------------------------------------
     def _rule(self, intent: str, *, in_form: bool) -> Rule | None:

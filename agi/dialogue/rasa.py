@@ -32,7 +32,14 @@ from urllib.parse import quote
 import httpx
 
 from agi.config import LANGUAGES, DialogueSettings, Settings
-from agi.dialogue.base import FALLBACK_ACTION, BotReply, CallContext, Conversation, DialogueEngine
+from agi.dialogue.base import (
+    FALLBACK_ACTION,
+    BotReply,
+    CallContext,
+    Conversation,
+    DialogueEngine,
+    open_request,
+)
 from agi.dialogue.builtin import INTERNAL_SLOTS, MAX_NO_INPUT, BuiltinConversation
 from agi.dialogue.phrases import DIDNT_HEAR, STILL_THERE, phrase
 from agi.errors import DialogueError
@@ -172,10 +179,11 @@ class RasaConversation(Conversation):
         self._no_input += 1
         lang = self.ctx.tenant.language
         if self._no_input >= MAX_NO_INPUT:
-            return BotReply(say=(phrase(STILL_THERE, lang),), hangup=True, data=dict(self.data))
+            return BotReply(say=(phrase(STILL_THERE, lang),), hangup=True, data=dict(self.data),
+                            request=open_request(self.active_loop, self.slots))
         return BotReply(say=(phrase(DIDNT_HEAR, lang), *self._last_prompt),
                         expecting=self.requested_slot if self.active_loop else None,
-                        data=dict(self.data))
+                        data=dict(self.data), request=open_request(self.active_loop, self.slots))
 
     # Rasa's answer -> BotReply ---------------------------------------------------------
     def _metadata(self) -> dict[str, Any]:
@@ -212,7 +220,8 @@ class RasaConversation(Conversation):
             self._last_prompt = tuple(say[-1:])
         return BotReply(say=tuple(say), transfer=transfer, hangup=hangup,
                         expecting=self.requested_slot, outcome=outcome, data=dict(self.data),
-                        misunderstood=FALLBACK_ACTION in self.last_trace[1])
+                        misunderstood=FALLBACK_ACTION in self.last_trace[1],
+                        request=open_request(self.active_loop, self.slots))
 
     # falling back ------------------------------------------------------------------------
     def _fall_back(self, exc: DialogueError, text: str) -> BotReply:
@@ -229,7 +238,7 @@ class RasaConversation(Conversation):
         return BotReply(say=reply.say, transfer=reply.transfer, hangup=reply.hangup,
                         expecting=reply.expecting, outcome=reply.outcome,
                         data={**reply.data, FALLBACK_KEY: "builtin"},
-                        misunderstood=reply.misunderstood)
+                        misunderstood=reply.misunderstood, request=reply.request)
 
 
 # Actions Rasa runs on its own every turn; not what the trainer's rules ask for.

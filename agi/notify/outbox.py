@@ -41,9 +41,9 @@ log = logging.getLogger(__name__)
 # What each kind of target is told about. A calendar holds appointments, not messages.
 KINDS_BY_TARGET: Mapping[str, frozenset[OutboxKind]] = {
     "email": frozenset({"appointment_booked", "appointment_moved", "appointment_cancelled",
-                        "message", "lead"}),
+                        "message", "lead", "call_summary"}),
     "webhook": frozenset({"appointment_booked", "appointment_moved", "appointment_cancelled",
-                          "message", "lead", "erasure"}),
+                          "message", "lead", "erasure", "call_summary"}),
     "caldav": frozenset({"appointment_booked", "appointment_moved", "appointment_cancelled",
                          "erasure"}),
 }

@@ -17,6 +17,7 @@ from typing import Any
 
 from agi.booking.store import OutboxItem
 from agi.config import Tenant
+from agi.notify import summary as call_summary
 
 PRODID = "-//Permanence//Permanence receptionist//EN"
 
@@ -80,6 +81,8 @@ def _local(tenant: Tenant, iso: str) -> datetime:
 
 def subject(item: OutboxItem, tenant: Tenant) -> str:
     """One line: what happened, for whom, when (in the tenant's time zone)."""
+    if item.kind == "call_summary":
+        return call_summary.subject(item, tenant)
     title = _TITLES[tenant.language][item.kind]
     p = item.payload
     if item.kind == "message":
@@ -92,6 +95,8 @@ def subject(item: OutboxItem, tenant: Tenant) -> str:
 
 def summary(item: OutboxItem, tenant: Tenant) -> str:
     """The plain-text body: one labelled line per fact, then the idempotency key."""
+    if item.kind == "call_summary":
+        return call_summary.body(item, tenant)
     labels = _LABELS[tenant.language]
     p = item.payload
     lines = [f"{tenant.name}: {_TITLES[tenant.language][item.kind]}", ""]

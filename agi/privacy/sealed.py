@@ -91,9 +91,21 @@ class SealedStore(Store):
         self.inner.update_call_data(call_id, self.keyring.seal_doc(data))
 
     def end_call(self, call_id: str, ended_at: datetime, outcome: str,
-                 data: Mapping[str, Any] | None = None) -> None:
+                 data: Mapping[str, Any] | None = None,
+                 summary: Mapping[str, Any] | None = None) -> None:
         sealed = None if data is None else self.keyring.seal_doc(data)
-        self.inner.end_call(call_id, ended_at, outcome, sealed)
+        self.inner.end_call(call_id, ended_at, outcome, sealed,
+                            None if summary is None else self._seal_payload(summary))
+
+    def _seal_payload(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """A payload's free text sealed as the stores' own payloads are: the message
+        ``text`` and the ``details`` document (what _reseal reseals)."""
+        sealed = dict(payload)
+        if isinstance(sealed.get("text"), str):
+            sealed["text"] = self.keyring.seal(sealed["text"])
+        if isinstance(sealed.get("details"), Mapping):
+            sealed["details"] = self.keyring.seal_doc(sealed["details"])
+        return sealed
 
     def get_call(self, call_id: str) -> CallRecord | None:
         return self._open_call(self.inner.get_call(call_id))

@@ -221,6 +221,14 @@ def test_message_flow(engine: BuiltinEngine, store: SqliteStore) -> None:
     r = c.respond("marie martin")
     assert r.expecting == "message" and r.dictation
     r = c.respond("pouvez-vous me rappeler pour les résultats de ma prise de sang")
+    # read back before it is kept: nothing is stored until the caller's yes
+    assert said(r) == "Je note : « pouvez-vous me rappeler pour les résultats de ma prise de " \
+                      "sang ». C'est bien ça ?"
+    assert r.outcome is None and r.request == "confirm_message" and store.messages(FR.id) == []
+    r = c.respond("non")
+    assert r.expecting == "message" and store.messages(FR.id) == []
+    r = c.respond("pouvez-vous me rappeler pour les résultats de ma prise de sang")
+    r = c.respond("oui c'est bien ça")
     assert r.outcome == "message" and "Merci Marie Martin" in said(r)
     [msg] = store.messages(FR.id)
     assert msg.name == "Marie Martin" and msg.caller == CALLER

@@ -89,7 +89,8 @@ def test_a_whole_call_takes_the_message_and_says_no_call_back_will_come(
     c = talk(engine, store)
     c.respond("je voudrais laisser un message")
     c.respond("marie martin")
-    r = c.respond("pouvez-vous me rappeler pour les résultats de ma prise de sang")
+    c.respond("pouvez-vous me rappeler pour les résultats de ma prise de sang")  # read back
+    r = c.respond("oui")
     assert r.outcome == "message" and "nous ne vous rappellerons pas" in said(r)
     [msg] = store.messages(FR.id)
     assert msg.text == "pouvez-vous me rappeler pour les résultats de ma prise de sang"

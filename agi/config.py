@@ -226,6 +226,19 @@ class ConsoleSettings:
 
 
 @dataclass(frozen=True)
+class WorkersSettings:
+    """How many threads and processes each stage of the calls gets (agi/workers.py).
+
+    0 means "follow the machine": one per core this process may run on.
+    """
+
+    synthesis: int = 0  # eSpeak NG processes (eSpeak is one engine per process)
+    decoders: int = 0  # Vosk decoding threads (Kaldi runs with the GIL released)
+    dialogue: int = 8  # dialogue turns at once (Rasa turns mostly wait on HTTP)
+    store: int = 4  # store writes at once (SQLite writes one at a time anyway)
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = "INFO"
 
@@ -242,6 +255,7 @@ class Settings:
     freeswitch: FreeSwitchSettings = FreeSwitchSettings()
     usage: UsageSettings = UsageSettings()
     console: ConsoleSettings = ConsoleSettings()
+    workers: WorkersSettings = WorkersSettings()
     tenants: tuple[Tenant, ...] = ()
 
     def tenant(self, path: str = "", dialled: str = "") -> Tenant:
@@ -273,6 +287,7 @@ _SECTIONS: dict[str, type] = {
     "freeswitch": FreeSwitchSettings,
     "usage": UsageSettings,
     "console": ConsoleSettings,
+    "workers": WorkersSettings,
 }
 
 

@@ -175,3 +175,17 @@ def test_failed_download_by_language_says_what_to_do() -> None:
 
 def test_model_not_found_is_a_speech_error() -> None:
     assert issubclass(ModelNotFound, SpeechError)
+
+
+def test_each_turn_is_decoded_by_a_fresh_recogniser(model: Any, hello: bytes) -> None:
+    # One native recogniser per turn (its memory goes at the end of the turn): a later turn
+    # of the same call is decoded from a clean start, nothing of the earlier one carried
+    # over (word counts, not words: Vosk's results vary by a syllable from run to run).
+    recognizer = VoskRecognizer(model)
+    feed(recognizer, hello)
+    first = recognizer.final().text
+    feed(recognizer, hello)
+    second = recognizer.final().text
+    assert second and abs(len(second.split()) - len(first.split())) <= 1
+    recognizer.close()
+    assert recognizer.final() == Transcript(text="", confidence=None)  # closed: nothing to flush

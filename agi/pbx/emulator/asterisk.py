@@ -116,6 +116,7 @@ class EmulatedCall:
     duration: float = 0.0
     sample_rate: int = 8000  # of caller_frames and agent_audio (FreeSWITCH: the read codec's)
     agent_chunks: list[bytes] = field(default_factory=list, repr=False)
+    agent_frame_at: list[float] = field(default_factory=list, repr=False)  # monotonic arrivals
 
     @property
     def agent_audio(self) -> bytes:
@@ -376,6 +377,7 @@ class _Emulator:
             self.emit("agent", "first_audio")
         call.agent_frames += 1
         call.agent_chunks.append(pcm)
+        call.agent_frame_at.append(now)
         if not is_speech(pcm):
             return
         call.agent_speech_frames += 1

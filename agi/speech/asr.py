@@ -11,7 +11,6 @@ directory is loaded once per process. ``vosk`` is imported only here.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import threading
 from abc import ABC, abstractmethod
@@ -23,6 +22,7 @@ from typing import Any
 from agi.config import SpeechSettings
 from agi.errors import ModelNotFound, SpeechError
 from agi.speech.audio import SAMPLE_RATE, SAMPLE_WIDTH
+from agi.speech.recognizer_pool import RecognizerPool, pool_for
 
 MODELS_URL = "https://alphacephei.com/vosk/models"
 # Vosk's download-by-language codes for the languages Permanence speaks.
@@ -159,40 +159,21 @@ def korean_test_model_path() -> str:
     return str(path)
 
 
-def _return_freed_memory() -> None:
-    """Give the heap's free pages back to the system (glibc), after a recogniser is freed.
-
-    A decoded turn leaves ~30 MB of small native allocations (the lookahead decoding graph's
-    cache, lattices); freed, glibc keeps them in the heap, so resident memory only grew.
-    """
-    if _libc is not None:
-        _libc.malloc_trim(0)
-
-
-try:
-    _libc: Any = ctypes.CDLL("libc.so.6")
-    _libc.malloc_trim  # noqa: B018 - glibc only: musl and others have no malloc_trim
-except (OSError, AttributeError):
-    _libc = None
-
-
 class VoskRecognizer(Recognizer):
     """``KaldiRecognizer(model, 8000)`` with word confidences, fed frame by frame.
 
     Vosk may close a segment by itself during a long turn (``AcceptWaveform`` returns 1
     after its own silence rules); such segments are kept and joined into the final text.
 
-    One native recogniser per turn: it is made at the turn's first audio and freed at its
-    end. A recogniser's memory grows with each utterance it decodes (~30 MB after one,
-    more after each); made per turn, a call between turns holds none, so memory follows
-    the callers speaking now, not the calls open (measured: ~85 MB per call at 16 calls
-    when each call kept its own for the whole call). Making one costs a few milliseconds.
+    The native recogniser is borrowed from the model's pool for each turn, at the turn's
+    first audio, and given back at its end (:mod:`agi.speech.recognizer_pool`): a call
+    between turns holds none, and every turn decodes on a warm one.
     """
 
-    def __init__(self, model: Any, sample_rate: int = SAMPLE_RATE) -> None:
-        self._vosk = _quiet_vosk()
-        self._model = model
-        self._rate = sample_rate
+    def __init__(self, model: Any, sample_rate: int = SAMPLE_RATE,
+                 pool: RecognizerPool | None = None) -> None:
+        vosk = _quiet_vosk()
+        self._pool = pool or pool_for(model, lambda: vosk.KaldiRecognizer(model, sample_rate))
         self._kaldi: Any = None
         self._fresh()  # a model that cannot make a recogniser fails now, not mid-call
         self._odd = b""
@@ -204,16 +185,21 @@ class VoskRecognizer(Recognizer):
     def _fresh(self) -> Any:
         if self._kaldi is None:
             try:
-                self._kaldi = self._vosk.KaldiRecognizer(self._model, self._rate)
-                self._kaldi.SetWords(True)
+                kaldi = self._pool.take()
+                kaldi.SetWords(True)
             except Exception as exc:
                 raise SpeechError(f"Vosk could not create a recogniser: {exc}") from exc
+            self._kaldi = kaldi
         return self._kaldi
 
     def _release(self) -> None:
-        if self._kaldi is not None:
-            self._kaldi = None
-            _return_freed_memory()
+        kaldi, self._kaldi = self._kaldi, None
+        if kaldi is not None:
+            try:
+                kaldi.Reset()  # clean for its next turn, whichever call that is
+            except Exception as exc:
+                raise SpeechError(f"Vosk failed to reset: {exc}") from exc
+            self._pool.give(kaldi)
 
     def accept(self, pcm: bytes) -> str | None:
         data = self._odd + pcm
@@ -257,7 +243,7 @@ class VoskRecognizer(Recognizer):
         return Transcript(text=text, confidence=confidence)
 
     def reset(self) -> None:
-        self._release()  # the next turn gets a fresh recogniser, and this one's memory goes
+        self._release()  # back to the pool: this call holds none until its next turn
         self._odd = b""
         self._segments = []
         self._confidences = []
@@ -265,8 +251,8 @@ class VoskRecognizer(Recognizer):
         self._since_partial = 0
 
     def close(self) -> None:
-        # The native KaldiRecognizer is freed here, in the caller's thread, not whenever a
-        # garbage collection on the event loop reaches it (a 700 ms stall was measured).
+        # Given back (or freed) here, in the caller's thread, not whenever a garbage
+        # collection on the event loop reaches it (a 700 ms stall was measured).
         self._release()
 
     def _keep(self, result: dict[str, Any]) -> None:

@@ -60,8 +60,19 @@ class Lane(Executor):
             if self._running:
                 return future
             self._running = True
-        self._pool.submit(self._drain)
+        self._kick()
         return future
+
+    def _kick(self) -> None:
+        try:
+            self._pool.submit(self._drain)
+        except RuntimeError as exc:  # the shared pool is shut down (server stopping)
+            with self._lock:
+                waiting, self._running = list(self._queue), False
+                self._queue.clear()
+            for future, _ in waiting:
+                if future.set_running_or_notify_cancel():
+                    future.set_exception(RuntimeError(f"decoders shut down: {exc}"))
 
     def _drain(self) -> None:
         # One task per pool turn: a long queue of this call never starves the others.
@@ -76,7 +87,7 @@ class Lane(Executor):
             if not self._queue:
                 self._running = False
                 return
-        self._pool.submit(self._drain)
+        self._kick()
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Refuse new work; with ``cancel_futures`` drop what has not started yet.

@@ -95,3 +95,13 @@ def test_bad_worker_counts_name_the_key(key: str, value: int) -> None:
 def test_worker_counts_from_the_environment() -> None:
     settings = load_settings(environ={"PERMANENCE_WORKERS_SYNTHESIS": "3"})
     assert settings.workers == replace(WorkersSettings(), synthesis=3)
+
+
+def test_work_for_a_shut_down_pool_fails_its_future_instead_of_raising() -> None:
+    pool = ThreadPoolExecutor(1)
+    lane = Lane(pool)
+    assert lane.submit(lambda: 1).result(WAIT_S) == 1
+    pool.shutdown()
+    late = lane.submit(lambda: 2)  # a frame arriving while the server stops
+    with pytest.raises(RuntimeError, match="decoders shut down"):
+        late.result(WAIT_S)

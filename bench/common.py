@@ -1,8 +1,23 @@
-"""What the bench runs share: real Vosk decoding of the caller audio with scripted words."""
+"""What the bench runs share: their settings, real Vosk decoding of the caller audio with scripted words."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
+from agi.config import Settings, load_settings
 from agi.speech.asr import Recognizer, RecognizerFactory, Transcript
+
+
+def bench_settings(folder: Path) -> Settings:
+    """The embedded defaults on ephemeral loopback ports, a throwaway database, no console."""
+    settings = load_settings(environ={})
+    return replace(
+        settings,
+        server=replace(settings.server, agi_port=0, audiosocket_port=0, health_port=0),
+        store=replace(settings.store, sqlite_path=str(folder / "bench.sqlite3"),
+                      spool_path=str(folder / "spool.sqlite3")),
+        console=replace(settings.console, enabled=False))
 
 
 class DecodedScript(Recognizer):

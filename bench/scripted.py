@@ -26,11 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from agi.booking.sqlite import SqliteStore
-from agi.config import load_settings
 from agi.pbx.emulator import CallerTurn, emulate_call, emulate_freeswitch_call, speak
 from agi.server import PermanenceServer
 from agi.speech.asr import RecognizerFactory, VoskRecognizerFactory, korean_test_model_path
-from bench.common import DecodedScriptFactory
+from bench.common import DecodedScriptFactory, bench_settings
 
 SCRIPTS = {
     "fr": ["bonjour je voudrais prendre rendez-vous", "jean dupont", "mardi prochain",
@@ -44,14 +43,8 @@ TENANTS = {"fr": "demo", "en": "demo-en"}
 async def bench(lang: str, model: str | None, turns: int, pbx: str = "asterisk") -> tuple[Any, Any]:
     script = SCRIPTS[lang][:turns]
     folder = Path(tempfile.mkdtemp(prefix="permanence-bench-"))
-    settings = load_settings(environ={})
-    settings = replace(
-        settings,
-        server=replace(settings.server, agi_port=0, audiosocket_port=0, health_port=0),
-        freeswitch=replace(settings.freeswitch, enabled=True, esl_port=0),
-        store=replace(settings.store, sqlite_path=str(folder / "bench.sqlite3"),
-                      spool_path=str(folder / "spool.sqlite3")),
-        console=replace(settings.console, enabled=False))
+    settings = bench_settings(folder)
+    settings = replace(settings, freeswitch=replace(settings.freeswitch, enabled=True, esl_port=0))
     if model:
         settings = replace(settings, speech=replace(settings.speech, model_path=model))
         recognizers: RecognizerFactory = VoskRecognizerFactory(settings.speech)

@@ -19,10 +19,9 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from agi.booking.sqlite import SqliteStore
-from agi.config import load_settings
 from agi.server import PermanenceServer
 from agi.speech.asr import VoskRecognizerFactory, korean_test_model_path
-from bench.common import DecodedScript, DecodedScriptFactory
+from bench.common import DecodedScript, DecodedScriptFactory, bench_settings
 
 
 class ScriptPerCall(DecodedScriptFactory):
@@ -40,13 +39,7 @@ class ScriptPerCall(DecodedScriptFactory):
 
 async def serve(scripts: list[list[str]]) -> None:
     folder = Path(tempfile.mkdtemp(prefix="permanence-bench-"))
-    settings = load_settings(environ={})
-    settings = replace(
-        settings,
-        server=replace(settings.server, agi_port=0, audiosocket_port=0, health_port=0),
-        store=replace(settings.store, sqlite_path=str(folder / "bench.sqlite3"),
-                      spool_path=str(folder / "spool.sqlite3")),
-        console=replace(settings.console, enabled=False))
+    settings = bench_settings(folder)
     vosk = VoskRecognizerFactory(replace(settings.speech, model_path=korean_test_model_path()))
     await asyncio.to_thread(vosk.model, "ko")  # loaded before calls, as `permanence serve` does
     server = PermanenceServer(settings, store=SqliteStore(settings.store.sqlite_path),

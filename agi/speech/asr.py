@@ -175,7 +175,8 @@ class VoskRecognizer(Recognizer):
         vosk = _quiet_vosk()
         self._pool = pool or pool_for(model, lambda: vosk.KaldiRecognizer(model, sample_rate))
         self._kaldi: Any = None
-        self._fresh()  # a model that cannot make a recogniser fails now, not mid-call
+        self._fresh()  # a model that cannot make a recogniser fails now, not mid-call...
+        self._release()  # ...but the call holds none until its caller speaks
         self._odd = b""
         self._segments: list[str] = []
         self._confidences: list[float] = []

@@ -185,9 +185,11 @@ def test_turns_borrow_warm_recognisers_and_give_them_back(model: Any, hello: byt
 
     pool = RecognizerPool(lambda: vosk.KaldiRecognizer(model, audio.SAMPLE_RATE), max_idle=1)
     first, second = VoskRecognizer(model, pool=pool), VoskRecognizer(model, pool=pool)
-    assert (pool.made, pool.lent) == (2, 2)  # made up front: a broken model fails at once
+    # one made up front (a broken model fails at once), and held by neither call yet
+    assert (pool.made, pool.lent, pool.idle) == (1, 0, 1)
     feed(first, hello)
     feed(second, hello[: len(hello) // 2])
+    assert (pool.made, pool.lent) == (2, 2)  # two callers speaking: two recognisers
     text = first.final().text
     second.reset()
     assert text and (pool.lent, pool.idle) == (0, 1)  # one kept warm, the other freed

@@ -14,6 +14,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from agi.call_settings import TENANT_KEYS as TENANT_CALL_KEYS
+from agi.call_settings import TenantCall, tenant_call
 from agi.errors import ConfigError
 from agi.privacy_settings import TENANT_KEYS as TENANT_PRIVACY_KEYS
 from agi.privacy_settings import TenantPrivacy, tenant_privacy
@@ -179,6 +181,8 @@ class Tenant:
     faq: tuple[Faq, ...] = ()
     # health-data mode, recording, transfers (agi.privacy_settings)
     privacy: TenantPrivacy = field(default_factory=TenantPrivacy)
+    # the first layer of the privacy notice, the longest call (agi.call_settings)
+    call: TenantCall = field(default_factory=TenantCall)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -212,7 +216,7 @@ class Tenant:
 _TENANT_KEYS = {"id", "name", "language", "timezone", "greeting", "privacy_notice",
                 "transfer_target", "dids", "resources", "opening_hours", "services", "notify",
                 "resource", "closures", "public_holidays", "min_notice_min", "horizon_days",
-                "info", "faq"} | TENANT_PRIVACY_KEYS
+                "info", "faq"} | TENANT_PRIVACY_KEYS | TENANT_CALL_KEYS
 _RESOURCE_KEYS = {"name", "opening_hours", "closures"}
 _SERVICE_KEYS = {"name", "duration_min", "aliases", "buffer_min", "resources"}
 
@@ -272,6 +276,7 @@ def _tenant(index: int, raw: Mapping[str, Any], environ: Mapping[str, str]) -> T
         info=_info(f"{where}.info", raw.get("info", {})),
         faq=_faqs(f"{where}.faq", raw.get("faq", [])),
         privacy=tenant_privacy(where, raw),
+        call=tenant_call(where, raw, language),
     )
 
 

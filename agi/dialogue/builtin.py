@@ -45,7 +45,7 @@ from agi.dialogue.actions import (
     Transfer,
     Utter,
 )
-from agi.dialogue.base import BotReply, CallContext, Conversation, DialogueEngine
+from agi.dialogue.base import FALLBACK_ACTION, BotReply, CallContext, Conversation, DialogueEngine
 from agi.dialogue.entities import extract_entities
 from agi.dialogue.intents import IntentClassifier
 from agi.dialogue.phrases import DIDNT_HEAR, STILL_THERE, phrase
@@ -208,7 +208,8 @@ class BuiltinConversation(Conversation):
             self._last_prompt = tuple(t.say[-1:])
         return BotReply(say=tuple(t.say), transfer=t.transfer, hangup=t.hangup,
                         expecting=self.requested_slot if self.active_loop else None,
-                        outcome=t.outcome, data=dict(self.data))
+                        outcome=t.outcome, data=dict(self.data),
+                        misunderstood=FALLBACK_ACTION in t.actions)
 
     # rules, forms, slots --------------------------------------------------------------
     def _rule(self, intent: str, *, in_form: bool) -> Rule | None:

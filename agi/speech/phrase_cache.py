@@ -17,12 +17,13 @@ from agi.speech.tts import Synthesizer, split_sentences
 
 # The prompts any call may need whatever the conversation, from agi.dialogue.phrases.
 COMMON_PROMPTS = (phrases.DIDNT_HEAR, phrases.STILL_THERE, phrases.TECHNICAL_TRANSFER,
-                  phrases.TECHNICAL_MESSAGE, phrases.TRANSFERRING, phrases.GOODBYE)
+                  phrases.TECHNICAL_MESSAGE, phrases.TRANSFERRING, phrases.GOODBYE,
+                  phrases.REASK[""], phrases.NOT_UNDERSTOOD_END, phrases.TIME_LIMIT)
 
 
 def fixed_phrases(tenant: Tenant) -> list[str]:
     """Every fixed text a call of ``tenant`` may speak, split as calls stream it."""
-    texts = [*phrases.opening(tenant),
+    texts = [*phrases.opening(tenant), phrases.full_notice(tenant),
              *(phrases.phrase(table, tenant.language) for table in COMMON_PROMPTS)]
     return sentences(texts)
 

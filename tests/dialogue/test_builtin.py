@@ -286,7 +286,7 @@ def test_chat_runs_the_same_dialogue_in_text(tmp_path: Path) -> None:
                        caller=CALLER, db_path=db)
     text = out.getvalue()
     assert outcome == "booked"
-    assert text.index("assistant vocal automatique") < text.index("Bonjour, que puis-je faire")
+    assert text.index("assistant automatique") < text.index("Bonjour, que puis-je faire")
     assert "[intent book" in text and "[hang up]" in text
     s = SqliteStore(db)
     [call] = s.list_calls("fr")

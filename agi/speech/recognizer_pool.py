@@ -13,6 +13,7 @@ memory handed back to the system).
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import threading
 import weakref
@@ -79,6 +80,9 @@ class RecognizerPool:
 
 _pools: weakref.WeakKeyDictionary[Any, RecognizerPool] = weakref.WeakKeyDictionary()
 _pools_lock = threading.Lock()
+# Idle recognisers are freed before the interpreter tears vosk's module down (their
+# __del__ needs it), not after with an "Exception ignored" per recogniser.
+atexit.register(_pools.clear)
 
 
 def pool_for(model: Any, make: Callable[[], Any]) -> RecognizerPool:

@@ -63,7 +63,7 @@ MAX_NO_INPUT = 3
 # Failed answers to the same form question before the form hands over to the fallback.
 MAX_FORM_RETRIES = 2
 # Slots that are bookkeeping, not what the caller told us.
-INTERNAL_SLOTS = frozenset({"pending", "offered", "offered_spoken", "date_spoken", "time_spoken",
+INTERNAL_SLOTS = frozenset({"pending", "offered", "offered_spoken", "date_spoken", "time_spoken", "services_spoken",
                             "misunderstood", "requested_slot"})
 
 

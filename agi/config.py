@@ -259,6 +259,19 @@ class SummarySettings:
 
 
 @dataclass(frozen=True)
+class WorkersSettings:
+    """How many threads and processes each stage of the calls gets (agi/workers.py).
+
+    0 means "follow the machine": one per core this process may run on.
+    """
+
+    synthesis: int = 0  # eSpeak NG processes (eSpeak is one engine per process)
+    decoders: int = 0  # Vosk decoding threads (Kaldi runs with the GIL released)
+    dialogue: int = 8  # dialogue turns at once (Rasa turns mostly wait on HTTP)
+    store: int = 4  # store writes at once (SQLite writes one at a time anyway)
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = "INFO"
 
@@ -277,6 +290,7 @@ class Settings:
     usage: UsageSettings = UsageSettings()
     console: ConsoleSettings = ConsoleSettings()
     summaries: SummarySettings = SummarySettings()
+    workers: WorkersSettings = WorkersSettings()
     tenants: tuple[Tenant, ...] = ()
 
     def tenant(self, path: str = "", dialled: str = "") -> Tenant:
@@ -310,6 +324,7 @@ _SECTIONS: dict[str, type] = {
     "usage": UsageSettings,
     "console": ConsoleSettings,
     "summaries": SummarySettings,
+    "workers": WorkersSettings,
 }
 
 

@@ -87,7 +87,21 @@ def _validate_ami(ami: AmiSettings) -> None:
                           "generate one, e.g. openssl rand -hex 24")
 
 
+# More of a stage than this only adds contention and memory on any machine Permanence targets.
+MAX_WORKERS = 64
+
+
+def _validate_workers(w: Any) -> None:
+    for key in ("synthesis", "decoders", "dialogue", "store"):
+        value = getattr(w, key)
+        low = 0 if key in ("synthesis", "decoders") else 1
+        if not low <= value <= MAX_WORKERS:
+            raise ConfigError(f"workers.{key}", f"{value} is out of range",
+                              f"use {low}-{MAX_WORKERS}" + (" (0 = one per core)" if low == 0 else ""))
+
+
 def validate_sections(s: Mapping[str, Any]) -> None:
+    _validate_workers(s["workers"])
     for key in ("agi_port", "audiosocket_port", "health_port"):
         port = getattr(s["server"], key)
         if not 0 <= port <= 65535:

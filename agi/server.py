@@ -30,7 +30,6 @@ from agi.call.session import CallServices, TurnTiming, handle_call
 from agi.config import Settings
 from agi.console.metering import usage_policy
 from agi.console.turns import TurnRecorder
-from agi.dialogue import phrases
 from agi.dialogue.base import DialogueEngine
 from agi.dialogue.builtin import BuiltinEngine
 from agi.errors import ModelNotFound, PermanenceError, SpeechError
@@ -48,7 +47,10 @@ from agi.pbx.overload import RefusalLog, install_exception_handler
 from agi.privacy import SealedStore, load_keyring, purge_forever
 from agi.privacy.rights import privacy_status
 from agi.speech.asr import Recognizer, RecognizerFactory, VoskRecognizerFactory
+from agi.speech.espeak import EspeakPool
+from agi.speech.phrase_cache import render_fixed_phrases
 from agi.speech.tts import EspeakSynthesizer, Synthesizer
+from agi.workers import Workers
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +190,9 @@ class PermanenceServer:
         warm_up = getattr(dialogue, "warm_up", None)
         if warm_up is not None:  # Rasa: its first turn is slow, keep it off the first caller
             await asyncio.to_thread(warm_up)
-        synthesizer = self._synthesizer or EspeakSynthesizer(s.speech)
+        self.workers = Workers(s.workers)  # per-stage executors (agi/workers.py)
+        synthesizer = self._synthesizer or EspeakSynthesizer(
+            s.speech, pool=EspeakPool.shared(self.workers.synthesis_processes))
         recognizers, problem = self._recognizers, ""
         if recognizers is None:
             recognizers, problem = await asyncio.to_thread(self._load_speech)
@@ -224,7 +228,8 @@ class PermanenceServer:
             settings=s, store=store, dialogue=dialogue, synthesizer=synthesizer,
             recognizers=recognizers, speech_problem=problem,
             on_turn=self._record_turn, spool=self.spool,
-            recordings=recordings_for(s, store))  # None unless a tenant records calls
+            recordings=recordings_for(s, store),  # None unless a tenant records calls
+            workers=self.workers)
         if self._clock is not None:
             self.services.clock = self._clock
         self._agi = FastAgiServer(self._handle, s.server.agi_host, s.server.agi_port,
@@ -264,13 +269,8 @@ class PermanenceServer:
         return factory, ""
 
     def _prepare_prompts(self, synthesizer: Synthesizer) -> None:
-        for tenant in self.settings.tenants:
-            fixed = [phrases.phrase(table, tenant.language) for table in (
-                phrases.DIDNT_HEAR, phrases.STILL_THERE, phrases.TECHNICAL_TRANSFER,
-                phrases.TECHNICAL_MESSAGE, phrases.TRANSFERRING, phrases.GOODBYE,
-                phrases.REASK[""], phrases.NOT_UNDERSTOOD_END, phrases.TIME_LIMIT)]
-            fixed.append(phrases.full_notice(tenant))
-            synthesizer.prepare([*phrases.opening(tenant), *fixed], tenant.language)
+        count = render_fixed_phrases(synthesizer, self.settings.tenants)
+        log.info("%d fixed phrases rendered and held in memory", count)
 
     def _asterisk_call(self, channel: AgiChannel) -> AsteriskCall:
         assert self._audiosocket is not None
@@ -382,6 +382,7 @@ class PermanenceServer:
                 await task
         if self.services is not None:
             self.services.store.close()
+            self.services.workers.shutdown()
 
 
 async def serve_forever(settings: Settings) -> None:

@@ -10,7 +10,8 @@ One :class:`MediaSession` per call sits on a :class:`agi.call.channel.MediaStrea
 - runs the endpointer, recogniser and synthesiser at 8 kHz and resamples a leg of another
   rate (16 kHz: G.722 on FreeSWITCH, slin16 on Asterisk) both ways at the stream's edge;
 - feeds caller audio to the endpointer (VAD) and, while the caller speaks, to the
-  recogniser, in a per-call worker thread so decoding never blocks the event loop;
+  recogniser, on the call's serial lane of the shared decoder threads (agi/workers.py),
+  so decoding never blocks the event loop nor waits for another call;
 - ticks the endpointer by the clock, so missing audio counts as silence (Asterisk sends no
   frames on some channels while the caller is silent);
 - cuts playback as soon as the caller speaks over an interruptible prompt (barge-in).
@@ -25,7 +26,7 @@ import collections
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from agi.call.channel import AudioIn, DigitIn, MediaHangup, MediaStream, frame_bytes
@@ -99,7 +100,8 @@ class MediaSession:
 
     def __init__(self, stream: MediaStream, endpointer: Endpointer, recognizer: Recognizer | None,
                  call_id: str, *, clock: Callable[[], float] | None = None,
-                 sleep: Callable[[float], Awaitable[None]] | None = None) -> None:
+                 sleep: Callable[[float], Awaitable[None]] | None = None,
+                 decoder: Executor | None = None) -> None:
         self._stream = stream
         rate = stream.sample_rate
         self._inbound = StreamResampler(rate, SAMPLE_RATE, FRAME_BYTES)
@@ -113,7 +115,8 @@ class MediaSession:
         self._events: asyncio.Queue[MediaEvent] = asyncio.Queue()
         self._playback: _Playback | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._asr = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"asr-{call_id}")
+        # serial, in order: the call's lane on the shared decoders (agi.workers), else its own thread
+        self._asr = decoder or ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"asr-{call_id}")
         self._listening = False
         self._in_turn = False
         self._barged = False

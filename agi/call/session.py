@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -45,6 +47,7 @@ from agi.notify.summary import summary_for_call
 from agi.speech.asr import RecognizerFactory
 from agi.speech.endpoint import Endpointer
 from agi.speech.tts import Synthesizer
+from agi.workers import Workers
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +87,7 @@ class CallServices:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     spool: Spool | None = None  # where writes go while the database is unreachable
     recordings: Recordings | None = None  # call recording by consent (agi.call.recording)
+    workers: Workers = field(default_factory=Workers)  # per-stage executors (agi.workers)
 
 
 async def handle_call(channel: CallChannel, services: CallServices) -> tuple[str, str]:
@@ -193,7 +197,8 @@ class CallSession:
             except SpeechError as exc:
                 self.services.speech_problem = str(exc)
                 log.error("call %s: no recogniser for %s: %s", self.call_id, self.tenant.language, exc)
-        self.media = MediaSession(stream, endpointer, recognizer, self.call_id)
+        self.media = MediaSession(stream, endpointer, recognizer, self.call_id,
+                                  decoder=self.services.workers.lane())
         self.media.start()
         self.sm.fire("media")
 
@@ -225,7 +230,8 @@ class CallSession:
                       self.services.speech_problem)
             await self._technical_fallback()
             return
-        conversation = await asyncio.to_thread(self.services.dialogue.conversation, CallContext(
+        conversation = await self._off_loop(self.services.workers.dialogue,
+                                            self.services.dialogue.conversation, CallContext(
             call_id=self.call_id, tenant=tenant, store=self.services.store,
             caller=caller, now=self.services.clock,
             spool=self.services.spool))
@@ -317,7 +323,7 @@ class CallSession:
     async def _ask(self, method: Callable[[str], BotReply], text: str) -> BotReply:
         """Run the dialogue off the event loop; a failing backend hands the caller over."""
         try:
-            return await asyncio.to_thread(method, text)
+            return await self._off_loop(self.services.workers.dialogue, method, text)
         except PermanenceError as exc:
             log.error("call %s: dialogue failed: %s", self.call_id, exc)
             lang = self.tenant.language
@@ -394,12 +400,7 @@ class CallSession:
     async def _synthesize(self, text: str, timing: dict[str, float] | None,
                           started: float) -> AsyncIterator[bytes]:
         language = self.tenant.language  # set before anything is said, even for unknown tenants
-        iterator = iter(await asyncio.to_thread(
-            lambda: self.services.synthesizer.synthesize_stream(text, language)))
-        while True:
-            chunk = await asyncio.to_thread(next, iterator, None)
-            if chunk is None:
-                return
+        async for chunk in self.services.synthesizer.stream_async(text, language):
             if timing is not None and "tts_first_ms" not in timing:
                 timing["tts_first_ms"] = (time.monotonic() - started) * 1000
             yield chunk
@@ -491,12 +492,19 @@ class CallSession:
         goes on either way."""
         store, spool = self.services.store, self.services.spool
         try:
+            pool = self.services.workers.store
             if spool is None:
-                return await asyncio.to_thread(getattr(store, method), *args)
-            return await asyncio.to_thread(spool.write, store, method, *args, key=self.call_id)
+                return await self._off_loop(pool, getattr(store, method), *args)
+            return await self._off_loop(pool, functools.partial(spool.write, key=self.call_id),
+                                        store, method, *args)
         except StoreError as exc:
             log.error("call %s: store failed in %s: %s", self.call_id, method, exc)
             return None
+
+    @staticmethod
+    async def _off_loop(pool: Executor, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` on one stage's own executor (agi.workers), never the default pool."""
+        return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
 
 
 def _utcnow() -> datetime:

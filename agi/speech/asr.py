@@ -22,6 +22,7 @@ from typing import Any
 from agi.config import SpeechSettings
 from agi.errors import ModelNotFound, SpeechError
 from agi.speech.audio import SAMPLE_RATE, SAMPLE_WIDTH
+from agi.speech.recognizer_pool import RecognizerPool, pool_for
 
 MODELS_URL = "https://alphacephei.com/vosk/models"
 # Vosk's download-by-language codes for the languages Permanence speaks.
@@ -163,20 +164,43 @@ class VoskRecognizer(Recognizer):
 
     Vosk may close a segment by itself during a long turn (``AcceptWaveform`` returns 1
     after its own silence rules); such segments are kept and joined into the final text.
+
+    The native recogniser is borrowed from the model's pool for each turn, at the turn's
+    first audio, and given back at its end (:mod:`agi.speech.recognizer_pool`): a call
+    between turns holds none, and every turn decodes on a warm one.
     """
 
-    def __init__(self, model: Any, sample_rate: int = SAMPLE_RATE) -> None:
+    def __init__(self, model: Any, sample_rate: int = SAMPLE_RATE,
+                 pool: RecognizerPool | None = None) -> None:
         vosk = _quiet_vosk()
-        try:
-            self._kaldi = vosk.KaldiRecognizer(model, sample_rate)
-            self._kaldi.SetWords(True)
-        except Exception as exc:
-            raise SpeechError(f"Vosk could not create a recogniser: {exc}") from exc
+        self._pool = pool or pool_for(model, lambda: vosk.KaldiRecognizer(model, sample_rate))
+        self._kaldi: Any = None
+        self._fresh()  # a model that cannot make a recogniser fails now, not mid-call...
+        self._release()  # ...but the call holds none until its caller speaks
         self._odd = b""
         self._segments: list[str] = []
         self._confidences: list[float] = []
         self._partial = ""
         self._since_partial = 0
+
+    def _fresh(self) -> Any:
+        if self._kaldi is None:
+            try:
+                kaldi = self._pool.take()
+                kaldi.SetWords(True)
+            except Exception as exc:
+                raise SpeechError(f"Vosk could not create a recogniser: {exc}") from exc
+            self._kaldi = kaldi
+        return self._kaldi
+
+    def _release(self) -> None:
+        kaldi, self._kaldi = self._kaldi, None
+        if kaldi is not None:
+            try:
+                kaldi.Reset()  # clean for its next turn, whichever call that is
+            except Exception as exc:
+                raise SpeechError(f"Vosk failed to reset: {exc}") from exc
+            self._pool.give(kaldi)
 
     def accept(self, pcm: bytes) -> str | None:
         data = self._odd + pcm
@@ -184,15 +208,16 @@ class VoskRecognizer(Recognizer):
         self._odd = data[usable:]
         if usable == 0:
             return None
+        kaldi = self._fresh()
         try:
-            closed = self._kaldi.AcceptWaveform(data[:usable])
+            closed = kaldi.AcceptWaveform(data[:usable])
             self._since_partial += usable
             if closed:
-                self._keep(self._parse(self._kaldi.Result()))
+                self._keep(self._parse(kaldi.Result()))
                 current = ""
             elif self._since_partial >= PARTIAL_EVERY_BYTES:
                 self._since_partial = 0
-                current = str(self._parse(self._kaldi.PartialResult()).get("partial", ""))
+                current = str(self._parse(kaldi.PartialResult()).get("partial", ""))
             else:
                 return None
         except SpeechError:
@@ -207,7 +232,8 @@ class VoskRecognizer(Recognizer):
 
     def final(self) -> Transcript:
         try:
-            self._keep(self._parse(self._kaldi.FinalResult()))
+            if self._kaldi is not None:  # no audio since the last final: nothing to flush
+                self._keep(self._parse(self._kaldi.FinalResult()))
         except SpeechError:
             raise
         except Exception as exc:
@@ -218,10 +244,7 @@ class VoskRecognizer(Recognizer):
         return Transcript(text=text, confidence=confidence)
 
     def reset(self) -> None:
-        try:
-            self._kaldi.Reset()
-        except Exception as exc:
-            raise SpeechError(f"Vosk failed to reset: {exc}") from exc
+        self._release()  # back to the pool: this call holds none until its next turn
         self._odd = b""
         self._segments = []
         self._confidences = []
@@ -229,9 +252,9 @@ class VoskRecognizer(Recognizer):
         self._since_partial = 0
 
     def close(self) -> None:
-        # The native KaldiRecognizer is freed here, in the caller's thread, not whenever a
-        # garbage collection on the event loop reaches it (a 700 ms stall was measured).
-        self._kaldi = None
+        # Given back (or freed) here, in the caller's thread, not whenever a garbage
+        # collection on the event loop reaches it (a 700 ms stall was measured).
+        self._release()
 
     def _keep(self, result: dict[str, Any]) -> None:
         text = str(result.get("text", "")).strip()

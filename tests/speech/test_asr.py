@@ -26,6 +26,7 @@ from agi.speech.asr import (
     load_model,
 )
 from agi.speech.endpoint import Endpointer, SpeechEnded, SpeechStarted
+from agi.speech.recognizer_pool import RecognizerPool
 
 
 @pytest.fixture(scope="module")
@@ -175,3 +176,27 @@ def test_failed_download_by_language_says_what_to_do() -> None:
 
 def test_model_not_found_is_a_speech_error() -> None:
     assert issubclass(ModelNotFound, SpeechError)
+
+
+def test_turns_borrow_warm_recognisers_and_give_them_back(model: Any, hello: bytes) -> None:
+    # Recognisers belong to the model, not to calls: a call holds one only during a turn,
+    # and idle ones beyond max_idle are freed.
+    import vosk
+
+    pool = RecognizerPool(lambda: vosk.KaldiRecognizer(model, audio.SAMPLE_RATE), max_idle=1)
+    first, second = VoskRecognizer(model, pool=pool), VoskRecognizer(model, pool=pool)
+    # one made up front (a broken model fails at once), and held by neither call yet
+    assert (pool.made, pool.lent, pool.idle) == (1, 0, 1)
+    feed(first, hello)
+    feed(second, hello[: len(hello) // 2])
+    assert (pool.made, pool.lent) == (2, 2)  # two callers speaking: two recognisers
+    text = first.final().text
+    second.reset()
+    assert text and (pool.lent, pool.idle) == (0, 1)  # one kept warm, the other freed
+    feed(second, hello)  # the next turn borrows the warm one, decoded from a clean start
+    again = second.final().text
+    assert again and abs(len(again.split()) - len(text.split())) <= 1
+    assert pool.made == 2 and (pool.lent, pool.idle) == (0, 1)
+    first.close()
+    second.close()
+    assert first.final() == Transcript(text="", confidence=None)  # closed: nothing to flush

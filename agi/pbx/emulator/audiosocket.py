@@ -123,6 +123,7 @@ class AudioSocketCaller:
             self.emit("agent", "first_audio")
         call.agent_frames += 1
         call.agent_chunks.append(pcm)
+        call.agent_frame_at.append(now)
         if not is_speech(pcm):
             return
         call.agent_speech_frames += 1

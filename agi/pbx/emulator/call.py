@@ -89,6 +89,7 @@ class EmulatedCall:
     duration: float = 0.0
     sample_rate: int = 8000  # of caller_frames and agent_audio (FreeSWITCH: the read codec's)
     agent_chunks: list[bytes] = field(default_factory=list, repr=False)
+    agent_frame_at: list[float] = field(default_factory=list, repr=False)  # monotonic arrivals
 
     @property
     def agent_audio(self) -> bytes:

@@ -72,6 +72,8 @@ $(VENV)/.installed: setup.cfg pyproject.toml | system-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test,dev,rasa]'
+	# the end-of-turn model file only (agi/speech/turn_model.py); silero-vad: the VAD bench
+	$(BIN)/python -m pip install -q --no-deps pipecat-ai==1.14.0 silero-vad==6.2.3
 	touch $@
 
 clean:

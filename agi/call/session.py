@@ -38,6 +38,7 @@ from agi.errors import PeerTimeout, PermanenceError, SpeechError, StoreError, Un
 from agi.speech.asr import RecognizerFactory
 from agi.speech.endpoint import Endpointer
 from agi.speech.tts import Synthesizer
+from agi.speech.turn_model import turn_model_for
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +178,8 @@ class CallSession:
 
     async def _start_media(self) -> None:
         stream = await self.channel.start_media(MEDIA_CONNECT_TIMEOUT_S)
-        endpointer = Endpointer(self.settings.speech)
+        turns = self.settings.turns
+        endpointer = Endpointer(self.settings.speech, pause_ms=turns.pause_ms)
         recognizer = None
         if self.services.recognizers is not None:
             try:
@@ -186,6 +188,8 @@ class CallSession:
                 self.services.speech_problem = str(exc)
                 log.error("call %s: no recogniser for %s: %s", self.call_id, self.tenant.language, exc)
         self.media = MediaSession(stream, endpointer, recognizer, self.call_id)
+        self.media.turn_model = await turn_model_for(turns)
+        self.media.model_timeout_s = turns.model_timeout_ms / 1000
         self.media.start()
         self.sm.fire("media")
 

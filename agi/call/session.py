@@ -26,6 +26,7 @@ import phonenumbers
 
 from agi.booking.spool import Spool
 from agi.booking.store import CallRecord, Store
+from agi.call import speculate
 from agi.call.channel import CHANNEL_ERRORS, CallChannel
 from agi.call.media import CallerHungUp, CallerSilent, CallerTurn, DigitPressed, MediaSession
 from agi.call.recording import CallConsent, Recordings
@@ -227,12 +228,17 @@ class CallSession:
     async def _turn_loop(self, media: MediaSession, conversation: Conversation) -> None:
         reply: BotReply | None = None
         silences = 0
+        speculator = speculate.attach(media, conversation, self.services.synthesizer,
+                                      self.tenant.language, enabled=self.settings.turns.speculate)
         while True:
             if self.sm.state is CallState.SPEAKING:
                 self.sm.fire("spoken")
+            speculator.release()
             media.listen(dictation=bool(reply and reply.dictation))
             event = await media.next_event()
+            speculator.hold()
             if isinstance(event, CallerHungUp):
+                speculator.close()
                 self.sm.fire("hangup")
                 return
             if isinstance(event, CallerTurn) and event.caller_gone:
@@ -253,7 +259,11 @@ class CallSession:
                 await self._store("add_turn", self.call_id, "caller",
                                   event.text, _utcnow())
                 store_ms = (time.monotonic() - t0) * 1000
-                reply = await self._ask(conversation.respond, event.text)
+                reply = await speculator.take(event.text)  # prepared during the pause
+                if reply is not None:
+                    conversation = speculator.conversation
+                else:
+                    reply = await self._ask(conversation.respond, event.text)
             elif isinstance(event, DigitPressed) and reply is not None and reply.expecting == "callback":
                 if event.digit != KEYED_END and len(self._keyed) < MAX_KEYED:
                     self._keyed += event.digit
@@ -272,13 +282,14 @@ class CallSession:
                     reply = BotReply(say=(phrases.phrase(phrases.STILL_THERE, self.tenant.language),),
                                      hangup=True, outcome="no_input", data=conversation.data)
                 else:
-                    reply = await self._ask(lambda _: conversation.no_input(), "")
+                    reply = await self._ask(lambda _: speculator.conversation.no_input(), "")
             else:
                 self.sm.fire("reply")
                 continue
             dialogue_ms = (time.monotonic() - started) * 1000 - store_ms
             await self._apply(reply, event, dialogue_ms, store_ms)
             if reply.transfer or reply.hangup or media.ended.is_set():
+                speculator.close()
                 return
 
     async def _ask(self, method: Callable[[str], BotReply], text: str) -> BotReply:

@@ -153,6 +153,8 @@ def _validate_privacy(p: PrivacySettings) -> None:
 
 
 def _validate_turns(turns: TurnSettings, window_ms: int) -> None:
+    if turns.vad not in ("silero", "webrtc"):
+        raise ConfigError("turns.vad", f"unknown voice detector {turns.vad!r}", "use 'silero' or 'webrtc'")
     if turns.end_of_turn not in ("silence", "smart-turn"):
         raise ConfigError("turns.end_of_turn", f"unknown check {turns.end_of_turn!r}",
                           "use 'silence' or 'smart-turn'")

@@ -180,7 +180,7 @@ class CallSession:
     async def _start_media(self) -> None:
         stream = await self.channel.start_media(MEDIA_CONNECT_TIMEOUT_S)
         turns = self.settings.turns
-        endpointer = Endpointer(self.settings.speech, pause_ms=turns.pause_ms)
+        endpointer = Endpointer(self.settings.speech, pause_ms=turns.pause_ms, vad=turns.vad)
         recognizer = None
         if self.services.recognizers is not None:
             try:

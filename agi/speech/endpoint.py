@@ -17,11 +17,13 @@ calls speech does not start turns or cut the agent's prompts (barge-in).
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 from agi.config import SpeechSettings
-from agi.errors import ConfigError
+from agi.errors import ConfigError, ModelNotFound
 from agi.speech.audio import (
     FRAME_BYTES,
     FRAME_MS,
@@ -57,6 +59,8 @@ NOISE_FLOOR_MIN = 1.0
 # Frames arriving up to this many frame-times late are network jitter, not missing audio:
 # only longer gaps are filled with silence in the start window and the pre-roll.
 JITTER_FRAMES = 3
+
+log = logging.getLogger(__name__)
 
 _START_FRAMES = START_WINDOW_MS // FRAME_MS
 _START_VOICED = -(-START_SPEECH_MS // FRAME_MS)
@@ -132,16 +136,27 @@ class Endpointer:
     start by itself; :meth:`reset` starts a new turn and re-arms :class:`NoInput`.
     """
 
-    def __init__(self, settings: SpeechSettings, *, pause_ms: int = 0) -> None:
+    def __init__(self, settings: SpeechSettings, *, pause_ms: int = 0, vad: str = "webrtc") -> None:
         import webrtcvad  # type: ignore[import-untyped]
 
         if settings.vad_aggressiveness not in (0, 1, 2, 3):
             raise ConfigError("speech.vad_aggressiveness",
                               f"invalid value {settings.vad_aggressiveness!r}", "use 0, 1, 2 or 3")
         self._settings = settings
+        # Silero (agi/speech/silero.py) is streaming: it hears every frame, and needs no
+        # adaptive noise gate (it calls no line noise speech, bench/vad.py)
+        self._silero = vad == "silero"
         self._pause_ms = pause_ms  # 0: no SpeechPaused events
         self.echo = EchoGuard()  # the agent's frames, fed by the media loop (barge-in)
-        self._vad = webrtcvad.Vad(settings.vad_aggressiveness)
+        self._vad: Any = webrtcvad.Vad(settings.vad_aggressiveness)
+        if self._silero:
+            from agi.speech.silero import SileroVad
+
+            try:
+                self._vad = SileroVad()
+            except ModelNotFound as exc:  # the WebRTC VAD and its noise gate do the work
+                self._silero = False
+                log.error("Silero VAD unavailable, using WebRTC VAD: %s", exc)
         self.dictation = False
         self._buffer = FrameBuffer()
         self._recent: deque[tuple[float, bool]] = deque(maxlen=_START_FRAMES)
@@ -248,12 +263,13 @@ class Endpointer:
 
     def _is_voice(self, frame: bytes, end: float) -> bool:
         level = rms(frame)
-        gate = max(MIN_SPEECH_RMS, self.noise_floor() * NOISE_SNR)
+        gate = MIN_SPEECH_RMS if self._silero else max(MIN_SPEECH_RMS, self.noise_floor() * NOISE_SNR)
         self._levels.append(level)
         echo = self.echo.is_echo(level, end)  # asked for every frame: it learns the line
+        speech = self._silero and self._vad.is_speech(frame, SAMPLE_RATE)  # hears every frame
         if level < gate or echo:
             return False
-        return bool(self._vad.is_speech(frame, SAMPLE_RATE))
+        return bool(speech or (not self._silero and self._vad.is_speech(frame, SAMPLE_RATE)))
 
     def _frame(self, frame: bytes, end: float) -> list[EndpointEvent]:
         assert len(frame) == FRAME_BYTES

@@ -50,9 +50,15 @@ def line_echo(prompt: np.ndarray, delay_ms: int, loss_db: float, seed: int) -> n
     return echo + np.random.default_rng(seed).standard_normal(echo.size) * 20  # -64 dBFS hiss
 
 
-def drive(agent: np.ndarray, heard: np.ndarray) -> list[int]:
+@pytest.fixture(params=["silero", "webrtc"])
+def vad(request: pytest.FixtureRequest) -> str:
+    """Each voice detector the endpointer can use (turns.vad)."""
+    return str(request.param)
+
+
+def drive(agent: np.ndarray, heard: np.ndarray, vad: str) -> list[int]:
     """Play ``agent`` and hear ``heard`` frame by frame; the frames where a turn started."""
-    ep = Endpointer(SpeechSettings())
+    ep = Endpointer(SpeechSettings(), vad=vad)
     ep.reset(0.0)
     started = []
     frames = max(agent.size, heard.size) // FRAME + 1
@@ -71,16 +77,17 @@ def drive(agent: np.ndarray, heard: np.ndarray) -> list[int]:
 @pytest.mark.parametrize("loss_db", [20.0, 35.0])
 @pytest.mark.parametrize("delay_ms", [20, 80, 200])
 def test_the_agents_own_echo_does_not_cut_its_prompt(voices: tuple[np.ndarray, np.ndarray],
-                                                     loss_db: float, delay_ms: int) -> None:
+                                                     loss_db: float, delay_ms: int, vad: str) -> None:
     prompt, _ = voices
     echo = line_echo(prompt, delay_ms, loss_db, seed=delay_ms)
-    assert drive(prompt, echo) == []
+    assert drive(prompt, echo, vad) == []
 
 
-def test_without_the_guard_that_echo_would_have_cut_the_prompt(voices: tuple[np.ndarray, np.ndarray]) -> None:
+def test_without_the_guard_that_echo_would_have_cut_the_prompt(voices: tuple[np.ndarray, np.ndarray],
+                                                              vad: str) -> None:
     """The check above means something: the same -20 dB echo passes the VAD alone."""
     prompt, _ = voices
-    ep = Endpointer(SpeechSettings())
+    ep = Endpointer(SpeechSettings(), vad=vad)
     ep.echo = EchoGuard(margin=0.0)  # a guard that never calls anything echo
     ep.reset(0.0)
     echo = line_echo(prompt, 80, 20.0, seed=1).clip(-32768, 32767).astype("<i2").tobytes()
@@ -92,15 +99,15 @@ def test_without_the_guard_that_echo_would_have_cut_the_prompt(voices: tuple[np.
 
 @pytest.mark.parametrize("delay_ms", [20, 200])
 def test_a_caller_speaking_over_the_prompt_cuts_it_within_two_frames(
-        voices: tuple[np.ndarray, np.ndarray], delay_ms: int) -> None:
+        voices: tuple[np.ndarray, np.ndarray], delay_ms: int, vad: str) -> None:
     prompt, caller = voices
     onset = 50  # frames: the caller starts one second into the prompt
-    alone = drive(np.zeros(0), np.concatenate([np.zeros(onset * FRAME), caller]))
+    alone = drive(np.zeros(0), np.concatenate([np.zeros(onset * FRAME), caller]), vad)
     assert alone, "the caller's voice alone starts a turn"
     echo = line_echo(prompt, delay_ms, 20.0, seed=3)
     over = np.zeros(max(echo.size, onset * FRAME + caller.size))
     over[:echo.size] += echo
     over[onset * FRAME:onset * FRAME + caller.size] += caller
-    started = drive(prompt, over)
+    started = drive(prompt, over, vad)
     assert started, "the caller cut the prompt"
     assert started[0] - alone[0] <= 2  # the echo guard costs at most two frames

@@ -304,15 +304,18 @@ def report(mode: str, turns: list[Turn]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    import logging
+
+    logging.getLogger("agi.dialogue.builtin").setLevel(logging.ERROR)  # nlu load notes
     parser = argparse.ArgumentParser(prog="python -m bench.latency", description=__doc__.splitlines()[0])
     parser.add_argument("--lang", choices=sorted(CORPUS), default="fr")
     parser.add_argument("--calls", type=int, default=4, help="emulated calls per mode (3-4 turns each)")
     parser.add_argument("--seed", type=int, default=12)
-    parser.add_argument("--modes", default="silence,smart-turn",
+    parser.add_argument("--modes", default="silence,silence:800,smart-turn:800",
                         help="comma-separated end-of-turn modes, each 'silence' or 'smart-turn', "
                              "optionally ':<endpoint_silence_ms>' (e.g. silence:800)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     calls = [call_script(args.lang, rng) for _ in range(max(1, args.calls))]
     load = os.getloadavg()

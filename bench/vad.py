@@ -14,6 +14,7 @@ package itself imports torch) and run by onnxruntime at 8 kHz (256-sample window
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import subprocess
 import tempfile
@@ -110,7 +111,8 @@ def silero() -> Callable[[list[bytes]], list[bool]]:
     return run
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(prog="python -m bench.vad", description=__doc__.splitlines()[0]).parse_args(argv)
     rng = np.random.default_rng(12)
     voices = [speech(v, t) for v, t in PHRASES]
     gap = np.zeros(RATE // 2)

@@ -139,6 +139,7 @@ class MediaSession:
         self.turn_model: TurnModel | None = None
         self.model_timeout_s = 0.15
         self.on_pause: Callable[[str], None] | None = None
+        self.left_open: Callable[[str], bool] | None = None  # words a sentence cannot end on
         self.on_resume: Callable[[], None] | None = None
         self._partial = ""
         self._pause_no = 0
@@ -349,6 +350,9 @@ class MediaSession:
     def _paused(self) -> None:
         """The caller paused: prepare a reply, and ask the model whether they have finished."""
         self._pause_no += 1
+        if self.left_open is not None and self.left_open(self._partial):
+            self._endpointer.hold()  # "pour ...", "zéro six ...": a hesitation, not the end
+            return
         if self.on_pause is not None:
             self.on_pause(self._partial)
         if self.turn_model is not None and not self._endpointer.dictation:

@@ -14,6 +14,7 @@ Logs carry call ids, never phone numbers or what was said.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import uuid
@@ -36,6 +37,7 @@ from agi.dialogue import phrases
 from agi.dialogue.base import BotReply, CallContext, Conversation, DialogueEngine
 from agi.dialogue.normalize import to_e164
 from agi.errors import PeerTimeout, PermanenceError, SpeechError, StoreError, UnknownTenant
+from agi.speech import unfinished
 from agi.speech.asr import RecognizerFactory
 from agi.speech.endpoint import Endpointer
 from agi.speech.tts import Synthesizer
@@ -191,6 +193,7 @@ class CallSession:
         self.media = MediaSession(stream, endpointer, recognizer, self.call_id)
         self.media.turn_model = await turn_model_for(turns)
         self.media.model_timeout_s = turns.model_timeout_ms / 1000
+        self.media.left_open = functools.partial(unfinished.left_open, language=self.tenant.language)
         self.media.start()
         self.sm.fire("media")
 

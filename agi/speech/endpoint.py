@@ -172,12 +172,13 @@ class Endpointer:
         self._onset = 0.0
         self._last_voice_end = 0.0
         self._paused = False
+        self._held = False  # this pause is a hesitation: wait the dictation window
         self._turn_frames: deque[bytes] = deque(maxlen=_TURN_FRAMES)
 
     @property
     def window_ms(self) -> int:
-        """The silence that ends a turn now: longer while the caller dictates."""
-        if self.dictation:
+        """The silence that ends a turn now: longer while the caller dictates, or holds a pause."""
+        if self.dictation or self._held:
             return self._settings.dictation_silence_ms
         return self._settings.endpoint_silence_ms
 
@@ -192,7 +193,7 @@ class Endpointer:
         self._heard = False
         self._no_input_sent = False
         self._in_speech = False
-        self._paused = False
+        self._paused = self._held = False
         self._recent.clear()
         self._capture = None
         self._preroll = b""
@@ -213,13 +214,18 @@ class Endpointer:
         """The agent sent ``pcm`` at ``at``: its echo must not start a turn (barge-in)."""
         self.echo.played(rms(pcm), at)
 
+    def hold(self) -> None:
+        """The caller's words so far are left open: this pause waits the dictation window."""
+        if self._in_speech and self._paused:
+            self._held = True
+
     def end_turn(self, now: float) -> list[EndpointEvent]:
         """End the turn now, during a pause the end-of-turn check judged final.
 
         Nothing happens unless the caller is paused (silent since :class:`SpeechPaused`)
         and not dictating: dictation keeps its longer window whatever a model says.
         """
-        if not (self._in_speech and self._paused) or self.dictation:
+        if not (self._in_speech and self._paused) or self.dictation or self._held:
             return []
         return [self._ended(now)]
 
@@ -286,7 +292,7 @@ class Endpointer:
         elif voiced and sum(v for _, v in list(self._recent)[-RESUME_WINDOW:]) >= RESUME_VOICED:
             self._last_voice_end = end
             if self._paused:
-                self._paused = False
+                self._paused = self._held = False
                 return [SpeechResumed(at=end), *self._check_clock(end)]
         return self._check_clock(end)
 
@@ -296,7 +302,7 @@ class Endpointer:
         self._in_speech = True
         self._heard = True
         self._last_voice_end = end
-        self._paused = False
+        self._paused = self._held = False
         self._capture = list(self._ring)
         self._turn_frames.clear()
         self._turn_frames.extend(self._ring)
@@ -328,5 +334,5 @@ class Endpointer:
 
     def _end_speech(self) -> None:
         self._in_speech = False
-        self._paused = False
+        self._paused = self._held = False
         self._recent.clear()

@@ -16,6 +16,7 @@ from agi.errors import ModelNotFound
 from agi.speech import audio, turn_model
 from agi.speech.endpoint import Endpointer, SpeechEnded, SpeechPaused, SpeechResumed, SpeechStarted
 from agi.speech.turn_model import MODEL_FILE, TurnModel, package_dir, turn_model_for
+from agi.speech.unfinished import left_open
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +103,42 @@ def test_dictation_keeps_its_longer_window_whatever_a_check_says(speech: bytes) 
     events, _ = feed(ep, audio.silence(400), now)
     assert [type(e) for e in events] == [SpeechEnded]
     assert isinstance(events[0], SpeechEnded) and events[0].silence_waited_ms >= 1200
+
+
+def test_a_held_pause_waits_the_dictation_window_and_no_check_ends_it(speech: bytes) -> None:
+    settings = SpeechSettings(endpoint_silence_ms=500, dictation_silence_ms=1200)
+    ep = Endpointer(settings, pause_ms=200)
+    ep.reset(0.0)
+    events, now = feed(ep, speech + audio.silence(240), 0.0)
+    assert [type(e) for e in events] == [SpeechStarted, SpeechPaused]
+    ep.hold()  # the words so far end on "pour": a hesitation
+    assert ep.end_turn(now) == []
+    events, now = feed(ep, audio.silence(700), now)
+    assert events == []  # past the 500 ms window: still waiting
+    events, _ = feed(ep, audio.silence(400), now)
+    assert [type(e) for e in events] == [SpeechEnded]
+
+
+UNFINISHED = {
+    "fr": ["je voudrais un rendez-vous pour", "c'est au nom de", "mon numéro c'est le zéro six",
+           "je voudrais prendre un rendez-vous avec le", "euh", "rappelez-moi au",
+           "c'est pour ma", "jeudi à", "le trois décembre vers", "je m'appelle jean et",
+           "oui mais", "trente-quatre cinquante-six", "c'est", "je suis"],
+    "en": ["i would like an appointment for", "my number is", "call me back on oh seven",
+           "it's for my", "on thursday at", "um", "book me in with the", "yes but",
+           "thirty four fifty six", "my name is john and", "i'd like to"],
+}
+# (a pause after a bare number always waits: "at ten" may go on "... four five six")
+FINISHED = {
+    "fr": ["je voudrais un rendez-vous", "bonjour", "oui c'est ça", "jean dupont", "mardi prochain",
+           "à dix heures", "non merci au revoir", "je voudrais laisser un message", "d'accord"],
+    "en": ["i would like an appointment", "hello", "yes that's right", "john smith", "next tuesday",
+           "at ten o'clock", "no thanks goodbye", "i'd like to leave a message", "okay"],
+}
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_words_left_open_are_told_from_finished_ones(language: str) -> None:
+    assert [t for t in UNFINISHED[language] if not left_open(t, language)] == []
+    assert [t for t in FINISHED[language] if left_open(t, language)] == []
+    assert not left_open("", language)

@@ -175,14 +175,16 @@ class Script:
 
 
 class ScriptedVosk(Recognizer):
-    """Real Korean Vosk decoding; the corpus's words, as said so far, for the text (bench only)."""
+    """Real Korean Vosk decoding (unless ``--no-decode``); the corpus's words, as said so far,
+    for the text (bench only)."""
 
-    def __init__(self, real: Recognizer, script: Script) -> None:
+    def __init__(self, real: Recognizer | None, script: Script) -> None:
         self._real, self._script = real, script
         self._partial = ""
 
     def accept(self, pcm: bytes) -> str | None:
-        self._real.accept(pcm)
+        if self._real is not None:
+            self._real.accept(pcm)
         partial = " ".join(self._script.said())
         if partial == self._partial:
             return None
@@ -190,24 +192,27 @@ class ScriptedVosk(Recognizer):
         return partial or None
 
     def final(self) -> Transcript:
-        self._real.final()
+        if self._real is not None:
+            self._real.final()
         self._partial = ""
         return Transcript(self._script.take(), 0.9)
 
     def reset(self) -> None:
-        self._real.reset()
+        if self._real is not None:
+            self._real.reset()
         self._partial = ""
 
     def close(self) -> None:
-        self._real.close()
+        if self._real is not None:
+            self._real.close()
 
 
 class ScriptedVoskFactory(RecognizerFactory):
-    def __init__(self, real: VoskRecognizerFactory, script: Script) -> None:
+    def __init__(self, real: VoskRecognizerFactory | None, script: Script) -> None:
         self._real, self._script = real, script
 
     def new(self, language: str) -> Recognizer:
-        return ScriptedVosk(self._real.new("ko"), self._script)
+        return ScriptedVosk(self._real.new("ko") if self._real else None, self._script)
 
 
 def bench_settings(folder: Path, mode: str) -> Settings:
@@ -236,11 +241,12 @@ class Turn:
     stages: Any  # the server's TurnTiming of the turn's last end, if any
 
 
-async def run_mode(mode: str, lang: str, calls: list[list[Utterance]]) -> list[Turn]:
+async def run_mode(mode: str, lang: str, calls: list[list[Utterance]], decode: bool) -> list[Turn]:
     folder = Path(tempfile.mkdtemp(prefix="permanence-bench-"))
     settings = bench_settings(folder, mode)
-    vosk = VoskRecognizerFactory(settings.speech)
-    vosk.model("ko")  # loaded before the first call, as `permanence serve` does
+    vosk = VoskRecognizerFactory(settings.speech) if decode else None
+    if vosk is not None:
+        vosk.model("ko")  # loaded before the first call, as `permanence serve` does
     script = Script()
     server = PermanenceServer(settings, store=SqliteStore(settings.store.sqlite_path),
                               recognizers=ScriptedVoskFactory(vosk, script), health=False)
@@ -312,6 +318,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lang", choices=sorted(CORPUS), default="fr")
     parser.add_argument("--calls", type=int, default=4, help="emulated calls per mode (3-4 turns each)")
     parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--no-decode", action="store_true",
+                        help="no Korean Vosk decoding (a loaded machine): turn-taking alone")
     parser.add_argument("--modes", default="silence,silence:800,smart-turn:800",
                         help="comma-separated end-of-turn modes, each 'silence' or 'smart-turn', "
                              "optionally ':<endpoint_silence_ms>' (e.g. silence:800)")
@@ -319,11 +327,12 @@ def main(argv: list[str] | None = None) -> None:
     rng = random.Random(args.seed)
     calls = [call_script(args.lang, rng) for _ in range(max(1, args.calls))]
     load = os.getloadavg()
-    print(f"hesitant {args.lang} callers: {len(calls)} calls per mode, pauses "
+    print(f"hesitant {args.lang} callers: {len(calls)} calls per mode, "
+          f"{'no decoding' if args.no_decode else 'Korean Vosk decoding'}, pauses "
           f"{HESITATION_MS[0]}-{HESITATION_MS[1]} ms; load average {load[0]:.2f} {load[1]:.2f} "
           f"on {os.cpu_count()} cores\n")
     for mode in args.modes.split(","):
-        print(report(mode, asyncio.run(run_mode(mode.strip(), args.lang, calls))) + "\n")
+        print(report(mode, asyncio.run(run_mode(mode.strip(), args.lang, calls, not args.no_decode))) + "\n")
     print("v2v: end of the caller's speech on the wire -> first answer frame (premature turns "
           "excluded); endpoint = silence waited; premature = the server ended a turn while the "
           "caller was only pausing (targets: p50 <= 400 ms, p95 <= 600 ms, premature <= 2 %).")

@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import subprocess
+import tomllib
+from importlib import resources
 from pathlib import Path
 
 import pytest
 
-from agi.config import SpeechSettings, TurnSettings
-from agi.errors import ModelNotFound
+from agi.config import SpeechSettings, TurnSettings, settings_from_dict
+from agi.errors import ConfigError, ModelNotFound
 from agi.speech import audio, turn_model
 from agi.speech.endpoint import Endpointer, SpeechEnded, SpeechPaused, SpeechResumed, SpeechStarted
 from agi.speech.turn_model import MODEL_FILE, TurnModel, package_dir, turn_model_for
@@ -142,3 +144,13 @@ def test_words_left_open_are_told_from_finished_ones(language: str) -> None:
     assert [t for t in UNFINISHED[language] if not left_open(t, language)] == []
     assert [t for t in FINISHED[language] if left_open(t, language)] == []
     assert not left_open("", language)
+
+
+@pytest.mark.parametrize(("key", "value"), [("vad", "rnnoise"), ("end_of_turn", "llm"),
+                                            ("pause_ms", 600), ("threshold", 1.5),
+                                            ("model_timeout_ms", 5)])
+def test_bad_turn_settings_name_their_key(key: str, value: object) -> None:
+    raw = tomllib.loads(resources.files("agi").joinpath("defaults.toml").read_text("utf-8"))
+    raw["turns"][key] = value
+    with pytest.raises(ConfigError, match=f"turns.{key}"):
+        settings_from_dict(raw, {})

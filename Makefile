@@ -56,8 +56,10 @@ fuzz: $(VENV)/.installed
 
 # 1,000 short calls against a real server: RSS after the first 100 and the last (flat
 # within 10 %), and the event-loop stall counter; the suite runs 30 (tests/call/test_call_memory.py).
+# Then the slow crash tests (a controller SIGKILLed beside another on PostgreSQL).
 soak: $(VENV)/.installed
 	$(BIN)/python -m bench.soak --calls 1000
+	PERMANENCE_SLOW_TESTS=1 $(BIN)/python -m pytest -q tests/hardening/test_crash_recovery.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check agi tests bench

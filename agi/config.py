@@ -169,6 +169,9 @@ class StoreSettings:
     postgres_pool_max: int = 10
     # Local journal of writes made while the database is unreachable, replayed in order.
     spool_path: str = "var/spool.sqlite3"
+    # This controller's name on the calls it takes (agi.booking.recovery): at start-up it
+    # closes only its own calls left open by a crash. Empty: host name + spool directory.
+    controller_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,10 @@ def validate_sections(s: Mapping[str, Any]) -> None:
         raise ConfigError("store.postgres_pool_min",
                           f"pool sizes {st.postgres_pool_min}..{st.postgres_pool_max} are invalid",
                           "need 1 <= postgres_pool_min <= postgres_pool_max <= 1000")
+    if len(st.controller_id) > 64 or not all(c.isprintable() and not c.isspace()
+                                              for c in st.controller_id):
+        raise ConfigError("store.controller_id", f"invalid controller id {st.controller_id!r}",
+                          "at most 64 printable characters without spaces, or empty")
     if s["logging"].level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("logging.level", f"unknown level {s['logging'].level!r}",
                           "use DEBUG, INFO, WARNING or ERROR")

@@ -4,7 +4,8 @@ Counters and histograms are updated as calls and turns happen. What lives in the
 database (usage this month, the outbox backlog and dead letters) and the spool depth is
 read at scrape time by :class:`StoreCollector`, in a worker thread bounded by
 ``STORE_READ_TIMEOUT_S``: a slow or unreachable database makes the scrape report the last
-values it read (and ``permanence_store_metrics_stale 1``), never hang.
+values it read (and ``permanence_store_metrics_stale 1``), never hang. The event loop's
+stall counter and longest stall (:mod:`agi.loopwatch`) are read at scrape time too.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
     from agi.booking.spool import Spool
     from agi.booking.store import Store
+    from agi.loopwatch import StallMonitor
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,31 @@ class Metrics:
         collector = StoreCollector(store, spool, clock)
         self.registry.register(collector)
         return collector
+
+    def watch_loop(self, monitor: StallMonitor) -> LoopCollector:
+        """Export ``monitor``'s stall count and longest stall on every scrape."""
+        collector = LoopCollector(monitor)
+        self.registry.register(collector)
+        return collector
+
+
+class LoopCollector(Collector):
+    """The event-loop stall monitor's figures: plain reads, safe from the scrape's thread."""
+
+    def __init__(self, monitor: StallMonitor) -> None:
+        self._monitor = monitor
+
+    def collect(self) -> Iterator[Metric]:
+        m = self._monitor
+        yield CounterMetricFamily(
+            "permanence_event_loop_stalls",
+            f"Times the event loop, busy itself, was late by more than {m.threshold * 1000:.0f} ms "
+            "(every live call's audio stopped meanwhile)", value=m.stalls)
+        yield GaugeMetricFamily("permanence_event_loop_longest_stall_seconds",
+                                "The longest the busy event loop was late since the start",
+                                value=m.worst_s)
+        yield GaugeMetricFamily("permanence_event_loop_stall_threshold_seconds",
+                                "Lateness counted as a stall", value=m.threshold)
 
 
 @dataclass

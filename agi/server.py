@@ -17,10 +17,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from agi.booking.probe import StoreProbe
-from agi.booking.recovery import recover
+from agi.booking.recovery import controller_id, recover, recovery_scope
 from agi.booking.spool import Spool
 from agi.booking.sqlite import SqliteStore
 from agi.booking.store import Store
@@ -67,14 +68,15 @@ def open_store(settings: Settings) -> Store:
     # transcripts and free text are sealed at rest (agi.privacy.sealed); the key first, so
     # a missing one stops the start before anything is written
     keyring = load_keyring(p.key_file, p.key_env, create=p.create_key)
+    owner = controller_id(st.controller_id, Path(st.spool_path).parent)
     if st.backend == "sqlite":
         return SealedStore(SqliteStore(st.sqlite_path, targets_for=targets_for(settings),
-                                       usage=usage), keyring)
+                                       usage=usage, owner=owner), keyring)
     from agi.booking.postgres import PostgresStore  # psycopg is imported only for this backend
 
     return SealedStore(PostgresStore(st.postgres_dsn, st.postgres_schema, st.postgres_pool_min,
                                      st.postgres_pool_max, targets_for=targets_for(settings),
-                                     usage=usage), keyring)
+                                     usage=usage, owner=owner), keyring)
 
 
 def build_dialogue(settings: Settings) -> DialogueEngine:
@@ -140,6 +142,7 @@ class PermanenceServer:
         self._turns = TurnRecorder(self.metrics, settings)
         self._call_refusals = RefusalLog("calls")
         self.stalls = StallMonitor()
+        self.metrics.watch_loop(self.stalls)  # /metrics: the stall counter and longest stall
         self._stall_task: asyncio.Task[None] | None = None
 
     @property
@@ -196,8 +199,9 @@ class PermanenceServer:
         # sealed with the store's key: the spool holds transcripts while the database is down
         self.spool = self._spool or Spool(s.store.spool_path, sealer=getattr(store, "keyring", None))
         # before any new call: a crashed process's spool and open calls (agi/booking/recovery.py)
+        close_open, owner = recovery_scope(s.store.backend, store.owner)
         await asyncio.to_thread(recover, store, self.spool, (self._clock or _utcnow)(),
-                                close_open=s.store.backend == "sqlite")
+                                close_open=close_open, owner=owner)
         self._replay_task = asyncio.create_task(self._replay_forever(store, self.spool))
         self.probe = StoreProbe(store, self.spool, s.store.backend)
         await asyncio.to_thread(self.probe.probe)  # /health is truthful from its first answer
@@ -222,7 +226,8 @@ class PermanenceServer:
         await self._agi.start()
         if s.freeswitch.enabled:
             inbound = InboundEsl(s.freeswitch) if s.freeswitch.inbound_enabled else None
-            self._esl = OutboundEslServer(self._handle_freeswitch, s.freeswitch, inbound)
+            self._esl = OutboundEslServer(self._handle_freeswitch, s.freeswitch, inbound,
+                                          max_connections=s.limits.max_connections)
             await self._esl.start()
         if self._health_enabled:
             self._health = HealthServer(s.server.health_host, s.server.health_port,

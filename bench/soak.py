@@ -47,6 +47,7 @@ async def soak(calls: int) -> tuple[float, float, dict[str, float | int]]:
                               recognizers=recognizers, health=False)
     await server.start()
     gc.freeze()  # as serve_forever does
+    print(f"    0 calls  RSS {rss_mib():7.1f} MiB (server started)", flush=True)
     first = 0.0
     try:
         for n in range(1, calls + 1):

@@ -23,7 +23,7 @@ import psycopg
 from psycopg import sql
 
 from agi.booking.outbox import load_payload
-from agi.booking.postgres import (
+from agi.booking.postgres_rows import (
     _APPT_COLUMNS,
     _CALL_COLUMNS,
     _CALLER_COLUMNS,

@@ -12,10 +12,10 @@ import psycopg
 from psycopg import sql
 
 from agi.booking.outbox import load_payload, outbox_rows
-from agi.booking.postgres import (
+from agi.booking.postgres_privacy import Transaction, _step
+from agi.booking.postgres_rows import (
     aware_utc,
 )
-from agi.booking.postgres_privacy import Transaction, _step
 from agi.booking.privacy_register import (
     Flag,
     PersonFlags,

@@ -24,7 +24,7 @@ from agi.booking.privacy_export import (
     person_export,
     quoted,
 )
-from agi.booking.sqlite import (
+from agi.booking.sqlite_rows import (
     _APPT_COLUMNS,
     _CALL_COLUMNS,
     _CALLER_COLUMNS,

@@ -21,12 +21,12 @@ from agi.booking.privacy_register import (
     RectifyReport,
     RequestKind,
 )
-from agi.booking.sqlite import (
+from agi.booking.sqlite_privacy import _run
+from agi.booking.sqlite_rows import (
     _CALLER_COLUMNS,
     from_db_time,
     to_db_time,
 )
-from agi.booking.sqlite_privacy import _run
 from agi.booking.store import OutboxKind
 from agi.errors import StoreError
 

@@ -3,8 +3,6 @@
 :data:`MIGRATION` is the SQLite schema step for usage, latency, the access log and the
 console (PostgreSQL: ``migrations/0005_usage_access.sql``). :class:`SqliteLedger` runs the
 shared SQL on the calling thread's connection, in one ``BEGIN IMMEDIATE`` transaction.
-This module must not import :mod:`agi.booking.sqlite` at import time (that module
-imports this one); the time conversion is imported when first used.
 """
 
 from __future__ import annotations
@@ -16,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from agi.booking.ledger import LEDGER_TABLES, Ledger
+from agi.booking.sqlite_rows import to_db_time
 from agi.booking.usage import Statement, UsageDay, count_call
 
 MIGRATION: tuple[str, ...] = (
@@ -93,8 +92,6 @@ def _sql(text: str) -> str:
 
 
 def _args(args: Sequence[Any]) -> list[Any]:
-    from agi.booking.sqlite import to_db_time
-
     return [to_db_time(a) if isinstance(a, datetime) else a for a in args]
 
 

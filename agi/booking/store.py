@@ -244,6 +244,14 @@ class Store(Ledger, abc.ABC):
     @abc.abstractmethod
     def transcript(self, call_id: str) -> Sequence[Turn]: ...
 
+    # The controller recorded on the calls this store starts (agi.booking.recovery).
+    owner: str = ""
+
+    @abc.abstractmethod
+    def open_call_ids(self, owner: str | None = None, limit: int = 10_000) -> Sequence[str]:
+        """Calls without an end, oldest first: those ``owner`` started, or every owner's
+        with ``None`` (a crash's leftovers, closed at start-up)."""
+
     # callers -------------------------------------------------------------
     @abc.abstractmethod
     def touch_caller(self, tenant_id: str, phone: str, at: datetime, *, name: str | None = None,

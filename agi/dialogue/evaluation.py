@@ -322,7 +322,7 @@ def markdown(data: Mapping[str, Any]) -> str:
              f"Generated {data['generated']}. Builtin backend: stratified cross-validation "
              f"(seed {data['seed']}); entities counted by {data['entity_matching']} "
              f"(relative dates against {data['eval_now']}). Rasa: {data['rasa']}.", "",
-             *_summary(data["languages"])]
+             *summary_table(data["languages"])]
     for lang, ev in data["languages"].items():
         rasa = (ev.get("rasa") or {}).get("intents") or {}
         lines += [f"## {lang}: {ev['examples']} examples, {ev['folds']} folds", "",
@@ -358,8 +358,9 @@ def _rasa_accuracy(section: Mapping[str, Any] | None) -> Any:
     return ((section or {}).get("rasa") or {}).get("intents", {}).get("accuracy")
 
 
-def _summary(languages: Mapping[str, Any]) -> list[str]:
-    """Intent accuracy per language: cross-validated and held-out, builtin beside Rasa."""
+def summary_table(languages: Mapping[str, Any]) -> list[str]:
+    """Intent accuracy per language: cross-validated and held-out, builtin beside Rasa (the
+    table report.md opens with and ``permanence nlu test`` prints last)."""
     lines = ["| language | builtin cross-validated | builtin held-out | Rasa cross-validated "
              "| Rasa held-out | held-out phrasings |", "|---|---|---|---|---|---|"]
     for lang, ev in languages.items():

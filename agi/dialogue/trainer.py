@@ -296,7 +296,13 @@ def run_test(project_root: Path, languages: Sequence[str], out_dir: Path, out: T
              models: Path = DEFAULT_MODELS) -> dict[str, Any]:
     """Cross-validate every language and score its held-out file, with Rasa's numbers when
     installed (``rasa_folds=0``: Rasa on the held-out file only); write the report."""
-    from agi.dialogue.evaluation import evaluate_heldout, evaluate_project, read_rasa_results, write_report
+    from agi.dialogue.evaluation import (
+        evaluate_heldout,
+        evaluate_project,
+        read_rasa_results,
+        summary_table,
+        write_report,
+    )
 
     rasa_folds = folds if rasa_folds is None else rasa_folds
     evaluations = []
@@ -330,7 +336,8 @@ def run_test(project_root: Path, languages: Sequence[str], out_dir: Path, out: T
             if venv is not None else "not installed (no .rasa-venv; `make rasa` builds it), "
             "no Rasa numbers")
     report = write_report(evaluations, out_dir, rasa_note=note)
-    out.write(f"report: {out_dir / 'report.md'} and {out_dir / 'report.json'}\n")
+    out.write(f"report: {out_dir / 'report.md'} and {out_dir / 'report.json'}\n\n")
+    out.write("\n".join(summary_table(report["languages"])))  # the same table as report.md's
     return report
 
 

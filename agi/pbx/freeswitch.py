@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import uuid as uuidlib
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Final
 
@@ -30,6 +31,7 @@ from agi.config import FreeSwitchSettings
 from agi.errors import CallEnded, EslError, MediaUnavailable, ProtocolError
 from agi.pbx.freeswitch_inbound import InboundEsl
 from agi.pbx.listener import stop_serving
+from agi.pbx.overload import RefusalLog
 from agi.pbx.unicast import PortPairs, UnicastMedia
 from agi.protocols import esl
 
@@ -44,6 +46,10 @@ COMMAND_TIMEOUT: Final = 5.0
 # Pairs tried when our UDP port is held by another program, before the call goes back.
 BIND_ATTEMPTS: Final = 4
 HANGUP_EVENTS: Final = frozenset({"CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE"})
+# Open outbound-ESL connections when [limits] max_connections is not given (as FastAGI's).
+MAX_CONNECTIONS: Final = 256
+# Event names a call keeps for its logs: a peer flooding events costs no more memory.
+MAX_EVENT_NAMES: Final = 256
 
 
 def call_info(headers: dict[str, str] | esl.CommandReply) -> CallInfo:
@@ -76,7 +82,8 @@ class FreeSwitchCall:
         self._down = asyncio.Event()  # CHANNEL_HANGUP or a disconnect notice seen
         self.info = CallInfo("", "", "", "", "", "freeswitch")
         self.sample_rate = 8000
-        self.events: list[str] = []  # event names in order, for logs and tests
+        # the last event names in order, for logs and tests
+        self.events: deque[str] = deque(maxlen=MAX_EVENT_NAMES)
 
     # set-up --------------------------------------------------------------
     async def start(self) -> None:
@@ -153,7 +160,8 @@ class FreeSwitchCall:
         s = self._settings
         for attempt in range(BIND_ATTEMPTS):
             ours, theirs = self._ports.take()
-            media = UnicastMedia(self.info.call_id, self.sample_rate, (s.freeswitch_media_host, theirs))
+            media = UnicastMedia(self.info.call_id, self.sample_rate,
+                                 (s.freeswitch_media_host, theirs), self._ports.refusals)
             try:
                 await media.bind(s.media_host, ours)
             except MediaUnavailable as exc:
@@ -257,17 +265,35 @@ CallHandler = Callable[[FreeSwitchCall], Awaitable[None]]
 
 
 class OutboundEslServer:
-    """Listens for FreeSWITCH's ``socket`` application; one task per call."""
+    """Listens for FreeSWITCH's ``socket`` application; one task per call.
+
+    Bounded: at most ``max_connections`` sessions, and never more than the UDP port pairs
+    (one per call); a connection past either, or from an address not allowed, is closed
+    before a byte is read (the dialplan goes on). Refusals are counted and logged once per
+    interval (:class:`agi.pbx.overload.RefusalLog`), never a line each.
+    """
 
     def __init__(self, handler: CallHandler, settings: FreeSwitchSettings,
-                 inbound: InboundEsl | None = None) -> None:
+                 inbound: InboundEsl | None = None, *,
+                 max_connections: int = MAX_CONNECTIONS) -> None:
         self._handler = handler
         self._inbound = inbound
         self.settings = settings
+        self.max_connections = max_connections
         self._ports = PortPairs(settings.media_port_min, settings.media_port_max)
         self._server: asyncio.Server | None = None
         self._sessions: set[asyncio.Task[None]] = set()
-        self.refused = 0
+        self.strangers = RefusalLog("outbound ESL")  # addresses not in allowed_hosts
+        self.refusals = RefusalLog("outbound ESL")  # past the connection cap
+
+    @property
+    def refused(self) -> int:
+        return self.strangers.total + self.refusals.total
+
+    @property
+    def media_refusals(self) -> RefusalLog:
+        """Datagrams the calls' unicast sockets dropped (another source, oversized)."""
+        return self._ports.refusals
 
     @property
     def port(self) -> int:
@@ -289,14 +315,13 @@ class OutboundEslServer:
         peer = writer.get_extra_info("peername")
         host = str(peer[0]) if isinstance(peer, tuple) else ""
         if host not in self.settings.allowed:
-            self.refused += 1
-            log.warning("outbound ESL connection from %s refused: not in freeswitch.allowed_hosts", host)
+            self.strangers.refused(host, "not in freeswitch.allowed_hosts")
             writer.close()
             return
-        if len(self._sessions) >= self._ports.pairs:  # a bounded listener: one UDP pair per call
-            self.refused += 1
-            log.warning("outbound ESL connection refused: %d calls already, one per UDP port pair "
-                        "(widen freeswitch.media_port_min..max)", len(self._sessions))
+        if len(self._sessions) >= min(self.max_connections, self._ports.pairs):
+            self.refusals.refused(host, f"{len(self._sessions)} calls open (limits.max_connections "
+                                  f"{self.max_connections}, {self._ports.pairs} UDP port pairs in "
+                                  "freeswitch.media_port_min..max)")
             writer.close()
             return
         task = asyncio.current_task()

@@ -6,7 +6,8 @@ ENFILE) through the loop's exception handler ("socket.accept() out of system res
 clients then writes thousands of identical lines. :func:`install_exception_handler`
 folds those into one line per interval with a count, and turns an ordinary peer reset
 (ConnectionResetError, BrokenPipeError reaching the handler) into one INFO line instead
-of a traceback. :class:`RefusalLog` does the same for connections a listener refuses.
+of a traceback. :class:`RefusalLog` does the same for connections a listener refuses and
+datagrams a media socket drops.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ class RefusalLog:
     """Logs the first event at once, then at most one line per ``interval`` with a count."""
 
     def __init__(self, what: str, interval: float = INTERVAL_S,
-                 clock: Callable[[], float] = time.monotonic, level: int = logging.WARNING) -> None:
+                 clock: Callable[[], float] = time.monotonic, level: int = logging.WARNING,
+                 item: str = "connection") -> None:
         self.what = what
+        self.item = item  # what is refused: a connection, a datagram
         self.interval = interval
         self.total = 0
         self._clock = clock
@@ -44,7 +47,7 @@ class RefusalLog:
             self._unlogged += 1
             return
         more = f" (and {self._unlogged} more in the last {self.interval:.0f} s)" if self._unlogged else ""
-        log.log(self._level, "%s: connection from %s refused: %s%s", self.what, peer, reason, more)
+        log.log(self._level, "%s: %s from %s refused: %s%s", self.what, self.item, peer, reason, more)
         self._last, self._unlogged = now, 0
 
 

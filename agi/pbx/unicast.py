@@ -7,7 +7,9 @@ datagram we send to the channel the moment it arrives: no jitter buffer, so
 :class:`agi.call.media.MediaSession` paces. While the caller is silent it sends
 datagrams of all 0xFF bytes (sample -1), comfort noise, read here as silence. A failed
 bind on its side is silent (``+OK``, then nothing): the first datagram is awaited with a
-timeout. Datagrams from any address other than that call's FreeSWITCH end are dropped.
+timeout. Datagrams from any address other than that call's FreeSWITCH end, and datagrams
+too large to be a frame, are dropped, counted and logged once per interval; the queue of
+caller audio is bounded, so no flood of datagrams grows memory.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any, Final
 
 from agi.call.channel import AudioIn, DigitIn, MediaHangup, MediaIn
 from agi.errors import CallEnded, MediaUnavailable
+from agi.pbx.overload import RefusalLog
 
 __all__ = ["PortPairs", "UnicastMedia", "COMFORT_NOISE_BYTE"]
 
@@ -28,13 +31,23 @@ COMFORT_NOISE_BYTE: Final = 0xFF
 # Two seconds of frames: the caller's audio is read as it comes; more queued means the
 # loop is starved and old audio is worth less than new.
 MAX_QUEUED: Final = 100
+# A 20 ms L16 frame is 320 bytes at 8 kHz, 1,920 at 48 kHz; a datagram above this (80 ms
+# at 48 kHz) is not FreeSWITCH's audio and is dropped unread.
+MAX_DATAGRAM: Final = 7680
+# DTMF beside queued audio: a peer sending digits without end cannot grow the queue.
+MAX_QUEUED_DIGITS: Final = 32
 
 
 class PortPairs:
-    """Even/odd UDP port pairs from ``[low, high]``: ours even, FreeSWITCH's odd."""
+    """Even/odd UDP port pairs from ``[low, high]``: ours even, FreeSWITCH's odd.
+
+    The range bounds the sockets unicast media can open: one per call, given back when the
+    call ends. ``refusals`` counts the datagrams every call's socket dropped, with one log
+    line per interval for all of them."""
 
     def __init__(self, low: int, high: int) -> None:
         first = low + low % 2
+        self.refusals = RefusalLog("unicast media", item="datagram")
         self._free = list(range(first, high, 2))
         self._taken: set[int] = set()
         self._next = 0  # round robin: a port another program holds is skipped, not retried
@@ -70,8 +83,10 @@ class _Protocol(asyncio.DatagramProtocol):
 class UnicastMedia:
     """One call's unicast stream as a :class:`agi.call.channel.MediaStream`."""
 
-    def __init__(self, call_id: str, sample_rate: int, peer: tuple[str, int]) -> None:
+    def __init__(self, call_id: str, sample_rate: int, peer: tuple[str, int],
+                 refusals: RefusalLog | None = None) -> None:
         self.call_id = call_id
+        self._refusals = refusals or RefusalLog("unicast media", item="datagram")
         self._rate = sample_rate
         self.peer = peer  # FreeSWITCH's end: where we send, the only source we accept
         self._queue: asyncio.Queue[MediaIn | None] = asyncio.Queue()
@@ -109,11 +124,10 @@ class UnicastMedia:
                 "(its bind failed, or a firewall drops UDP)") from None
 
     def _datagram(self, data: bytes, addr: tuple[str, int]) -> None:
-        if addr != self.peer:
+        if addr != self.peer or len(data) > MAX_DATAGRAM:
             self.rejected += 1
-            if self.rejected == 1:
-                log.warning("unicast %s: datagram from %s:%d dropped (not this call's FreeSWITCH)",
-                            self.call_id, *addr)
+            self._refusals.refused(f"{addr[0]}:{addr[1]}", f"call {self.call_id}: " + (
+                "not this call's FreeSWITCH" if addr != self.peer else f"{len(data)} bytes"))
             return
         if self._ended or not data or len(data) % 2 or self._queue.qsize() >= MAX_QUEUED:
             return
@@ -125,7 +139,7 @@ class UnicastMedia:
 
     def digit(self, digit: str) -> None:
         """A DTMF event read on the call's ESL connection."""
-        if not self._ended:
+        if not self._ended and self._queue.qsize() < MAX_QUEUED + MAX_QUEUED_DIGITS:
             self._queue.put_nowait(DigitIn(digit))
 
     def ended_by_pbx(self) -> None:

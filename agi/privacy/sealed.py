@@ -64,6 +64,14 @@ class SealedStore(Store):
     def usage_policy(self, policy: UsagePolicy) -> None:
         self.inner.usage_policy = policy
 
+    @property
+    def owner(self) -> str:  # the inner store's, which records it on each call
+        return self.inner.owner
+
+    @owner.setter
+    def owner(self, controller: str) -> None:
+        self.inner.owner = controller
+
     def _ledger_run(self, action: str,
                     statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
         return self.inner._ledger_run(action, statements)
@@ -93,6 +101,9 @@ class SealedStore(Store):
     def list_calls(self, tenant_id: str | None = None, limit: int = 100) -> Sequence[CallRecord]:
         return [replace(c, data=self.keyring.open_doc(c.data))
                 for c in self.inner.list_calls(tenant_id, limit)]
+
+    def open_call_ids(self, owner: str | None = None, limit: int = 10_000) -> Sequence[str]:
+        return self.inner.open_call_ids(owner, limit)
 
     def transcript(self, call_id: str) -> Sequence[Turn]:
         return [replace(t, text=self.keyring.open(t.text)) for t in self.inner.transcript(call_id)]

@@ -76,6 +76,7 @@ def test_health_says_degraded_and_metrics_are_served(tmp_path: Path, shared: Sha
     assert code == 503 and json.loads(body)["status"] == "degraded"
     assert "speech.model_path" in json.loads(body)["problems"][0]
     assert mcode == 200 and "permanence_active_calls" in metrics
+    assert "permanence_event_loop_stalls_total" in metrics  # the server's own stall monitor
     assert ncode == 404
 
 

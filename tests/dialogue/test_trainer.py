@@ -127,7 +127,12 @@ def test_report_numbers_come_from_the_data(tmp_path: Path) -> None:
     assert sum(s["support"] for s in held["intents"].values()) == held["examples"]
     assert held["accuracy"] == pytest.approx(1 - len(held["errors"]) / held["examples"])
     assert f"builtin fr: held-out accuracy {held['accuracy']:.3f}" in out.getvalue()
-    assert f"| fr | {lang['accuracy']:.2f} | {held['accuracy']:.2f} | – | – | {held['examples']} |" in md
+    row = f"| fr | {lang['accuracy']:.2f} | {held['accuracy']:.2f} | – | – | {held['examples']} |"
+    assert row in md
+    # printed too: cross-validated and held-out, builtin beside Rasa, under their headings
+    printed = out.getvalue().splitlines()
+    assert printed[-3:] == ["| language | builtin cross-validated | builtin held-out | Rasa cross-validated "
+                            "| Rasa held-out | held-out phrasings |", "|---|---|---|---|---|---|", row]
     assert f"### Held-out: {held['examples']} phrasings never trained on" in md
 
 

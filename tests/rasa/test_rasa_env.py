@@ -1,4 +1,5 @@
-"""Tests of deploy/rasa/rasa_env.py: Rasa's own venv, training and serving.
+"""Tests of deploy/rasa/rasa_env.py and its modules (rasa_venv, rasa_model, rasa_server):
+Rasa's own venv, training and serving.
 
 The first group runs in a second without Rasa: the script's command line, its error
 when no Python 3.10 exists, the training fingerprint, the lock file and the units.
@@ -115,6 +116,27 @@ def test_install_warns_when_the_service_user_cannot_reach_the_interpreter(
     assert f"sits under {private}, which other users cannot enter" in warning
     rasa_env.warn_if_private(str(python), REPO / ".rasa-venv")
     assert capsys.readouterr().err == ""
+
+
+def test_install_copies_the_entry_point_and_its_modules_into_the_venv(tmp_path: Path) -> None:
+    """bin/permanence-rasa (the systemd units' command) imports the modules rasa_env.py is
+    split into: install puts them in lib/permanence-rasa/, and the copy defaults to its venv."""
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    rasa_env.copy_self(venv)
+    entry = venv / "bin" / "permanence-rasa"
+    assert entry.read_text().startswith(f"#!{venv / 'bin' / 'python'}\n")
+    assert sorted(p.name for p in (venv / "lib" / "permanence-rasa").iterdir()) == sorted(
+        p.name for p in SCRIPT.parent.glob("rasa_*.py") if p.name != "rasa_env.py")
+    # COLUMNS: argparse would break the long temporary path across help lines
+    env = {**{k: v for k, v in os.environ.items() if k != "RASA_VENV"}, "COLUMNS": "500"}
+    done = subprocess.run([sys.executable, str(entry), "train", "--help"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert f"(default {venv};" in " ".join(done.stdout.split())
+    before = entry.stat().st_mtime_ns
+    rasa_env.copy_self(venv)  # a second install rewrites nothing
+    assert entry.stat().st_mtime_ns == before
 
 
 def make_project(root: Path) -> Path:

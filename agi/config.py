@@ -129,7 +129,7 @@ class SpeechSettings:
 class TurnSettings:
     """Turn-taking (agi/speech/turn_model.py, agi/call/speculate.py): [turns]."""
 
-    vad: str = "silero"  # silero | webrtc: the voice detector (bench/vad.py has the numbers)
+    vad: str = "webrtc"  # webrtc | silero: the voice detector (docs/turns.md has the numbers)
     end_of_turn: str = "silence"  # silence | smart-turn (a learned check at each pause)
     pause_ms: int = 200  # silence after which the check runs and a reply is prepared
     threshold: float = 0.5  # smart-turn probability above which the turn is over

@@ -215,7 +215,7 @@ class ScriptedVoskFactory(RecognizerFactory):
         return ScriptedVosk(self._real.new("ko") if self._real else None, self._script)
 
 
-def bench_settings(folder: Path, mode: str) -> Settings:
+def bench_settings(folder: Path, mode: str, vad: str = "webrtc") -> Settings:
     settings = load_settings(environ={})
     short = {"fr": ("Vos données servent à gérer vos rendez-vous.", "Que puis-je faire pour vous ?"),
              "en": ("Your data is used to manage your appointments.", "How can I help?")}
@@ -226,7 +226,7 @@ def bench_settings(folder: Path, mode: str) -> Settings:
                      endpoint_silence_ms=int(window or settings.speech.endpoint_silence_ms))
     return replace(
         settings, tenants=tenants, speech=speech,
-        turns=replace(settings.turns, end_of_turn=end_of_turn),
+        turns=replace(settings.turns, end_of_turn=end_of_turn, vad=vad),
         server=replace(settings.server, agi_port=0, audiosocket_port=0, health_port=0),
         store=replace(settings.store, sqlite_path=str(folder / "bench.sqlite3"),
                       spool_path=str(folder / "spool.sqlite3")),
@@ -241,9 +241,10 @@ class Turn:
     stages: Any  # the server's TurnTiming of the turn's last end, if any
 
 
-async def run_mode(mode: str, lang: str, calls: list[list[Utterance]], decode: bool) -> list[Turn]:
+async def run_mode(mode: str, lang: str, calls: list[list[Utterance]], decode: bool,
+                   vad: str = "webrtc") -> list[Turn]:
     folder = Path(tempfile.mkdtemp(prefix="permanence-bench-"))
-    settings = bench_settings(folder, mode)
+    settings = bench_settings(folder, mode, vad)
     vosk = VoskRecognizerFactory(settings.speech) if decode else None
     if vosk is not None:
         vosk.model("ko")  # loaded before the first call, as `permanence serve` does
@@ -318,6 +319,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lang", choices=sorted(CORPUS), default="fr")
     parser.add_argument("--calls", type=int, default=4, help="emulated calls per mode (3-4 turns each)")
     parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--vad", choices=("webrtc", "silero"), default="webrtc")
     parser.add_argument("--no-decode", action="store_true",
                         help="no Korean Vosk decoding (a loaded machine): turn-taking alone")
     parser.add_argument("--modes", default="silence,silence:800,smart-turn:800",
@@ -328,11 +330,11 @@ def main(argv: list[str] | None = None) -> None:
     calls = [call_script(args.lang, rng) for _ in range(max(1, args.calls))]
     load = os.getloadavg()
     print(f"hesitant {args.lang} callers: {len(calls)} calls per mode, "
-          f"{'no decoding' if args.no_decode else 'Korean Vosk decoding'}, pauses "
+          f"{'no decoding' if args.no_decode else 'Korean Vosk decoding'}, {args.vad} VAD, pauses "
           f"{HESITATION_MS[0]}-{HESITATION_MS[1]} ms; load average {load[0]:.2f} {load[1]:.2f} "
           f"on {os.cpu_count()} cores\n")
     for mode in args.modes.split(","):
-        print(report(mode, asyncio.run(run_mode(mode.strip(), args.lang, calls, not args.no_decode))) + "\n")
+        print(report(mode, asyncio.run(run_mode(mode.strip(), args.lang, calls, not args.no_decode, args.vad))) + "\n")
     print("v2v: end of the caller's speech on the wire -> first answer frame (premature turns "
           "excluded); endpoint = silence waited; premature = the server ended a turn while the "
           "caller was only pausing (targets: p50 <= 400 ms, p95 <= 600 ms, premature <= 2 %).")

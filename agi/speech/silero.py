@@ -2,8 +2,8 @@
 
 Not the default (``turns.vad = "webrtc"``): it misses short words such as "oui" under the
 endpointer's start rule (docs/turns.md). Measured on line noise (bench/vad.py: hiss,
-hum, rumble, mu-law, crackle mixed with eSpeak NG speech), Silero calls no noise frame speech where WebRTC VAD calls up to half of them,
-and finds more of the speech than the gated WebRTC VAD; it costs about 4 ms of CPU per
+hum, rumble, mu-law, crackle mixed with eSpeak NG speech), Silero calls no noise frame
+speech where WebRTC VAD calls up to half of them, and finds more of the speech than the gated WebRTC VAD; it costs about 4 ms of CPU per
 second of audio. The wheel is installed with ``--no-deps`` (the package itself imports
 torch): only its ONNX file is read, run by onnxruntime at 8 kHz on 256-sample windows.
 

@@ -258,11 +258,26 @@ def action_transfer(tracker: Tracker) -> list[Event]:
 
 
 def action_fallback(tracker: Tracker) -> list[Event]:
-    """Not understood: ask to rephrase; the second time in a row, offer a human."""
+    """Not understood: ask to rephrase; the second time in a row, offer a human. The words
+    are kept in the call's data (the ``unclear`` slot), for whoever reads the call."""
     count = int(tracker.get_slot("misunderstood") or 0) + 1
     if count >= MAX_MISUNDERSTOOD:
-        return [SlotSet("misunderstood", 0), SlotSet("pending", "offer_transfer"), Utter("utter_offer_transfer")]
-    return [SlotSet("misunderstood", count), Utter("utter_please_rephrase")]
+        return [*_keep_unclear(tracker), SlotSet("misunderstood", 0),
+                SlotSet("pending", "offer_transfer"), Utter("utter_offer_transfer")]
+    return [*_keep_unclear(tracker), SlotSet("misunderstood", count), Utter("utter_please_rephrase")]
+
+
+# Not-understood sentences kept in one call's data: the call record stays small; the
+# transcript keeps every word anyway.
+MAX_UNCLEAR = 20
+
+
+def _keep_unclear(tracker: Tracker) -> list[Event]:
+    said = tracker.text.strip()
+    if not said:
+        return []
+    kept = [str(s) for s in tracker.get_slot("unclear") or []]
+    return [SlotSet("unclear", [*kept, said][-MAX_UNCLEAR:])]
 
 
 def action_listen_again(tracker: Tracker) -> list[Event]:

@@ -12,7 +12,7 @@ call-back (:func:`may_call_back`): what they say is still kept, as a message.
 
 from __future__ import annotations
 
-from agi.dialogue.events import Event, FollowupAction, SlotSet, Tracker, Utter
+from agi.dialogue.events import Event, FollowupAction, SlotSet, Tracker, Utter, as_date, as_time
 from agi.dialogue.phones import parse_phone, speak_phone
 
 CALLBACK_FORM = "callback_form"
@@ -42,14 +42,46 @@ def ask_callback() -> list[Event]:
 
 
 def validate_callback_form(tracker: Tracker) -> list[Event]:
-    """The dictated (or keyed) number as E.164; anything else is asked again."""
+    """The dictated (or keyed) number as E.164; anything else is asked again. The request's
+    own ``date``/``time``/``phone`` slots keep the values the builtin engine keeps."""
+    events = _as_extracted(tracker)
     raw = tracker.get_slot("callback")
     if not raw:
-        return []
+        return events
     text = str(raw)
     # Keyed digits arrive as the digits themselves ("0612345678"): parse_phone reads them too.
     number = parse_phone(text, tracker.lang)
-    return [SlotSet("callback", number)] if number != raw else []
+    return [*events, SlotSet("callback", number)] if number != raw else events
+
+
+def _as_extracted(tracker: Tracker) -> list[Event]:
+    """``date``, ``time`` and ``phone`` normalised (ISO date, ``HH:MM``, E.164) where they
+    hold words.
+
+    On Rasa these slots take the words DIET tagged: the dictated number ("zéro six douze
+    ...") fills ``phone``, and as this form activates, Rasa fills the slots again from the
+    sentence that ended the booking form, bringing back "onze heures" over the "11:00" the
+    booking form had kept. The builtin engine's extractor normalises them (a number dictated
+    is never a date or a time); the same normalisers make the same values here. A no-op on
+    values already normalised, so on the builtin engine.
+    """
+    events: list[Event] = []
+    raw_date, raw_time = (str(tracker.get_slot(s) or "") for s in ("date", "time"))
+    # "?...": ambiguous, being asked; "a/b" a range of days, "a-b" a window: kept as they are
+    if raw_date and not raw_date.startswith("?") and "/" not in raw_date:
+        day = as_date(raw_date, tracker)
+        if day is not None and day.isoformat() != raw_date:
+            events.append(SlotSet("date", day.isoformat()))
+    if raw_time and not raw_time.startswith("?") and "-" not in raw_time:
+        at = as_time(raw_time, tracker)
+        if at is not None and at.strftime("%H:%M") != raw_time:
+            events.append(SlotSet("time", at.strftime("%H:%M")))
+    raw_phone = str(tracker.get_slot("phone") or "")
+    if raw_phone:
+        phone = parse_phone(raw_phone, tracker.lang)
+        if phone != raw_phone:  # unreadable: no number, as the builtin extractor finds none
+            events.append(SlotSet("phone", phone))
+    return events
 
 
 def action_confirm_callback(tracker: Tracker) -> list[Event]:

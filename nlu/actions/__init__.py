@@ -55,6 +55,7 @@ from agi.dialogue.actions import (
     Utter,
 )
 from agi.dialogue.base import CallContext
+from agi.dialogue.phones import parse_phone
 
 log = logging.getLogger(__name__)
 
@@ -116,27 +117,53 @@ def first_of_turn(sdk: SdkTracker, action_name: str = "") -> bool:
     return True
 
 
-def spoken_when(sdk: SdkTracker, ctx: CallContext, action_name: str = "") -> dict[str, str]:
-    """Date and time re-derived by our normaliser from the whole user message.
+# The slots the builtin engine fills from its own extractor's normalised values
+# (agi/dialogue/entities.py): on Rasa they are read again from the message (spoken_when).
+EXTRACTED_SLOTS = ("date", "time", "phone")
 
-    Rasa's DIET tags parts of spoken numbers ("dix neuf heures" gives only "neuf heures"),
-    so whenever it tagged a date or a time, the message itself is parsed again with
-    :func:`agi.dialogue.normalize.parse_when`, exactly as the builtin engine does, and what
-    it finds replaces Rasa's values (ISO date, ``HH:MM`` time). Empty when Rasa tagged
-    neither: then the caller did not speak about when, for Rasa's slot filling either.
+
+def spoken_when(sdk: SdkTracker, ctx: CallContext, action_name: str = "") -> dict[str, Any]:
+    """Date, time and phone as the builtin engine's extractor reads the whole user message.
+
+    Rasa's DIET tags parts of spoken numbers ("dix neuf heures" gives only "neuf heures") and
+    keeps the words of a dictated number, so whenever it tagged a date, a time or a phone,
+    the message itself is read again as the builtin engine reads it: a phone number (E.164)
+    when the words are one (digits dictated as a phone number are never a date or a time),
+    else date and time with :func:`agi.dialogue.normalize.parse_when` (ISO date, ``HH:MM``).
+    What it finds replaces Rasa's values; a slot DIET tagged where it finds nothing gets back
+    its value from before the message (the builtin engine, finding no entity, leaves the
+    slot alone). Empty when Rasa tagged none of them: then the caller did not speak about
+    when or a number, for Rasa's slot filling either.
 
     Only for the first action of the turn: a later one (after the form, or a follow-up)
     must not bring back a value an earlier action of this turn rejected or replaced."""
     latest = sdk.latest_message or {}
-    if not {str(e.get("entity")) for e in latest.get("entities") or []} & {"date", "time"}:
+    tagged = {str(e.get("entity")) for e in latest.get("entities") or []} & set(EXTRACTED_SLOTS)
+    if not tagged:
         return {}
     if (latest.get("intent") or {}).get("name") in QUESTION_INTENTS:
         return {}  # a question fills no booking slot (the domain's not_intent mappings)
     if not first_of_turn(sdk, action_name):
         return {}
-    when = normalize.parse_when(str(latest.get("text") or ""), ctx.tenant.language, ctx.now(),
-                                bare_time=sdk.get_slot("requested_slot") == "time")
-    return normalize.slot_values(when)
+    text, lang = str(latest.get("text") or ""), ctx.tenant.language
+    phone = parse_phone(text, lang)
+    found: dict[str, Any] = {"phone": phone} if phone else normalize.slot_values(normalize.parse_when(
+        text, lang, ctx.now(), bare_time=sdk.get_slot("requested_slot") == "time"))
+    before = slots_before_message(sdk)
+    return {**{slot: before.get(slot) for slot in tagged}, **found}
+
+
+def slots_before_message(sdk: SdkTracker) -> dict[str, Any]:
+    """The slot values set before the latest user message (before Rasa filled any from it)."""
+    events = list(sdk.events)
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=len(events))
+    values: dict[str, Any] = {}
+    for event in events[:last_user]:
+        if event.get("event") == "slot":
+            values[str(event.get("name"))] = event.get("value")
+        elif event.get("event") in ("restart", "reset_slots", "session_started"):
+            values.clear()
+    return values
 
 
 def spoken_name(sdk: SdkTracker, action_name: str = "") -> dict[str, str]:
@@ -154,16 +181,18 @@ def spoken_name(sdk: SdkTracker, action_name: str = "") -> dict[str, str]:
     return {"name": text}
 
 
-def to_tracker(sdk: SdkTracker, ctx: CallContext, when: Mapping[str, str] | None = None) -> Tracker:
+def to_tracker(sdk: SdkTracker, ctx: CallContext, when: Mapping[str, Any] | None = None) -> Tracker:
     """Our :class:`Tracker` over a Rasa SDK tracker (a copy of the slots).
 
-    ``when`` (from :func:`spoken_when`, :func:`spoken_name`) replaces the date/time entities and slots Rasa
-    filled from this message, so actions see the normalised values."""
+    ``when`` (from :func:`spoken_when`, :func:`spoken_name`) replaces the date/time/phone
+    entities and slots Rasa filled from this message, so actions see the normalised values
+    (a ``None`` there: no such entity, the slot as it was before the message)."""
     when = when or {}
     latest = sdk.latest_message or {}
     entities = tuple(Entity(str(e.get("entity")), e.get("value"), str(e.get("value") or ""))
                      for e in latest.get("entities") or [] if str(e.get("entity")) not in when)
-    entities += tuple(Entity(name, value, str(latest.get("text") or "")) for name, value in when.items())
+    entities += tuple(Entity(name, value, str(latest.get("text") or ""))
+                      for name, value in when.items() if value is not None)
     slots = {**sdk.slots, **when}
     return Tracker(ctx, slots, (latest.get("intent") or {}).get("name"), entities,
                    str(latest.get("text") or ""), sdk.active_loop_name,

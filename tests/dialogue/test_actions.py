@@ -124,6 +124,33 @@ def test_fallback_counts_then_offers_a_human(store: SqliteStore) -> None:
     assert utters(ev) == ["utter_offer_transfer"] and slots_of(ev)["pending"] == "offer_transfer"
 
 
+def test_what_was_not_understood_is_kept_in_order_in_the_calls_data(store: SqliteStore) -> None:
+    ev = a.action_fallback(tracker(store, text="grmbl pff"))
+    assert slots_of(ev)["unclear"] == ["grmbl pff"]
+    ev = a.action_fallback(tracker(store, text=" la tarte aux prunes ", misunderstood=1, unclear=["grmbl pff"]))
+    assert slots_of(ev)["unclear"] == ["grmbl pff", "la tarte aux prunes"]
+    assert "unclear" not in slots_of(a.action_fallback(tracker(store, text="  ")))
+    many = [f"mot {i}" for i in range(a.MAX_UNCLEAR)]
+    assert slots_of(a.action_fallback(tracker(store, text="encore", unclear=many)))["unclear"] == [*many[1:], "encore"]
+
+
+def test_the_call_back_form_keeps_the_requests_slots_normalised(store: SqliteStore) -> None:
+    """Rasa refills date/time/phone with DIET's words ("onze heures", the dictated digits)
+    during callback_form; the builtin engine's values are already normalised (a no-op)."""
+    said = "zéro six douze trente quatre cinquante six soixante dix huit"
+    ev = a.ACTIONS["validate_callback_form"](tracker(
+        store, date="jeudi prochain", time="onze heures", phone=said, callback=said))
+    assert slots_of(ev) == {"date": "2026-12-03", "time": "11:00", "phone": "+33612345678",
+                            "callback": "+33612345678"}
+    ev = a.ACTIONS["validate_callback_form"](tracker(
+        store, date="2026-12-03", time="11:00", phone="+33612345678", callback="+33612345678"))
+    assert ev == []
+    # a range or window, an ambiguous value being asked: left as they are; no number: none
+    ev = a.ACTIONS["validate_callback_form"](tracker(
+        store, date="2026-12-01/2026-12-04", time="?neuf", phone="le truc"))
+    assert slots_of(ev) == {"phone": None}
+
+
 def test_transfer_or_message(store: SqliteStore) -> None:
     assert a.Transfer("PJSIP/desk") in a.action_transfer(tracker(store))
     ev = a.action_transfer(tracker(store, tenant(transfer="")))

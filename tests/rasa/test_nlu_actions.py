@@ -124,6 +124,31 @@ def test_the_action_server_sets_rasas_slot_to_the_normalised_time(
     assert [(e["name"], e["value"]) for e in events if e["event"] == "slot"] == [("time", "19:00")]
 
 
+def test_a_dictated_number_is_a_phone_never_a_time(ctx: CallContext) -> None:
+    """DIET keeps the words of the number and may tag a time among them ("dix huit"): the
+    builtin engine's extractor reads one E.164 number, and the time keeps its value."""
+    said = "zéro six douze trente quatre cinquante six soixante dix huit"
+    sdk = sdk_tracker(said, [{"entity": "phone", "value": said}, {"entity": "time", "value": "dix huit"}],
+                      {"phone": said, "time": "dix huit"},
+                      after_user=[{"event": "action", "name": "action_extract_slots"},
+                                  {"event": "slot", "name": "phone", "value": said},
+                                  {"event": "slot", "name": "time", "value": "dix huit"}])
+    sdk.events.insert(0, {"event": "slot", "name": "time", "value": "11:00"})  # the booking's, earlier
+    when = actions.spoken_when(sdk, ctx, "validate_callback_form")
+    assert when == {"phone": "+33612345678", "time": "11:00"}
+    ours = actions.to_tracker(sdk, ctx, when)
+    assert (ours.get_slot("phone"), ours.get_slot("time")) == ("+33612345678", "11:00")
+    assert {(e.entity, e.value) for e in ours.entities} == {("phone", "+33612345678"), ("time", "11:00")}
+
+
+def test_a_tagged_time_the_extractor_cannot_read_leaves_the_slot_as_before(ctx: CallContext) -> None:
+    """"dupont d u p o n t": whatever DIET tags there, the builtin engine finds no time."""
+    sdk = sdk_tracker("dupont d u p o n t", [{"entity": "time", "value": "d u"}], {"time": "d u"})
+    assert actions.spoken_when(sdk, ctx) == {"time": None}
+    ours = actions.to_tracker(sdk, ctx, actions.spoken_when(sdk, ctx))
+    assert ours.get_slot("time") is None and [e for e in ours.entities if e.entity == "time"] == []
+
+
 def test_an_asked_name_partly_tagged_is_the_whole_answer() -> None:
     """DIET tags "jones" in "anna jones": the form asked for the name, the answer is it."""
     sdk = sdk_tracker("anna jones", [{"entity": "name", "value": "jones"}], {"name": "jones"},

@@ -1,11 +1,12 @@
 """Silero VAD (v6, MIT) for the endpointer, from the ONNX file of the ``silero-vad`` wheel.
 
 Not the default (``turns.vad = "webrtc"``): it misses short words such as "oui" under the
-endpointer's start rule (docs/turns.md). Measured on line noise (bench/vad.py: hiss,
-hum, rumble, mu-law, crackle mixed with eSpeak NG speech), Silero calls no noise frame
-speech where WebRTC VAD calls up to half of them, and finds more of the speech than the gated WebRTC VAD; it costs about 4 ms of CPU per
-second of audio. The wheel is installed with ``--no-deps`` (the package itself imports
-torch): only its ONNX file is read, run by onnxruntime at 8 kHz on 256-sample windows.
+endpointer's start rule (docs/turns.md). Measured on line noise (bench/vad.py: hiss, hum,
+rumble, mu-law, crackle mixed with eSpeak NG speech), Silero calls no noise frame speech
+where WebRTC VAD calls up to half of them, and finds more of the speech than the gated
+WebRTC VAD; it costs about 4 ms of CPU per second of audio. The wheel is installed with
+``--no-deps`` (the package itself imports torch): only its ONNX file is read, run by
+onnxruntime at 8 kHz on 256-sample windows.
 
 :class:`SileroVad` has WebRTC VAD's interface (``is_speech(frame, rate)`` per 20 ms frame):
 frames are buffered into windows, and each frame gets the probability of the last window

@@ -48,10 +48,13 @@ def cmd_call(args: argparse.Namespace, settings: Settings) -> int:
     turns: list[CallerTurn] = []
     for item in args.turns:
         kind, value = item
-        audio = speak(value, voice=language) if kind == "say" else read_wav(Path(value))
         start: Literal["after_agent"] | float = "after_agent"
         if args.barge_in is not None and not turns:
             start = args.barge_in
+        if kind == "dtmf":  # keys, sent as AudioSocket DTMF frames / ESL DTMF events
+            turns.append(CallerTurn(audio=b"", start=start, digits=value))
+            continue
+        audio = speak(value, voice=language) if kind == "say" else read_wav(Path(value))
         turns.append(CallerTurn(audio=audio, start=start))
     freeswitch = args.pbx == "freeswitch"
     host = args.host or (settings.freeswitch.esl_host if freeswitch else settings.server.agi_host)
@@ -115,6 +118,10 @@ def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     for t in settings.tenants:
         print(f"  tenant {t.id}: {t.name} [{t.language}, {t.timezone}] "
               f"services={','.join(x.name for x in t.services)} transfer={t.transfer_target or '-'}")
+    from agi.call.opening import config_warnings
+
+    for line in config_warnings(settings):
+        print(f"warning: {line}")
     return 0
 
 
@@ -125,13 +132,19 @@ def _tenant_language(settings: Settings, tenant_id: str) -> str:
     return "fr"
 
 
+def _dtmf_keys(value: str) -> str:
+    if not value or any(c not in "0123456789*#ABCD" for c in value.upper()):
+        raise argparse.ArgumentTypeError(f"{value!r}: keys are 0-9, *, # and A-D")
+    return value.upper()
+
+
 class _TurnAction(argparse.Action):
-    """Keeps --say and --wav in the order given: they are the caller's turns."""
+    """Keeps --say, --wav and --dtmf in the order given: they are the caller's turns."""
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: object, option_string: str | None = None) -> None:
         turns = list(getattr(namespace, "turns", None) or [])
-        turns.append(("say" if option_string == "--say" else "wav", str(values)))
+        turns.append(((option_string or "--say").lstrip("-"), str(values)))
         namespace.turns = turns
 
 
@@ -160,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="a caller turn spoken with eSpeak NG (repeatable, in order)")
     call.add_argument("--wav", action=_TurnAction, dest="turns", default=[],
                       help="a caller turn from a WAV file (repeatable, in order)")
+    call.add_argument("--dtmf", action=_TurnAction, dest="turns", default=[], type=_dtmf_keys,
+                      help="a caller turn of keys, e.g. 0612345678# (repeatable, in order with --say)")
     call.add_argument("--lang", help="language of --say turns (default: the tenant's)")
     call.add_argument("--barge-in", type=float, metavar="SECONDS",
                       help="start the first turn this long after the agent starts speaking")

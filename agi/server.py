@@ -260,7 +260,9 @@ class PermanenceServer:
         for tenant in self.settings.tenants:
             fixed = [phrases.phrase(table, tenant.language) for table in (
                 phrases.DIDNT_HEAR, phrases.STILL_THERE, phrases.TECHNICAL_TRANSFER,
-                phrases.TECHNICAL_MESSAGE, phrases.TRANSFERRING, phrases.GOODBYE)]
+                phrases.TECHNICAL_MESSAGE, phrases.TRANSFERRING, phrases.GOODBYE,
+                phrases.REASK[""], phrases.NOT_UNDERSTOOD_END, phrases.TIME_LIMIT)]
+            fixed.append(phrases.full_notice(tenant))
             synthesizer.prepare([*phrases.opening(tenant), *fixed], tenant.language)
 
     def _asterisk_call(self, channel: AgiChannel) -> AsteriskCall:

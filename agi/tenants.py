@@ -1,7 +1,8 @@
 """Tenants: the businesses one Permanence serves, read from ``[[tenants]]`` tables.
 
-Services, resources (practitioners, rooms), closures, notification targets and the tenant
-itself, with the parsing that validates each table; every error names the key
+The tenant itself and its notification targets, with the parsing that validates each
+table (services and resources in :mod:`agi.tenant_services`, practical information in
+:mod:`agi.tenant_info`); every error names the key
 (:class:`agi.errors.ConfigError`). :mod:`agi.config` re-exports all of it.
 """
 
@@ -10,28 +11,45 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from agi.call_settings import TENANT_KEYS as TENANT_CALL_KEYS
+from agi.call_settings import TenantCall, tenant_call
 from agi.errors import ConfigError
 from agi.privacy_settings import TENANT_KEYS as TENANT_PRIVACY_KEYS
 from agi.privacy_settings import TenantPrivacy, tenant_privacy
+from agi.tenant_info import INFO_TOPICS, MAX_ANSWER_CHARS, Faq, parse_faqs, parse_info
+from agi.tenant_services import (
+    WEEKDAYS,
+    Closure,
+    Resource,
+    Service,
+    WeeklyHours,
+    parse_closures,
+    parse_hours,
+    parse_resources,
+    parse_services,
+    whole,
+)
+
+# Re-exported: services, resources and information used to live here.
+__all__ = ["DEFAULT_HORIZON_DAYS", "DEFAULT_MIN_NOTICE_MIN", "DEFAULT_PRIVACY_NOTICE",
+           "FORBIDDEN_DISCLOSURE_KEYS", "INFO_TOPICS", "LANGUAGES", "MAX_ANSWER_CHARS",
+           "MIN_WEBHOOK_SECRET", "WEEKDAYS", "CalDavTarget", "Closure", "EmailTarget", "Faq",
+           "NotifyTarget", "Resource", "Service", "Tenant", "WebhookTarget", "WeeklyHours"]
 
 LANGUAGES = ("fr", "en")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Keys that would word away or remove the automated-assistant statement. The statement is
 # required by the EU AI Act (Art. 50) and is not configurable; only the privacy notice is.
 FORBIDDEN_DISCLOSURE_KEYS = re.compile(r"disclos|ai_statement|ai_notice|announce", re.I)
-_HOURS = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 # A phone booking must reach the business before the customer does: by default no slot
 # starts sooner than this after the call (tenant key min_notice_min).
 DEFAULT_MIN_NOTICE_MIN = 60
 # Calendars further out are not reliable (holidays, staff rotas) and the bound keeps a
 # search over a full calendar small (tenant key horizon_days).
 DEFAULT_HORIZON_DAYS = 60
-# Weekday index (0 = Monday) -> ((open, close), ...), wall-clock times of the tenant's zone.
-WeeklyHours = Mapping[int, tuple[tuple[time, time], ...]]
 
 DEFAULT_PRIVACY_NOTICE = {
     "fr": (
@@ -43,43 +61,6 @@ DEFAULT_PRIVACY_NOTICE = {
         "erase your data by contacting {name}."
     ),
 }
-
-
-@dataclass(frozen=True)
-class Service:
-    """What a caller can book: how long it lasts and who can perform it."""
-
-    name: str
-    duration_min: int
-    aliases: tuple[str, ...] = ()
-    # Time kept free after each appointment (cleaning a room, writing notes): the resource
-    # is blocked for [start, end + buffer) but the appointment itself ends at end.
-    buffer_min: int = 0
-    # The resources able to perform it, in preference order; () = every resource.
-    resources: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Closure:
-    """A stretch of local wall-clock time when nobody can be booked: [start, end).
-
-    Naive datetimes in the tenant's time zone, as written in the configuration
-    (``"2026-12-25"`` is the whole day, ``"2026-12-24T14:00/2026-12-24T18:00"`` an
-    afternoon), so a closure follows the wall clock across daylight-saving changes.
-    """
-
-    start: datetime
-    end: datetime
-
-
-@dataclass(frozen=True)
-class Resource:
-    """A practitioner or a room. Empty ``opening_hours`` means the tenant's own; when given,
-    the resource works only where its hours and the tenant's overlap."""
-
-    name: str
-    opening_hours: WeeklyHours = field(default_factory=dict)
-    closures: tuple[Closure, ...] = ()  # leave, training days...
 
 
 @dataclass(frozen=True)
@@ -135,19 +116,6 @@ class CalDavTarget:
 NotifyTarget = EmailTarget | WebhookTarget | CalDavTarget
 
 
-# Practical information a tenant can give callers, by topic ([tenants.info]).
-INFO_TOPICS = ("address", "access", "prices", "bring", "payment", "parking")
-
-
-@dataclass(frozen=True)
-class Faq:
-    """A question the business answers itself ([[tenants.faq]]): found by its keywords."""
-
-    question: str
-    keywords: tuple[str, ...]
-    answer: str
-
-
 @dataclass(frozen=True)
 class Tenant:
     """One business served by Permanence."""
@@ -179,6 +147,8 @@ class Tenant:
     faq: tuple[Faq, ...] = ()
     # health-data mode, recording, transfers (agi.privacy_settings)
     privacy: TenantPrivacy = field(default_factory=TenantPrivacy)
+    # the first layer of the privacy notice, the longest call (agi.call_settings)
+    call: TenantCall = field(default_factory=TenantCall)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -200,21 +170,28 @@ class Tenant:
         return Resource(name)
 
     def service(self, name: str | None) -> Service:
-        """The service called ``name`` (or one of its aliases); the first one by default."""
+        """The service called ``name`` (or one of its aliases); else the default one (the
+        first one when none is marked ``default``)."""
         if name:
             wanted = name.strip().lower()
             for svc in self.services:
                 if wanted == svc.name.lower() or wanted in (a.lower() for a in svc.aliases):
                     return svc
-        return self.services[0]
+        return self.default_service or self.services[0]
+
+    @property
+    def default_service(self) -> Service | None:
+        """What a caller who does not say what for is booked: the only service, or the one
+        marked ``default``; None when the caller must be asked."""
+        if len(self.services) == 1:
+            return self.services[0]
+        return next((s for s in self.services if s.default), None)
 
 
 _TENANT_KEYS = {"id", "name", "language", "timezone", "greeting", "privacy_notice",
                 "transfer_target", "dids", "resources", "opening_hours", "services", "notify",
                 "resource", "closures", "public_holidays", "min_notice_min", "horizon_days",
-                "info", "faq"} | TENANT_PRIVACY_KEYS
-_RESOURCE_KEYS = {"name", "opening_hours", "closures"}
-_SERVICE_KEYS = {"name", "duration_min", "aliases", "buffer_min", "resources"}
+                "info", "faq"} | TENANT_PRIVACY_KEYS | TENANT_CALL_KEYS
 
 
 def _tenant(index: int, raw: Mapping[str, Any], environ: Mapping[str, str]) -> Tenant:
@@ -244,156 +221,28 @@ def _tenant(index: int, raw: Mapping[str, Any], environ: Mapping[str, str]) -> T
     if not isinstance(notice, str) or not notice.strip():
         raise ConfigError(f"{where}.privacy_notice", "must not be empty",
                           "word the notice (controller, purpose, rights) or remove the key for the default")
-    services = tuple(_service(f"{where}.services[{i}]", s) for i, s in enumerate(raw.get("services", [])))
-    if not services:
-        raise ConfigError(f"{where}.services", "at least one service is required",
-                          'add [[tenants.services]] with name and duration_min')
-    resources_, details = _resources(where, raw)
-    for i, svc in enumerate(services):
-        unknown = [r for r in svc.resources if r not in resources_]
-        if unknown:
-            raise ConfigError(f"{where}.services[{i}].resources", f"unknown resource {unknown[0]!r}",
-                              f"known: {', '.join(resources_)}")
+    resources_, details = parse_resources(where, raw)
+    services = parse_services(f"{where}.services", raw.get("services", []), resources_)
     return Tenant(
         id=tid, name=name, language=language, timezone=tz,
         greeting=raw.get("greeting", ""), privacy_notice=notice.strip(),
         transfer_target=raw.get("transfer_target", ""),
         dids=tuple(raw.get("dids", [])), resources=resources_,
-        opening_hours=_hours(f"{where}.opening_hours", raw.get("opening_hours", {})),
+        opening_hours=parse_hours(f"{where}.opening_hours", raw.get("opening_hours", {})),
         services=services,
         notify=_notify_targets(f"{where}.notify", raw.get("notify", []), environ),
         resource_details=details,
-        closures=_closures(f"{where}.closures", raw.get("closures", [])),
+        closures=parse_closures(f"{where}.closures", raw.get("closures", [])),
         public_holidays=_holiday_country(f"{where}.public_holidays", raw.get("public_holidays", "")),
-        min_notice_min=_whole(f"{where}.min_notice_min", raw.get("min_notice_min"),
+        min_notice_min=whole(f"{where}.min_notice_min", raw.get("min_notice_min"),
                               DEFAULT_MIN_NOTICE_MIN, 0, 7 * 24 * 60),
-        horizon_days=_whole(f"{where}.horizon_days", raw.get("horizon_days"),
+        horizon_days=whole(f"{where}.horizon_days", raw.get("horizon_days"),
                             DEFAULT_HORIZON_DAYS, 1, 730),
-        info=_info(f"{where}.info", raw.get("info", {})),
-        faq=_faqs(f"{where}.faq", raw.get("faq", [])),
+        info=parse_info(f"{where}.info", raw.get("info", {})),
+        faq=parse_faqs(f"{where}.faq", raw.get("faq", [])),
         privacy=tenant_privacy(where, raw),
+        call=tenant_call(where, raw, language),
     )
-
-
-# Longer answers are read out for too long on a phone line.
-MAX_ANSWER_CHARS = 400
-
-
-def _answer(where: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(where, f"expected a sentence to say, got {value!r}")
-    if len(value) > MAX_ANSWER_CHARS:
-        raise ConfigError(where, f"longer than {MAX_ANSWER_CHARS} characters",
-                          "callers hear it read out: keep it short")
-    return value.strip()
-
-
-def _info(where: str, raw: Any) -> dict[str, str]:
-    """``[tenants.info]``: one sentence per topic of INFO_TOPICS."""
-    if not isinstance(raw, Mapping):
-        raise ConfigError(where, "must be a table", 'e.g. [tenants.info] address = "12 rue du Parc"')
-    for key in raw:
-        if key not in INFO_TOPICS:
-            raise ConfigError(f"{where}.{key}", "unknown topic", f"known: {', '.join(INFO_TOPICS)}; "
-                              "other questions go in [[tenants.faq]]")
-    return {key: _answer(f"{where}.{key}", value) for key, value in raw.items()}
-
-
-def _faqs(where: str, raw: Any) -> tuple[Faq, ...]:
-    """``[[tenants.faq]]``: question, keywords (what callers say), answer."""
-    if not isinstance(raw, list):
-        raise ConfigError(where, "must be a list of tables", "write [[tenants.faq]] entries")
-    out = []
-    for i, table in enumerate(raw):
-        at = f"{where}[{i}]"
-        if not isinstance(table, Mapping):
-            raise ConfigError(at, "must be a table", 'e.g. { question = "...", keywords = ["..."], answer = "..." }')
-        for key in table:
-            if key not in ("question", "keywords", "answer"):
-                raise ConfigError(f"{at}.{key}", "unknown faq setting", "known: answer, keywords, question")
-        keywords = table.get("keywords")
-        if (not isinstance(keywords, list) or not keywords
-                or not all(isinstance(k, str) and k.strip() for k in keywords)):
-            raise ConfigError(f"{at}.keywords", f"expected a list of words callers say, got {keywords!r}",
-                              'e.g. keywords = ["vaccin", "vaccination"]')
-        question = table.get("question", "")
-        if not isinstance(question, str):
-            raise ConfigError(f"{at}.question", f"expected a string, got {question!r}")
-        out.append(Faq(question=question.strip(), keywords=tuple(k.strip().lower() for k in keywords),
-                       answer=_answer(f"{at}.answer", table.get("answer"))))
-    return tuple(out)
-
-
-def _resources(where: str, raw: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[Resource, ...]]:
-    """Resource names and details: ``resources = [...]`` or ``[[tenants.resource]]`` tables."""
-    if "resources" in raw and "resource" in raw:
-        raise ConfigError(f"{where}.resource", "both resources and [[tenants.resource]] are set",
-                          "list the names in resources, or describe each one as a table; not both")
-    tables = raw.get("resource")
-    if tables is None:
-        names = raw.get("resources", ["default"])
-        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
-            raise ConfigError(f"{where}.resources", f"expected a list of names, got {names!r}")
-        if not names:
-            raise ConfigError(f"{where}.resources", "at least one resource is required")
-        if len(set(names)) != len(names):
-            raise ConfigError(f"{where}.resources", "a resource is listed twice")
-        return tuple(names), ()
-    if not isinstance(tables, list) or not tables:
-        raise ConfigError(f"{where}.resource", "expected [[tenants.resource]] tables",
-                          '{ name = "Dr Martin", opening_hours = { mon = ["09:00-12:00"] } }')
-    details = []
-    for i, table in enumerate(tables):
-        at = f"{where}.resource[{i}]"
-        if not isinstance(table, Mapping):
-            raise ConfigError(at, "must be a table", 'e.g. { name = "Dr Martin" }')
-        for key in table:
-            if key not in _RESOURCE_KEYS:
-                raise ConfigError(f"{at}.{key}", "unknown resource setting",
-                                  f"known: {', '.join(sorted(_RESOURCE_KEYS))}")
-        name = table.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError(f"{at}.name", "missing")
-        details.append(Resource(name=name.strip(),
-                                opening_hours=_hours(f"{at}.opening_hours", table.get("opening_hours", {})),
-                                closures=_closures(f"{at}.closures", table.get("closures", []))))
-    names = [d.name for d in details]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"{where}.resource", "two resources have the same name")
-    return tuple(names), tuple(details)
-
-
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
-
-
-def _closures(where: str, raw: Any) -> tuple[Closure, ...]:
-    """``"2026-12-25"`` (a day), ``"2026-08-03/2026-08-14"`` (days, both included) or
-    ``"2026-12-24T14:00/2026-12-24T18:00"`` (local times, end excluded)."""
-    if not isinstance(raw, list):
-        raise ConfigError(where, f"expected a list, got {raw!r}", 'e.g. ["2026-12-25"]')
-    out = []
-    for i, text in enumerate(raw):
-        if not isinstance(text, str):
-            raise ConfigError(f"{where}[{i}]", f"expected a string, got {text!r}")
-        first, _, second = text.strip().partition("/")
-        second = second or first
-        try:
-            if _DAY.fullmatch(first) and _DAY.fullmatch(second):
-                start = datetime.combine(date.fromisoformat(first), time())
-                end = datetime.combine(date.fromisoformat(second) + timedelta(days=1), time())
-            elif _MOMENT.fullmatch(first) and _MOMENT.fullmatch(second) and "/" in text:
-                start, end = datetime.fromisoformat(first), datetime.fromisoformat(second)
-            else:
-                raise ValueError(text)
-        except ValueError as exc:
-            raise ConfigError(f"{where}[{i}]", f"bad closure {text!r}",
-                              'write "2026-12-25", "2026-08-03/2026-08-14" or '
-                              '"2026-12-24T14:00/2026-12-24T18:00"') from exc
-        if end <= start:
-            raise ConfigError(f"{where}[{i}]", f"closure {text!r} ends before it starts")
-        out.append(Closure(start, end))
-    return tuple(sorted(out, key=lambda c: c.start))
 
 
 def _holiday_country(where: str, raw: Any) -> str:
@@ -412,54 +261,6 @@ def _holiday_country(where: str, raw: Any) -> str:
                           "use a country the holidays package supports") from exc
     return raw.strip()
 
-
-def _whole(where: str, raw: Any, default: int, low: int, high: int) -> int:
-    if raw is None:
-        return default
-    if not isinstance(raw, int) or isinstance(raw, bool) or not low <= raw <= high:
-        raise ConfigError(where, f"invalid value {raw!r}", f"a whole number from {low} to {high}")
-    return raw
-
-
-def _service(where: str, raw: Mapping[str, Any]) -> Service:
-    for key in raw:
-        if key not in _SERVICE_KEYS:
-            raise ConfigError(f"{where}.{key}", "unknown service setting",
-                              f"known: {', '.join(sorted(_SERVICE_KEYS))}")
-    name = raw.get("name")
-    duration = raw.get("duration_min")
-    if not isinstance(name, str) or not name:
-        raise ConfigError(f"{where}.name", "missing")
-    if not isinstance(duration, int) or not 5 <= duration <= 480:
-        raise ConfigError(f"{where}.duration_min", f"invalid duration {duration!r}", "minutes, 5 to 480")
-    who = raw.get("resources", [])
-    if not isinstance(who, list) or not all(isinstance(r, str) for r in who):
-        raise ConfigError(f"{where}.resources", f"expected a list of resource names, got {who!r}")
-    return Service(name=name, duration_min=duration, aliases=tuple(raw.get("aliases", ())),
-                   buffer_min=_whole(f"{where}.buffer_min", raw.get("buffer_min"), 0, 0, 240),
-                   resources=tuple(who))
-
-
-def _hours(where: str, raw: Mapping[str, Any]) -> dict[int, tuple[tuple[time, time], ...]]:
-    out: dict[int, tuple[tuple[time, time], ...]] = {}
-    for day, spans in raw.items():
-        if day not in WEEKDAYS:
-            raise ConfigError(f"{where}.{day}", "unknown day", f"use {', '.join(WEEKDAYS)}")
-        parsed = []
-        for span in spans:
-            m = _HOURS.match(span)
-            if not m:
-                raise ConfigError(f"{where}.{day}", f"bad span {span!r}", 'write "09:00-12:00"')
-            h1, m1, h2, m2 = map(int, m.groups())
-            try:
-                start, end = time(h1, m1), time(h2, m2)
-            except ValueError as exc:
-                raise ConfigError(f"{where}.{day}", f"bad time in {span!r}") from exc
-            if end <= start:
-                raise ConfigError(f"{where}.{day}", f"span {span!r} ends before it starts")
-            parsed.append((start, end))
-        out[WEEKDAYS.index(day)] = tuple(sorted(parsed))
-    return out
 
 
 _NOTIFY_KEYS = {

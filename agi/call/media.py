@@ -131,6 +131,7 @@ class MediaSession:
         self.frames_sent = 0
         self.speech_frames_sent = 0
         self.frames_received = 0
+        self.digits_received = 0  # keys pressed so far (one pressed in the opening is acted on)
         self.last_first_frame_at: float | None = None  # when the last prompt began to sound
         # every caller frame (8 kHz) also goes here: the consented recording
         self.on_caller_audio: Callable[[bytes], None] | None = None
@@ -181,6 +182,10 @@ class MediaSession:
         playback = _Playback(interruptible)
         self._playback = playback
         self._barged = False
+        # Silence is counted only while we wait for the caller: from the next listen(), not
+        # while we speak (a key press leaves listening on, and a long answer to it would
+        # otherwise be followed at once by a stale "didn't hear you").
+        self._listening = False
         rest = b""
         try:
             if isinstance(chunks, AsyncIterator):
@@ -281,6 +286,7 @@ class MediaSession:
                     for pcm in self._inbound.push(event.pcm):
                         self._on_audio(pcm)
                 elif isinstance(event, DigitIn):
+                    self.digits_received += 1
                     self._events.put_nowait(DigitPressed(event.digit))
                 elif isinstance(event, MediaHangup):
                     break

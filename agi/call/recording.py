@@ -36,7 +36,8 @@ from agi.privacy.crypto import Keyring, KeyringError, load_keyring
 
 MAGIC = b"PRMREC1"
 CHUNK_FRAMES = 50  # one second of 20 ms frames per encrypted chunk
-REFUSE_DIGIT = "9"
+# 9 reads the full privacy notice (agi.call_settings.NOTICE_DIGIT): refusing is the key next to it.
+REFUSE_DIGIT = "8"
 # A chunk longer than this is a damaged file (a second at 16 kHz is 32 000 bytes).
 MAX_CHUNK_BYTES = 1 << 20
 _LENGTH = struct.Struct(">I")

@@ -29,7 +29,8 @@ from agi.booking.spool import Spool
 from agi.booking.store import CallRecord, Store
 from agi.call import speculate
 from agi.call.channel import CHANNEL_ERRORS, CallChannel
-from agi.call.media import CallerHungUp, CallerSilent, CallerTurn, DigitPressed, MediaSession
+from agi.call.guide import CallGuide
+from agi.call.media import CallerHungUp, CallerSilent, CallerTurn, DigitPressed, MediaEvent, MediaSession
 from agi.call.recording import CallConsent, Recordings
 from agi.call.state import CallState, CallStateMachine
 from agi.config import Settings, Tenant
@@ -49,11 +50,6 @@ log = logging.getLogger(__name__)
 # unicast datagram arrives); past this the media path is broken (firewall, wrong
 # audiosocket_advertise, a UDP port FreeSWITCH could not bind) and the call goes back.
 MEDIA_CONNECT_TIMEOUT_S = 5.0
-# A caller who stays silent this many times in a row is told goodbye.
-MAX_SILENCES = 2
-HUMAN_DIGIT = "0"
-# A number keyed on the keypad ends with '#'; no phone number is longer (E.164: 15 digits).
-KEYED_END, MAX_KEYED = "#", 20
 
 
 @dataclass(frozen=True)
@@ -139,7 +135,8 @@ class CallSession:
         self.data: dict[str, Any] = {}
         self.media: MediaSession | None = None
         self._turn = 0
-        self._keyed = ""  # digits keyed for the number the dialogue asks (reply.expecting)
+        self.guide: CallGuide | None = None  # notice on request, keypad, recovery (agi.call.guide)
+        self._deadline = float("inf")  # loop time of the tenant's longest call
         self._recorded = False
         self.tenant_id = ""
         self.consent: CallConsent | None = None  # tenants that record calls, with consent
@@ -201,8 +198,11 @@ class CallSession:
         media = self.media
         assert media is not None
         tenant = self.tenant
-        # The AI statement and the privacy notice come first and cannot be interrupted
-        # (EU AI Act Art. 50; GDPR Art. 13). Nothing the caller says is stored before.
+        # The AI statement and the first layer of the privacy notice come first and cannot
+        # be interrupted (EU AI Act Art. 50; GDPR Art. 13, the rest on request: key 9).
+        # Nothing the caller says is stored before.
+        self._deadline = asyncio.get_running_loop().time() + min(
+            tenant.call.max_call_s, self.settings.limits.max_call_s)
         statement, notice, greeting = phrases.opening(tenant)
         if not await self._say_all((statement, notice), interruptible=False, record=True):
             self.outcome = "hangup_during_disclosure"
@@ -225,12 +225,19 @@ class CallSession:
             call_id=self.call_id, tenant=tenant, store=self.services.store,
             caller=caller, now=self.services.clock,
             spool=self.services.spool))
-        await self._say_all((greeting,), interruptible=True, record=True)
+        self.guide = CallGuide(tenant, can_transfer=lambda: tenant_can_transfer(tenant),
+                               ask=self._ask, store_turn=self._store_caller_turn)
+        self.guide.question = greeting
+        if media.digits_received:  # a key pressed during the opening is acted on at once
+            self.guide.greeting_pending = greeting
+        else:
+            await self._say_all((greeting,), interruptible=True, record=True)
         await self._turn_loop(media, conversation)
 
     async def _turn_loop(self, media: MediaSession, conversation: Conversation) -> None:
+        guide = self.guide
+        assert guide is not None
         reply: BotReply | None = None
-        silences = 0
         speculator = speculate.attach(media, conversation, self.services.synthesizer,
                                       self.tenant.language, enabled=self.settings.turns.speculate)
         while True:
@@ -238,8 +245,13 @@ class CallSession:
                 self.sm.fire("spoken")
             speculator.release()
             media.listen(dictation=bool(reply and reply.dictation))
-            event = await media.next_event()
+            event = await self._next_event(media)
             speculator.hold()
+            if event is None:  # the tenant's longest call: a polite close, the record kept
+                speculator.close()
+                self.sm.fire("heard")
+                await self._apply(guide.time_limit(conversation, self.outcome), None, 0.0, 0.0)
+                return
             if isinstance(event, CallerHungUp):
                 speculator.close()
                 self.sm.fire("hangup")
@@ -256,44 +268,43 @@ class CallSession:
             self.sm.fire("heard")
             started = time.monotonic()
             store_ms = 0.0
+            new: BotReply | None
             if isinstance(event, CallerTurn) and event.text.strip():
-                silences = 0
                 t0 = time.monotonic()
-                await self._store("add_turn", self.call_id, "caller",
-                                  event.text, _utcnow())
+                await self._store_caller_turn(event.text)
                 store_ms = (time.monotonic() - t0) * 1000
-                reply = await speculator.take(event.text)  # prepared during the pause
-                if reply is not None:
-                    conversation = speculator.conversation
-                else:
-                    reply = await self._ask(conversation.respond, event.text)
-            elif isinstance(event, DigitPressed) and reply is not None and reply.expecting == "callback":
-                if event.digit != KEYED_END and len(self._keyed) < MAX_KEYED:
-                    self._keyed += event.digit
-                    self.sm.fire("reply")
-                    continue
-                keyed, self._keyed = self._keyed, ""  # the keyed number is a caller turn
-                await self._store("add_turn", self.call_id, "caller", keyed, _utcnow())
-                reply = await self._ask(conversation.respond, keyed)
-            elif isinstance(event, DigitPressed) and event.digit == HUMAN_DIGIT and tenant_can_transfer(self.tenant):
-                reply = BotReply(say=(phrases.phrase(phrases.TRANSFERRING, self.tenant.language),),
-                                 transfer=self.tenant.transfer_target, outcome="transfer",
-                                 data=conversation.data)
+                # a reply prepared during the pause is used if the words are the same
+                new = await guide.words(conversation, event.text, reply,
+                                        prepared=functools.partial(speculator.take, event.text))
+                conversation = speculator.conversation
+            elif isinstance(event, DigitPressed):
+                new = await guide.digit(conversation, event.digit, reply)
             elif isinstance(event, (CallerSilent, CallerTurn)):
-                silences += 1
-                if silences > MAX_SILENCES:
-                    reply = BotReply(say=(phrases.phrase(phrases.STILL_THERE, self.tenant.language),),
-                                     hangup=True, outcome="no_input", data=conversation.data)
-                else:
-                    reply = await self._ask(lambda _: speculator.conversation.no_input(), "")
+                new = await guide.silence(conversation, reply)
             else:
+                new = None
+            if new is None:
                 self.sm.fire("reply")
                 continue
+            reply = new
             dialogue_ms = (time.monotonic() - started) * 1000 - store_ms
             await self._apply(reply, event, dialogue_ms, store_ms)
             if reply.transfer or reply.hangup or media.ended.is_set():
                 speculator.close()
                 return
+
+    async def _next_event(self, media: MediaSession) -> MediaEvent | None:
+        """The next caller event; None once the tenant's longest call is reached."""
+        remaining = self._deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            return None
+        try:
+            return await asyncio.wait_for(media.next_event(), remaining)
+        except TimeoutError:
+            return None
+
+    async def _store_caller_turn(self, text: str) -> None:
+        await self._store("add_turn", self.call_id, "caller", text, _utcnow())
 
     async def _ask(self, method: Callable[[str], BotReply], text: str) -> BotReply:
         """Run the dialogue off the event loop; a failing backend hands the caller over."""

@@ -15,7 +15,7 @@ from agi.booking.store import Store
 from agi.booking.usage import COUNTERS, UsageDay, totals
 
 # Outcomes where the caller left before anything was done for them.
-ABANDONED = frozenset({"hangup", "hangup_during_disclosure", "no_input"})
+ABANDONED = frozenset({"hangup", "hangup_during_disclosure", "no_input", "not_understood"})
 FORMATS = ("table", "csv", "json")
 
 

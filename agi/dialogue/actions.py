@@ -39,6 +39,7 @@ from agi.dialogue.callback import (
     needs_callback,
     validate_callback_form,
 )
+from agi.dialogue.choices import start_choices, validate_choices
 from agi.dialogue.events import (
     Asking,
     Entity,
@@ -50,9 +51,11 @@ from agi.dialogue.events import (
     Tracker,
     Transfer,
     Utter,
+    booking_of,
     choose,
     offer,
     read_back_or_offer,
+    read_back_params,
     spoken,
     start_of,
     validate_when,
@@ -72,7 +75,7 @@ MAX_MISUNDERSTOOD = 2
 def validate_booking_form(tracker: Tracker) -> list[Event]:
     """Normalise what the caller said into ``date``/``time``/``name`` values, or reject it
     (a name that is no name is asked again)."""
-    return [*validate_when(tracker), *_validate_name(tracker)]
+    return [*validate_when(tracker), *_validate_name(tracker), *validate_choices(tracker)]
 
 
 def validate_message_form(tracker: Tracker) -> list[Event]:
@@ -96,7 +99,7 @@ def action_new_request(tracker: Tracker) -> list[Event]:
     """A new booking or message: the previous request's slots are cleared and only what the
     caller said in this sentence is kept."""
     said = {e.entity: e.value for e in tracker.entities if e.entity in REQUEST_SLOTS}
-    return [SlotSet(slot, said.get(slot)) for slot in REQUEST_SLOTS]
+    return [*(SlotSet(slot, said.get(slot)) for slot in REQUEST_SLOTS), *start_choices(tracker)]
 
 
 def action_inform_after_request(tracker: Tracker) -> list[Event]:
@@ -159,9 +162,10 @@ def action_book_appointment(tracker: Tracker) -> list[Event]:
     if start is None:
         return [SlotSet("pending", None), FollowupAction("booking_form")]
     ctx = tracker.ctx
+    service, resource = booking_of(tracker)
     try:
         appt = availability.book_slot(
-            ctx.store, ctx.tenant, ctx.tenant.service(None), start,
+            ctx.store, ctx.tenant, service, start, resource=resource,
             name=str(tracker.get_slot("name") or ""),
             phone=_reach(tracker), call_id=ctx.call_id,
             now=tracker.now())
@@ -176,7 +180,8 @@ def action_book_appointment(tracker: Tracker) -> list[Event]:
         return _note_booking_request(tracker, start, ctx.spool)
     local = appt.starts_at.astimezone(ctx.tenant.tz)
     return [*spoken(local, tracker.lang), SlotSet("appointment_id", appt.id),
-            SlotSet("pending", "anything_else"), Outcome("booked"), Utter("utter_booked")]
+            SlotSet("pending", "anything_else"), Outcome("booked"),
+            Utter("utter_booked", read_back_params(tracker))]
 
 
 def _reach(tracker: Tracker) -> str:
@@ -195,7 +200,7 @@ def _booked_by_this_call(tracker: Tracker, start: datetime) -> Appointment | Non
     """
     ctx = tracker.ctx
     name = str(tracker.get_slot("name") or "")
-    end = start + timedelta(minutes=ctx.tenant.service(None).duration_min)
+    end = start + timedelta(minutes=booking_of(tracker)[0].duration_min)
     return next((a for a in ctx.store.appointments(ctx.tenant.id, start, end)
                  if a.call_id == ctx.call_id and a.starts_at == start and a.customer_name == name),
                 None)
@@ -205,11 +210,11 @@ def _note_booking_request(tracker: Tracker, start: datetime, spool: Spool) -> li
     """The database is down: keep the confirmed request in the spool, to be written (or
     turned into a call-back lead if the slot went meanwhile) once it is back."""
     ctx = tracker.ctx
-    service = ctx.tenant.service(None)
+    service, chosen = booking_of(tracker)
     local = start.astimezone(ctx.tenant.tz)
     resources = getattr(service, "resources", ()) or ctx.tenant.resources
     spool.append("book", (NewAppointment(
-        tenant_id=ctx.tenant.id, resource=resources[0], service=service.name, starts_at=local,
+        tenant_id=ctx.tenant.id, resource=chosen or resources[0], service=service.name, starts_at=local,
         ends_at=local + timedelta(minutes=service.duration_min),
         customer_name=str(tracker.get_slot("name") or ""),
         customer_phone=_reach(tracker), call_id=ctx.call_id,

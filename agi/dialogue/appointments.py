@@ -11,6 +11,7 @@ from agi.booking import availability
 from agi.booking.spool import Spool
 from agi.booking.store import Appointment
 from agi.dialogue import normalize
+from agi.dialogue.catalogue import find_service
 from agi.dialogue.events import (
     Asking,
     Event,
@@ -68,13 +69,13 @@ def _named(tracker: Tracker, upcoming: list[Appointment], *, moving: bool = Fals
     new time)."""
     tz = tracker.ctx.tenant.tz
     said = _when_said(tracker, after_from=True if moving else None)
-    services = {e.value for e in tracker.entities if e.entity == "service"}
-    if said.date is None and said.time is None and not services:
+    service = find_service(tracker.text, tracker.ctx.tenant)  # "mon bilan de jeudi"
+    if said.date is None and said.time is None and service is None:
         return []
     matches = [a for a in upcoming
                if (said.date is None or a.starts_at.astimezone(tz).date() == said.date)
                and (said.time is None or a.starts_at.astimezone(tz).time() == said.time)
-               and (not services or tracker.ctx.tenant.service(next(iter(services))).name == a.service)]
+               and (service is None or service.name == a.service)]
     # A service that all of them share ("mon rendez-vous" heard as a service) names none.
     by_service_only = said.date is None and said.time is None
     return [] if by_service_only and len(matches) == len(upcoming) else matches
@@ -236,7 +237,8 @@ def action_check_move(tracker: Tracker) -> list[Event]:
         return read_back_or_offer(tracker, start, MOVE)
     if appt is None:
         return _appointment_gone()
-    return read_back_or_offer(tracker, start, MOVE, ignore=appt.id)
+    return read_back_or_offer(tracker, start, MOVE, ignore=appt.id,
+                              service=tracker.ctx.tenant.service(appt.service))
 
 
 def _appointment_gone() -> list[Event]:
@@ -271,11 +273,13 @@ def action_move_appointment(tracker: Tracker) -> list[Event]:
         appt = _own_appointment(tracker)
         if appt is None:
             return _appointment_gone()
-        moved = availability.move_slot(ctx.store, ctx.tenant, ctx.tenant.service(None), appt,
+        service = ctx.tenant.service(appt.service)  # a move keeps the appointment's duration
+        moved = availability.move_slot(ctx.store, ctx.tenant, service, appt,
                                        start, now=tracker.now(), call_id=ctx.call_id)
     except SlotTaken:  # includes SlotUnavailable: someone else was faster, or time passed
         return offer(tracker, start, "utter_slot_just_taken", form=MOVE.form,
-                     pending=MOVE.choosing, ignore=_appointment_id(tracker))
+                     pending=MOVE.choosing, ignore=_appointment_id(tracker),
+                     service=ctx.tenant.service(appt.service) if appt else None)
     except StoreUnavailable:
         if ctx.spool is None:
             raise

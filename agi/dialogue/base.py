@@ -17,6 +17,8 @@ from agi.booking.spool import Spool
 from agi.booking.store import Store
 from agi.config import Tenant
 
+# The custom action a turn the dialogue did not understand runs (both backends).
+FALLBACK_ACTION = "action_fallback"
 # Slots whose answers are dictated (numbers, dates, names): the endpointer waits longer.
 DICTATION_SLOTS = frozenset({"date", "time", "phone", "name", "message", "callback"})
 
@@ -45,6 +47,8 @@ class BotReply:
     expecting: str | None = None  # slot being asked for (dictation mode when in DICTATION_SLOTS)
     outcome: str | None = None  # booked, moved, cancelled, pending, message, transfer, ... once reached
     data: Mapping[str, Any] = field(default_factory=dict)  # everything collected so far
+    # the turn was not understood (the fallback action ran): the session counts these
+    misunderstood: bool = False
 
     @property
     def dictation(self) -> bool:

@@ -46,7 +46,7 @@ from agi.dialogue.actions import (
     Transfer,
     Utter,
 )
-from agi.dialogue.base import BotReply, CallContext, Conversation, DialogueEngine
+from agi.dialogue.base import FALLBACK_ACTION, BotReply, CallContext, Conversation, DialogueEngine
 from agi.dialogue.dry_run import dry_run_context
 from agi.dialogue.entities import extract_entities
 from agi.dialogue.intents import IntentClassifier
@@ -65,7 +65,7 @@ MAX_NO_INPUT = 3
 # Failed answers to the same form question before the form hands over to the fallback.
 MAX_FORM_RETRIES = 2
 # Slots that are bookkeeping, not what the caller told us.
-INTERNAL_SLOTS = frozenset({"pending", "offered", "offered_spoken", "date_spoken", "time_spoken",
+INTERNAL_SLOTS = frozenset({"pending", "offered", "offered_spoken", "date_spoken", "time_spoken", "services_spoken",
                             "misunderstood", "requested_slot"})
 
 
@@ -223,7 +223,8 @@ class BuiltinConversation(Conversation):
             self._last_prompt = tuple(t.say[-1:])
         return BotReply(say=tuple(t.say), transfer=t.transfer, hangup=t.hangup,
                         expecting=self.requested_slot if self.active_loop else None,
-                        outcome=t.outcome, data=dict(self.data))
+                        outcome=t.outcome, data=dict(self.data),
+                        misunderstood=FALLBACK_ACTION in t.actions)
 
     # rules, forms, slots --------------------------------------------------------------
     def _rule(self, intent: str, *, in_form: bool) -> Rule | None:

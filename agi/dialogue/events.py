@@ -19,8 +19,10 @@ from datetime import date, datetime, time
 from typing import Any
 
 from agi.booking import availability
+from agi.config import Service
 from agi.dialogue import normalize
 from agi.dialogue.base import CallContext
+from agi.dialogue.catalogue import booked_resource, booked_service, read_back
 from agi.dialogue.names import of_name
 from agi.errors import StoreUnavailable
 
@@ -129,14 +131,26 @@ def set_start(start: datetime) -> list[Event]:
     return [SlotSet("date", start.date().isoformat()), SlotSet("time", start.strftime("%H:%M"))]
 
 
+def booking_of(tracker: Tracker, service: Service | None = None) -> tuple[Service, str | None]:
+    """The service and practitioner the search is for: ``service`` (a move: the appointment's
+    own, with whoever is free), else the booking's ``service`` and ``practitioner`` slots."""
+    tenant = tracker.ctx.tenant
+    if service is not None:
+        return service, None
+    chosen = booked_service(tenant, tracker.get_slot("service"))
+    return chosen, booked_resource(tenant, chosen, tracker.get_slot("practitioner"))
+
+
 def offer(tracker: Tracker, around: datetime, response: str, *, form: str = "booking_form",
            pending: str = "choose_slot", ignore: int | None = None,
-           within: availability.Window | None = None) -> list[Event]:
+           within: availability.Window | None = None, service: Service | None = None) -> list[Event]:
     """Offer the free slots nearest to ``around`` (``ignore``: the appointment being moved,
     whose own time counts as free; ``within``: only inside the asked days and hours), or ask
-    for another day through ``form``."""
+    for another day through ``form``. The slots fit the service's duration and the chosen
+    practitioner's hours and diary (:func:`booking_of`)."""
     tenant = tracker.ctx.tenant
-    slots = availability.free_slots(tracker.ctx.store, tenant, tenant.service(None), around,
+    chosen, resource = booking_of(tracker, service)
+    slots = availability.free_slots(tracker.ctx.store, tenant, chosen, around, resource=resource,
                                     now=tracker.now(), ignore=ignore, within=within)
     if not slots:
         return [SlotSet("pending", None), SlotSet("date", None), SlotSet("time", None),
@@ -144,7 +158,7 @@ def offer(tracker: Tracker, around: datetime, response: str, *, form: str = "boo
     starts = sorted(s.start for s in slots)
     return [SlotSet("offered", [s.isoformat() for s in starts]),
             SlotSet("offered_spoken", normalize.speak_choices(starts, tracker.lang)),
-            SlotSet("pending", pending), Utter(response)]
+            SlotSet("pending", pending), Utter(response, read_back_params(tracker))]
 
 def validate_when(tracker: Tracker) -> list[Event]:
     """Normalise the ``date``/``time`` slots (ISO date, ``HH:MM``), or reject a past or
@@ -250,36 +264,43 @@ class Asking:
     choosing: str  # ``pending`` while the caller picks among the offered slots
 
 
-def _read_back_params(tracker: Tracker) -> dict[str, str]:
-    """``{of_name}``: "de Paul Martin", "d'Alice Aubert" (French elision), the name in English."""
-    return {"of_name": of_name(str(tracker.get_slot("name") or ""), tracker.lang)}
+def read_back_params(tracker: Tracker) -> dict[str, str]:
+    """``{of_name}``: "de Paul Martin", "d'Alice Aubert" (French elision), the name in English;
+    ``{service_name}`` and ``{with_practitioner}`` (" avec le docteur Martin" or "")."""
+    return {"of_name": of_name(str(tracker.get_slot("name") or ""), tracker.lang),
+            **read_back(tracker.ctx.tenant, tracker.get_slot("service"), tracker.get_slot("practitioner"))}
 
 
 def read_back_or_offer(tracker: Tracker, start: datetime, asking: Asking, *,
-                       ignore: int | None = None) -> list[Event]:
+                       ignore: int | None = None, service: Service | None = None) -> list[Event]:
     """Read ``start`` back if it is free (``ignore``: an appointment whose own time counts
     as free), else offer the nearest free slots.
 
     When the diary cannot be read and a spool keeps the caller's writes, a time within
     opening hours is read back anyway: the request is noted after the yes."""
     tenant = tracker.ctx.tenant
-    service = tenant.service(None)
+    moved_service = service
+    service, resource = booking_of(tracker, moved_service)
     window = asked_window(tracker)
     if window is not None:  # a range was asked: offer what is free in it, never a made-up time
         return offer(tracker, start, "utter_offer_in_range", form=asking.form,
-                     pending=asking.choosing, ignore=ignore, within=window)
+                     pending=asking.choosing, ignore=ignore, within=window, service=moved_service)
     try:
-        slot = availability.slot_if_free(tracker.ctx.store, tenant, service, start,
+        slot = availability.slot_if_free(tracker.ctx.store, tenant, service, start, resource=resource,
                                          now=tracker.now(), ignore=ignore)
     except StoreUnavailable:
         if tracker.ctx.spool is None or not availability.within_opening_hours(
-                tenant, start, service.duration_min):
+                tenant, start, service.duration_min, resource):
             raise
         return [*spoken(start.astimezone(tenant.tz), tracker.lang),
-                SlotSet("pending", asking.confirm), Utter(asking.read_back, _read_back_params(tracker))]
+                SlotSet("pending", asking.confirm), Utter(asking.read_back, read_back_params(tracker))]
     if slot is not None:
         return [*spoken(slot.start, tracker.lang), SlotSet("pending", asking.confirm),
-                Utter(asking.read_back, _read_back_params(tracker))]
+                Utter(asking.read_back, read_back_params(tracker))]
     closed = not availability.within_opening_hours(tenant, start, service.duration_min)
-    return offer(tracker, start, "utter_outside_hours" if closed else "utter_offer_slots",
-                 form=asking.form, pending=asking.choosing, ignore=ignore)
+    away = not closed and resource is not None and not availability.within_opening_hours(
+        tenant, start, service.duration_min, resource)  # open, but not the one asked for
+    response = "utter_outside_hours" if closed else "utter_practitioner_away" if away \
+        else "utter_offer_slots"
+    return offer(tracker, start, response, form=asking.form, pending=asking.choosing,
+                 ignore=ignore, service=moved_service)

@@ -21,7 +21,8 @@ _LEADS = {
     "fr": ("je m'appelle", "je me nomme", "je me prénomme", "mon nom de famille est",
            "mon nom de famille c'est", "mon nom est", "mon nom c'est", "mon nom", "le nom c'est",
            "le nom est", "moi c'est", "c'est au nom de", "ce sera au nom de", "mettez au nom de",
-           "vous pouvez mettre au nom de", "notez au nom de", "au nom de", "à mon nom",
+           "vous pouvez mettre au nom de", "notez au nom de", "c'est au nom du", "au nom du",
+           "au nom de", "à mon nom",
            "de la part de", "c'est de la part de", "ici", "c'est", "je suis", "nom"),
     "en": ("my name is", "my name's", "my surname is", "my last name is", "the name is",
            "the name's", "name's", "under the name of", "under the name", "in the name of",
@@ -36,9 +37,12 @@ _WEAK_LEADS = {
 _AROUND = {
     "fr": ("oui", "alors", "donc", "bonjour", "bonsoir", "voilà", "ok", "d'accord", "bien sûr",
            "madame", "monsieur", "mademoiselle", "s'il vous plaît", "svp", "merci", "c'est ça",
-           "tout simplement"),
+           "tout simplement",
+           # titles: the name is booked without them ("au nom du docteur Martin": Martin)
+           "le docteur", "la docteure", "docteure", "docteur", "maître", "professeur", "dr"),
     "en": ("yes", "yeah", "yep", "so", "well", "hello", "hi", "ok", "okay", "sure", "mr", "mrs",
-           "ms", "miss", "mister", "please", "thanks", "thank you", "that's right", "right"),
+           "ms", "miss", "mister", "please", "thanks", "thank you", "that's right", "right",
+           "doctor", "dr", "professor"),
 }
 # Name particles: lower case inside a name, never a name on their own.
 _PARTICLES = frozenset("de du des d' le la van von der den da di del della dos ben bin mac mc st saint sainte".split())
@@ -113,7 +117,7 @@ def _after_lead(text: str, lang: str, asked: bool) -> str | None:
             continue
         if lead in _WEAK_LEADS[lang] and not (asked and m.start() == 0):
             continue
-        return _up_to_speech(m.group(1), lang)
+        return _up_to_speech(_strip_around(m.group(1), lang), lang)
     return text if asked else None
 
 

@@ -81,6 +81,12 @@ def speak_date(d: date, lang: str) -> str:
     return f"{_name(days, d.weekday(), lang)} {day} {_name(months, d.month - 1, lang)}"
 
 
+def month_name(month: int, lang: str) -> str:
+    """"décembre" / "December", for ``month`` 1-12."""
+    months, _ = _names(lang)
+    return _name(months, month - 1, lang)
+
+
 def speak_time(t: time, lang: str) -> str:
     """"10 heures 30", "midi" / "10:30 am", "noon" — words a synthesiser reads well."""
     if lang == "fr":

@@ -13,6 +13,7 @@ actions lists, when given, must match exactly::
       - conversation: a booking read back and confirmed
         caller: "+33612000001"
         appointments: ["2026-12-04T10:00"]  # booked for this caller before the call
+        tenant: demo-dentaire  # optional: another tenant than the suite's
         turns:
           - user: bonjour je voudrais prendre rendez-vous
             responses: [utter_ask_name]
@@ -78,6 +79,7 @@ class TestConversation:
     turns: tuple[ExpectedTurn, ...]
     appointments: tuple[datetime, ...] = ()
     where: str = ""
+    tenant: str = ""  # another tenant than the suite's (its services, its practitioners)
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,8 @@ def _conversation(path: Path, raw: Any, now: datetime) -> TestConversation:
     appointments = tuple(datetime.fromisoformat(str(a)).replace(tzinfo=now.tzinfo)
                          for a in raw.get("appointments") or [])
     return TestConversation(str(raw.get("conversation", "?")), str(raw.get("caller") or ""),
-                            tuple(_turn(path, t) for t in raw["turns"]), appointments, where)
+                            tuple(_turn(path, t) for t in raw["turns"]), appointments, where,
+                            str(raw.get("tenant") or ""))
 
 
 def _turn(path: Path, raw: Any) -> ExpectedTurn:
@@ -155,9 +158,9 @@ def _turn(path: Path, raw: Any) -> ExpectedTurn:
 
 def play(suite: Suite, engine: DialogueEngine, settings: Settings, store: Store) -> list[Played]:
     """Play every conversation of ``suite`` on ``engine``, each as a new call in ``store``."""
-    tenant = settings.tenant(suite.tenant)
     results = []
     for conv in suite.conversations:
+        tenant = settings.tenant(conv.tenant or suite.tenant)
         call_id = f"parity-{uuid.uuid4().hex[:12]}"
         store.start_call(CallRecord(call_id, tenant.id, conv.caller, suite.now, language=tenant.language))
         for start in conv.appointments:

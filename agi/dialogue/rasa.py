@@ -32,7 +32,7 @@ from urllib.parse import quote
 import httpx
 
 from agi.config import LANGUAGES, DialogueSettings, Settings
-from agi.dialogue.base import BotReply, CallContext, Conversation, DialogueEngine
+from agi.dialogue.base import FALLBACK_ACTION, BotReply, CallContext, Conversation, DialogueEngine
 from agi.dialogue.builtin import INTERNAL_SLOTS, MAX_NO_INPUT, BuiltinConversation
 from agi.dialogue.phrases import DIDNT_HEAR, STILL_THERE, phrase
 from agi.errors import DialogueError
@@ -211,7 +211,8 @@ class RasaConversation(Conversation):
         if say and not hangup:
             self._last_prompt = tuple(say[-1:])
         return BotReply(say=tuple(say), transfer=transfer, hangup=hangup,
-                        expecting=self.requested_slot, outcome=outcome, data=dict(self.data))
+                        expecting=self.requested_slot, outcome=outcome, data=dict(self.data),
+                        misunderstood=FALLBACK_ACTION in self.last_trace[1])
 
     # falling back ------------------------------------------------------------------------
     def _fall_back(self, exc: DialogueError, text: str) -> BotReply:
@@ -227,7 +228,8 @@ class RasaConversation(Conversation):
     def _marked(self, reply: BotReply) -> BotReply:
         return BotReply(say=reply.say, transfer=reply.transfer, hangup=reply.hangup,
                         expecting=reply.expecting, outcome=reply.outcome,
-                        data={**reply.data, FALLBACK_KEY: "builtin"})
+                        data={**reply.data, FALLBACK_KEY: "builtin"},
+                        misunderstood=reply.misunderstood)
 
 
 # Actions Rasa runs on its own every turn; not what the trainer's rules ask for.

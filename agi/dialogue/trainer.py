@@ -35,6 +35,7 @@ import yaml
 from agi.config import LANGUAGES, Settings
 from agi.dialogue.dates_report import add_dates_parser, cmd_dates
 from agi.dialogue.project import load_project, parse_example
+from agi.dialogue.services_report import add_services_parser, cmd_services
 from agi.errors import DialogueError, NluProjectError
 
 # The bar for "training data worth the name"; lower it with --min-examples.
@@ -366,6 +367,7 @@ def add_nlu_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
                       help="where the Rasa models scored on the held-out files are (trained if stale)")
     test.add_argument("--no-rasa", action="store_true", help="builtin numbers only")
     add_dates_parser(sub)
+    add_services_parser(sub)
     return nlu
 
 
@@ -374,6 +376,8 @@ def cmd_nlu(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdo
     root = settings.dialogue.project_dir
     if args.nlu_command == "dates":
         return cmd_dates(args, root, out)
+    if args.nlu_command == "services":
+        return cmd_services(args, settings, out)
     languages = _languages(args.lang)
     try:
         if args.nlu_command == "validate":

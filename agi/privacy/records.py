@@ -51,6 +51,17 @@ def _categories(settings: Settings, tenant: Tenant) -> list[dict[str, Any]]:
     return [{"category": c, "retention_days": d, "then": t} for c, d, t in rows]
 
 
+def _information(tenant: Tenant) -> dict[str, str]:
+    """What every caller hears (art. 13), in two layers: the first at once, the full notice
+    whenever they ask (agi.call.opening)."""
+    from agi.dialogue import phrases
+
+    return {"ai_statement": phrases.ai_statement(tenant), "first_layer": tenant.call.first_layer,
+            "full_notice": phrases.full_notice(tenant),
+            "on_request": "at any point of the call, by saying « données personnelles » "
+                          "(or 'personal data', 'mes droits', 'privacy'...) or pressing 9"}
+
+
 def record_of_processing(settings: Settings, tenant_id: str) -> dict[str, Any]:
     """The tenant's record as plain data (``ValueError`` for an unknown tenant)."""
     tenant = next((t for t in settings.tenants if t.id == tenant_id), None)
@@ -75,6 +86,7 @@ def record_of_processing(settings: Settings, tenant_id: str) -> dict[str, Any]:
                                if tp.health_data else []),
         "recipients": _recipients(tenant),
         "transfers_outside_eu": list(tp.transfers),
+        "information_to_callers": _information(tenant),
         "security_measures": [
             "runs on the business's own premises; no third-party service unless configured",
             "transcripts, messages, collected data"
@@ -117,4 +129,9 @@ def as_markdown(record: dict[str, Any]) -> str:
     out += ["", "## Transfers outside the EU",
             *([f"- {t}" for t in record["transfers_outside_eu"]] or ["- none"]), "",
             "## Security measures", *[f"- {m}" for m in record["security_measures"]], ""]
+    if "information_to_callers" in record:
+        info = record["information_to_callers"]
+        out += ["## Information given to callers (art. 13)", "",
+                f"- First, on every call: « {info['ai_statement']} » then « {info['first_layer']} »",
+                f"- Read on request ({info['on_request']}): « {info['full_notice']} »", ""]
     return "\n".join(out)

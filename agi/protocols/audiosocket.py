@@ -6,7 +6,11 @@ length, payload. Kinds, from ``include/asterisk/res_audiosocket.h``:
 
 - ``0x00`` hang-up (no payload; socket closure means the same);
 - ``0x01`` the stream's UUID, 16 bytes, first frame Asterisk sends;
-- ``0x03`` one ASCII DTMF digit (Asterisk 20.11+/21.6+/22.1+, asterisk PR #1138);
+- ``0x03`` one ASCII DTMF digit (Asterisk 20.11+/21.6+/22.1+, asterisk PR #1138): in
+  ``res_audiosocket.c`` ``ast_audiosocket_send_frame()``, ``case AST_FRAME_DTMF`` writes
+  kind ``AST_AUDIOSOCKET_KIND_DTMF``, length 1 and ``f->subclass.integer`` (the digit's
+  ASCII code); ``AST_FRAME_DTMF`` is ``AST_FRAME_DTMF_END`` (frame.h), so one frame per
+  key, when it is released (ChangeLog "audiosocket: added support for DTMF frames");
 - ``0x10`` signed-linear 16-bit little-endian mono audio at 8 kHz, what the AudioSocket()
   dialplan application always uses (it forces slin on the channel);
 - ``0x11``-``0x18`` signed-linear at 12, 16, 24, 32, 44.1, 48, 96 and 192 kHz (asterisk

@@ -96,6 +96,19 @@ def test_list_calls_most_recent_first_and_by_tenant(store: Store) -> None:
     assert [c.call_id for c in store.list_calls("garage")] == ["other"]
 
 
+def test_open_calls_by_the_controller_that_started_them(make_store: StoreFactory) -> None:
+    a, b = make_store(owner="voice-a"), make_store(owner="voice-b")  # two controllers
+    a.start_call(call("a2", started_at=T0 + timedelta(minutes=2)))
+    a.start_call(call("a1", started_at=T0 + timedelta(minutes=1)))
+    a.start_call(call("a0", started_at=T0))
+    a.end_call("a0", T0 + timedelta(minutes=3), "booked")
+    b.start_call(call("b1", started_at=T0))
+    assert a.open_call_ids("voice-a") == ["a1", "a2"]  # open ones only, oldest first
+    assert b.open_call_ids("voice-b") == ["b1"] and b.open_call_ids("voice-c") == []
+    assert a.open_call_ids() == ["b1", "a1", "a2"]  # every owner's
+    assert a.open_call_ids("voice-a", limit=1) == ["a1"]
+
+
 def test_naive_datetimes_are_rejected(store: Store) -> None:
     naive = datetime(2026, 3, 12, 14, 30)
     with pytest.raises(ValueError, match="naive"):

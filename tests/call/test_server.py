@@ -46,7 +46,7 @@ def test_health_metrics_reload_and_draining_stop(tmp_path: Path, shared: Shared)
     (code, body), call, metrics, server = run(scenario())
     assert code == 200
     status = json.loads(body)
-    assert status["status"] == "ok" and status["tenants"] == ["demo", "demo-en"]
+    assert status["status"] == "ok" and status["tenants"] == ["demo", "demo-en", "demo-dentaire", "demo-physio"]
     assert call.hung_up_by == "agent"  # the goodbye was said, the call was not cut
     record = SqliteStore(settings.store.sqlite_path).get_call(call.uniqueid)
     assert record.ended_at is not None

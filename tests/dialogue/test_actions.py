@@ -54,9 +54,10 @@ def utters(events: list[a.Event]) -> list[str]:
 def test_validate_normalises_spoken_values(store: SqliteStore) -> None:
     ev = a.validate_booking_form(tracker(store, date="mardi prochain", time="dix heures et quart",
                                          name="euh c'est jean dupont"))
-    assert slots_of(ev) == {"date": "2026-12-01", "time": "10:15", "name": "Jean Dupont"}
+    assert slots_of(ev) == {"date": "2026-12-01", "time": "10:15", "name": "Jean Dupont",
+                            "service": "consultation"}  # the default: no request started it
     ev = a.validate_booking_form(tracker(store, date="2026-11-20"))
-    assert slots_of(ev) == {"date": None} and utters(ev) == ["utter_past_date"]
+    assert slots_of(ev) == {"date": None, "service": "consultation"} and utters(ev) == ["utter_past_date"]
     ev = a.validate_booking_form(tracker(store, date="le machin"))
     assert utters(ev) == ["utter_invalid_date"]
 
@@ -181,7 +182,8 @@ def test_a_date_said_after_a_request_starts_a_clean_booking(store: SqliteStore) 
         store, text="et jeudi prochain", intent="inform", entities=(a.Entity("date", "2026-12-03"),),
         name="Jean Dupont", date="2026-12-01", time="10:00", pending="anything_else"))
     assert slots_of(ev) == {"name": None, "date": "2026-12-03", "time": None, "phone": None,
-                            "message": None, "appointment_id": None}
+                            "message": None, "appointment_id": None, "service": "consultation",
+                            "practitioner": None, "services_spoken": "consultation"}
     assert ev[-1] == a.FollowupAction("booking_form")
 
 

@@ -76,7 +76,7 @@ def test_french_booking_read_back_then_confirmed(engine: BuiltinEngine, store: S
     assert "Que puis-je faire" in said(r)
     r = c.respond("je voudrais un rendez-vous jeudi à dix heures")
     assert r.expecting == "name" and r.dictation
-    assert dict(r.data) == {"date": "2026-12-03", "time": "10:00"}  # skip what was already said
+    assert dict(r.data) == {"date": "2026-12-03", "time": "10:00", "service": "consultation"}  # skip what was already said
     r = c.respond("c'est jean dupont")
     assert "jeudi 3 décembre à 10 heures au nom de Jean Dupont" in said(r)
     assert r.expecting is None and r.data["name"] == "Jean Dupont"
@@ -94,9 +94,9 @@ def test_french_booking_read_back_then_confirmed(engine: BuiltinEngine, store: S
 def test_form_asks_each_missing_slot_in_order(engine: BuiltinEngine, store: SqliteStore) -> None:
     c = talk(engine, store)
     r = c.respond("je voudrais prendre rendez-vous")
-    assert r.expecting == "name" and r.data == {}
+    assert r.expecting == "name" and r.data == {"service": "consultation"}
     r = c.respond("marie martin")
-    assert r.expecting == "date" and r.data == {"name": "Marie Martin"}
+    assert r.expecting == "date" and r.data == {"name": "Marie Martin", "service": "consultation"}
     r = c.respond("mardi prochain")
     assert r.expecting == "time" and r.data["date"] == "2026-12-01"
     r = c.respond("quinze heures trente")
@@ -127,7 +127,8 @@ def test_no_never_writes_and_hang_up_keeps_partial_data(engine: BuiltinEngine, s
     r = c.respond("vendredi à quatorze heures")
     assert "vendredi 27 novembre à 14 heures" in said(r)
     assert booked(store) == []  # the caller hangs up here
-    assert dict(c.data) == {"name": "Jean Dupont", "date": "2026-11-27", "time": "14:00"}
+    assert dict(c.data) == {"name": "Jean Dupont", "date": "2026-11-27", "time": "14:00",
+                            "service": "consultation"}
 
 
 def test_taken_slot_offers_alternatives_and_caller_picks_the_first(engine: BuiltinEngine,
@@ -286,7 +287,7 @@ def test_chat_runs_the_same_dialogue_in_text(tmp_path: Path) -> None:
                        caller=CALLER, db_path=db)
     text = out.getvalue()
     assert outcome == "booked"
-    assert text.index("assistant vocal automatique") < text.index("Bonjour, que puis-je faire")
+    assert text.index("assistant automatique") < text.index("Bonjour, que puis-je faire")
     assert "[intent book" in text and "[hang up]" in text
     s = SqliteStore(db)
     [call] = s.list_calls("fr")

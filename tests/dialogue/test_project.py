@@ -28,7 +28,7 @@ def test_shipped_project_is_complete(lang: str) -> None:
     annotated = {ent for e in p.examples for _, _, ent in e.entities}
     assert {"name", "date", "time", "phone"} <= annotated
     assert set(p.actions) <= set(ACTIONS)
-    assert p.forms["booking_form"] == ("name", "date", "time")
+    assert p.forms["booking_form"] == ("service", "name", "date", "time")
     assert p.fallback_threshold == 0.35
     assert p.stories == 1
     assert any("TEDPolicy" in note for note in p.unsupported)

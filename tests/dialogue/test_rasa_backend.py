@@ -86,7 +86,7 @@ def test_when_rasa_is_down_or_slow_the_call_goes_on_with_the_builtin_engine(
     assert first.say == ("À quel nom dois-je noter le rendez-vous ?",)
     assert first.expecting == "name" and first.data[FALLBACK_KEY] == "builtin"
     second = conv.respond("je m'appelle marie dupont")
-    assert second.data == {"name": "Marie Dupont", FALLBACK_KEY: "builtin"}
+    assert second.data == {"name": "Marie Dupont", "service": "consultation", FALLBACK_KEY: "builtin"}
     assert conv.data[FALLBACK_KEY] == "builtin"
     assert engine.reachability() == {"fr": False}
 

@@ -84,7 +84,7 @@ def test_nothing_heard_leaves_no_file(tmp_path: Path) -> None:
 
 def test_the_notice_says_how_to_refuse() -> None:
     assert "je refuse l'enregistrement" in recording_notice("fr", "formation")
-    assert "press 9" in recording_notice("en", "training")
+    assert "press 8" in recording_notice("en", "training")
 
 
 REFUSALS = [

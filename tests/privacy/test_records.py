@@ -86,6 +86,10 @@ def test_the_json_record_of_a_medical_tenant(config: Path,
         {"kind": "webhook", "name": "crm", "host": "crm.parc.example",
          "encrypted_in_transit": True}]
     assert record["transfers_outside_eu"] == []
+    info = record["information_to_callers"]  # the two layers callers hear (art. 13)
+    assert info["ai_statement"] == "Bonjour, assistant automatique de Cabinet du Parc."
+    assert "tapez 9" in info["first_layer"] and "pressing 9" in info["on_request"]
+    assert info["full_notice"].startswith("Cabinet du Parc traite votre appel") and "CNIL" in info["full_notice"]
 
 
 def test_the_markdown_record_of_an_ordinary_tenant(config: Path,
@@ -98,6 +102,8 @@ def test_the_markdown_record_of_an_ordinary_tenant(config: Path,
     assert "## Special categories\n- none\n" in text
     assert "- caldav `agenda`: cal.garage.example (NOT encrypted in transit)" in text
     assert "## Transfers outside the EU\n- CRM vendor, USA, standard contractual clauses\n" in text
+    assert "## Information given to callers (art. 13)\n\n- First, on every call: « Bonjour, " \
+           "assistant automatique de Garage. » then « Vos données servent à vous répondre" in text
 
 
 def test_an_unknown_tenant(config: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -207,6 +207,28 @@ def week_of(m: re.Match[str], today: date, lang: str) -> Days:
     return span_of(start, start + timedelta(days=6), today)
 
 
+# "après le quinze": a range from the next day, this long (the search offers what is free in it).
+AFTER_DAY_SPAN = 7
+
+
+def after_day(found: Days, today: date, *, inclusive: bool) -> Days:
+    """"après le quinze" (from the 16th) or "à partir du quinze" (from the 15th), for a week."""
+    if found.first is None:
+        return found
+    first = found.first if inclusive else found.first + timedelta(days=1)
+    return span_of(first, first + timedelta(days=AFTER_DAY_SPAN - 1), today)
+
+
+def until_week_end(today: date) -> Days:
+    """"d'ici la fin de la semaine", "by the end of the week": today to Sunday."""
+    return span_of(today, week_start(today) + timedelta(days=6), today)
+
+
+def following_weekday(today: date, wd: int) -> Days:
+    """"le jeudi d'après", "the thursday after": not the coming one, the one after it."""
+    return one(next_weekday(today, wd) + timedelta(days=7))
+
+
 def scan(text: str, rules: list[Rule], today: date) -> list[Days]:
     """Every day mention of ``text``, left to right; each rule's matches are blanked before
     the next rule runs, so a longer phrase is never read again in part."""

@@ -100,6 +100,11 @@ def _this_month(m: re.Match[str], today: date) -> Days:
     return d.month_part(today, today.month, _part(m["part"]), today.year)
 
 
+def _after_day(m: re.Match[str], today: date) -> Days:
+    day = d.day_month(today, int(m["d"]), _mo(m), None) if m["mo"] else d.day_number(today, int(m["d"]))
+    return d.after_day(day, today, inclusive=m["from"] == "from")
+
+
 def _r(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
@@ -123,7 +128,10 @@ RULES: list[Rule] = [
     (_r(rf"\b(?:on )?(?P<wd>{WD}){_PART} in (?P<n>\d+|a|one) weeks?(?: s)?(?: time)?\b"), _wd_in_weeks),
     (_r(rf"\ba week (?:on|from|next) (?P<wd>{WD})\b|\b(?P<wd2>{WD}) (?:week|after next)\b"),
      _week_on),
+    (_r(rf"\bthe (?P<wd>{WD}) after\b(?! next)"), lambda m, today: d.following_weekday(today, _wd(m))),
     (_r(rf"\bnext (?P<wd>{WD})\b"), lambda m, today: d.one(d.next_weekday(today, _wd(m)))),
+    (_r(rf"\b(?P<from>after|from) the (?P<d>\d{{1,2}})e(?: (?:of )?(?P<mo>{MO}))?(?: (?:onwards|on))?\b"),
+     _after_day),
     (_r(r"\bin (?P<n>\d+|a|one|a couple of|a few) (?P<u>days?|weeks?)(?: s)?(?: time)?\b"), _in),
     (_r(r"\b(?P<n>\d+|a couple of|a few) (?P<u>days?|weeks?) from now\b"), _in),
     (_r(rf"\bthe week (?:of|beginning|starting|commencing) (?:the )?(?P<d>\d{{1,2}})e?(?: (?:of )?(?P<mo>{MO}))?\b"),
@@ -136,6 +144,8 @@ RULES: list[Rule] = [
     (_r(r"\b(?:the )?week after next\b"),
      lambda m, today: d.week_part(today, d.week_start(today + timedelta(days=14)), None)),
     (_r(r"\blater this week\b"), _later_this_week),
+    (_r(r"\b(?:by|before) (?:the end of (?:the|this) week|the weekend)\b"),
+     lambda m, today: d.until_week_end(today)),
     (_r(r"\b(?P<part>early|(?:at |towards |by )?the (?:beginning|start|end|middle) of|beginning of|start of|"
         r"end of|middle of|mid|late|in the middle of)? ?(?P<w>next|this|the) week\b"), _week),
     (_r(r"\b(?:this|the|over the|(?P<next>next)) weekend\b"), _weekend),

@@ -86,6 +86,11 @@ def _this_month(m: re.Match[str], today: date) -> Days:
     return d.month_part(today, today.month, m["part"], today.year)
 
 
+def _after_day(m: re.Match[str], today: date) -> Days:
+    day = d.day_month(today, int(m["d"]), _mo(m), None) if m["mo"] else d.day_number(today, int(m["d"]))
+    return d.after_day(day, today, inclusive=m["from"].startswith("a "))
+
+
 def _offset(n: int) -> Callable[[re.Match[str], date], Days]:
     """``n`` days from today (a negative ``n`` is the past)."""
     return lambda m, today: Days(today + timedelta(days=n), today + timedelta(days=n),
@@ -113,7 +118,11 @@ RULES: list[Rule] = [
     (_r(rf"\b(?:le |ce )?(?P<wd>{WD}){_PART} dans (?P<n>\d+) semaines?\b"), _wd_in_weeks),
     (_r(rf"\b(?:le |ce )?(?P<wd>{WD}){_PART} (?:de )?la semaine (?P<w>prochaine|suivante|d apres)\b"),
      _wd_next_week),
+    (_r(rf"\b(?:le )?(?P<wd>{WD}) d apres\b"),
+     lambda m, today: d.following_weekday(today, _wd(m))),
     (_r(r"\bdans (?P<n>\d+) (?P<u>jours?|semaines?|mois)\b"), _dans),
+    (_r(rf"\b(?P<from>apres le|passe le|a partir du|a compter du) (?P<d>\d{{1,2}})e?(?: (?P<mo>{MO}))?\b{_NOT_DAY}"),
+     _after_day),
     (_r(rf"\bla semaine du (?P<d>\d{{1,2}})e?(?: (?P<mo>{MO}))?\b"), _week_of),
     (_r(rf"\b(?:le |ce )?(?P<wd>{WD}) (?:le )?(?P<d>\d{{1,2}})e?(?: (?P<mo>{MO}))?(?: (?P<y>\d{{4}}))?\b{_NOT_DAY}"),
      _wd_day),
@@ -124,6 +133,8 @@ RULES: list[Rule] = [
      lambda m, today: d.week_part(today, d.week_start(today + timedelta(days=7)), None)),
     (_r(r"\bla semaine d apres\b"),
      lambda m, today: d.week_part(today, d.week_start(today + timedelta(days=14)), None)),
+    (_r(r"\b(?:d ici|avant) (?:la )?fin de (?:la )?semaine\b|\bd ici (?:a |le )?(?:ce )?week end\b"),
+     lambda m, today: d.until_week_end(today)),
     (_r(r"\b(?:en |au )?(?P<part>debut|milieu|fin) (?:de (?:la )?)?semaine(?P<next> prochaine)?\b"), _week),
     (_r(r"\b(?:dans la|cette) semaine(?P<next>)(?P<part>)\b"), _week),
     (_r(r"\b(?:ce |le )?week end(?: prochain)?\b"), _weekend),

@@ -42,6 +42,13 @@ endif
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench
 
+# hesitant callers (p50/p95, premature end-of-turn) and the VADs on line noise (docs/turns.md)
+.PHONY: bench-latency bench-vad
+bench-latency: $(VENV)/.installed
+	$(BIN)/python -m bench.latency
+bench-vad: $(VENV)/.installed
+	$(BIN)/python -m bench.vad
+
 # Every protocol core on random splits and mutated input (10,000 inputs per codec), then
 # the hostile inputs of issue #9 in CPU time; the suite runs a slice (tests/hardening).
 fuzz: $(VENV)/.installed
@@ -74,6 +81,8 @@ $(VENV)/.installed: setup.cfg pyproject.toml | system-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test,dev,rasa]'
+	# the end-of-turn model file only (agi/speech/turn_model.py); silero-vad: the VAD bench
+	$(BIN)/python -m pip install -q --no-deps pipecat-ai==1.14.0 silero-vad==6.2.3
 	touch $@
 
 clean:

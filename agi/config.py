@@ -146,6 +146,18 @@ class SpeechSettings:
 
 
 @dataclass(frozen=True)
+class TurnSettings:
+    """Turn-taking (agi/speech/turn_model.py, agi/call/speculate.py): [turns]."""
+
+    vad: str = "webrtc"  # webrtc | silero: the voice detector (docs/turns.md has the numbers)
+    end_of_turn: str = "silence"  # silence | smart-turn (a learned check at each pause)
+    pause_ms: int = 200  # silence after which the check runs and a reply is prepared
+    threshold: float = 0.5  # smart-turn probability above which the turn is over
+    model_timeout_ms: int = 150  # the check answers within this, else the window decides
+    speculate: bool = True  # prepare the reply during the pause; dropped if the caller goes on
+
+
+@dataclass(frozen=True)
 class DialogueSettings:
     backend: str = "builtin"
     nlu_path: str = ""
@@ -281,6 +293,7 @@ class Settings:
     server: ServerSettings = ServerSettings()
     limits: LimitsSettings = LimitsSettings()
     speech: SpeechSettings = SpeechSettings()
+    turns: TurnSettings = TurnSettings()
     dialogue: DialogueSettings = DialogueSettings()
     store: StoreSettings = StoreSettings()
     logging: LoggingSettings = LoggingSettings()
@@ -315,6 +328,7 @@ _SECTIONS: dict[str, type] = {
     "server": ServerSettings,
     "limits": LimitsSettings,
     "speech": SpeechSettings,
+    "turns": TurnSettings,
     "dialogue": DialogueSettings,
     "store": StoreSettings,
     "logging": LoggingSettings,

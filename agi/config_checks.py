@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         FreeSwitchSettings,
         PrivacySettings,
         SummarySettings,
+        TurnSettings,
         UsageSettings,
     )
 
@@ -131,6 +132,7 @@ def validate_sections(s: Mapping[str, Any]) -> None:
     if sp.model_path and not Path(sp.model_path).is_dir():
         raise ConfigError("speech.model_path", f"{sp.model_path} is not a directory",
                           "point it at an unpacked Vosk model, or leave it empty to download by language")
+    _validate_turns(s["turns"], sp.endpoint_silence_ms)
     if s["dialogue"].backend not in ("builtin", "rasa"):
         raise ConfigError("dialogue.backend", f"unknown backend {s['dialogue'].backend!r}",
                           "use 'builtin' or 'rasa'")
@@ -213,3 +215,18 @@ def _validate_privacy(p: PrivacySettings) -> None:
     if not PURGE_INTERVAL_H_MIN <= p.purge_interval_h <= PURGE_INTERVAL_H_MAX:
         raise ConfigError("privacy.purge_interval_h", f"{p.purge_interval_h} hours is out of range",
                           f"from {PURGE_INTERVAL_H_MIN:g} to {PURGE_INTERVAL_H_MAX:g} hours")
+
+
+def _validate_turns(turns: TurnSettings, window_ms: int) -> None:
+    if turns.vad not in ("silero", "webrtc"):
+        raise ConfigError("turns.vad", f"unknown voice detector {turns.vad!r}", "use 'silero' or 'webrtc'")
+    if turns.end_of_turn not in ("silence", "smart-turn"):
+        raise ConfigError("turns.end_of_turn", f"unknown check {turns.end_of_turn!r}",
+                          "use 'silence' or 'smart-turn'")
+    if not 60 <= turns.pause_ms < window_ms:
+        raise ConfigError("turns.pause_ms", f"{turns.pause_ms} ms",
+                          "use at least 60 ms and less than speech.endpoint_silence_ms")
+    if not 0.0 < turns.threshold < 1.0:
+        raise ConfigError("turns.threshold", f"{turns.threshold}", "use a probability between 0 and 1")
+    if not 10 <= turns.model_timeout_ms <= 1000:
+        raise ConfigError("turns.model_timeout_ms", f"{turns.model_timeout_ms} ms", "use 10-1000 ms")

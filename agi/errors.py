@@ -27,7 +27,8 @@ Every error the controller raises on purpose is one of these; vendor exceptions
     ├── SpeechError                 recognition or synthesis cannot run
     │   └── ModelNotFound           no Vosk model; message says how to get one
     ├── DialogueError               the dialogue engine cannot run or answer
-    │   └── NluProjectError         nlu/ files are invalid (file and line in message)
+    │   ├── NluProjectError         nlu/ files are invalid (file and line in message)
+    │   └── DryRunWrite             a speculative reply would write: it waits for the real turn
     ├── StoreError                  the database failed
     │   ├── StoreUnavailable        it cannot be reached now (writes go to the spool)
     │   └── SlotTaken               the appointment overlaps another one
@@ -164,6 +165,12 @@ class DialogueError(PermanenceError):
 
 class NluProjectError(DialogueError):
     """The nlu/ project is invalid; the message points at file and line."""
+
+
+class DryRunWrite(DialogueError):
+    """A dry run of the dialogue (a reply prepared while the caller pauses) tried to write
+    (book, move, cancel, take a message, note a request): nothing was written, and that
+    reply is computed for real once the turn is over."""
 
 
 class StoreError(PermanenceError):

@@ -50,12 +50,15 @@ class CallGuide:
         self.notices_read = 0
 
     # caller events ---------------------------------------------------------
-    async def words(self, conversation: Conversation, text: str, previous: BotReply | None) -> BotReply:
-        """The caller said ``text`` (already stored): the notice, or the dialogue's answer."""
+    async def words(self, conversation: Conversation, text: str, previous: BotReply | None, *,
+                    prepared: Callable[[], Awaitable[BotReply | None]] | None = None) -> BotReply:
+        """The caller said ``text`` (already stored): the notice, or the dialogue's answer
+        (``prepared``: the one made while the caller paused, agi/call/speculate.py, if any)."""
         expecting = previous.expecting if previous is not None else None
         if expecting not in WORDS_NOT_CHECKED and opening.asks_for_notice(text, self.language):
             return self._notice(conversation, previous)
-        return self._heard(await self._ask(conversation.respond, text))
+        reply = await prepared() if prepared is not None else None
+        return self._heard(reply or await self._ask(conversation.respond, text))
 
     async def digit(self, conversation: Conversation, digit: str,
                     previous: BotReply | None) -> BotReply | None:

@@ -33,7 +33,16 @@ from agi.call.channel import AudioIn, DigitIn, MediaHangup, MediaStream, frame_b
 from agi.errors import CallEnded
 from agi.speech.asr import Recognizer
 from agi.speech.audio import FRAME_BYTES, FRAME_MS, SAMPLE_RATE, StreamResampler
-from agi.speech.endpoint import Endpointer, MaxTurn, NoInput, SpeechEnded, SpeechStarted
+from agi.speech.endpoint import (
+    Endpointer,
+    MaxTurn,
+    NoInput,
+    SpeechEnded,
+    SpeechPaused,
+    SpeechResumed,
+    SpeechStarted,
+)
+from agi.speech.turn_model import TurnModel
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +138,16 @@ class MediaSession:
         self.last_first_frame_at: float | None = None  # when the last prompt began to sound
         # every caller frame (8 kHz) also goes here: the consented recording
         self.on_caller_audio: Callable[[bytes], None] | None = None
+        # turn-taking: the learned end-of-turn check, and the session's speculation hooks
+        # (called with the recogniser's last partial when the caller pauses, and on resuming)
+        self.turn_model: TurnModel | None = None
+        self.model_timeout_s = 0.15
+        self.on_pause: Callable[[str], None] | None = None
+        self.left_open: Callable[[str], bool] | None = None  # words a sentence cannot end on
+        self.on_resume: Callable[[], None] | None = None
+        self._partial = ""
+        self._pause_no = 0
+        self._checks: set[asyncio.Task[None]] = set()
 
     @property
     def can_hear(self) -> bool:
@@ -143,9 +162,9 @@ class MediaSession:
     async def close(self, *, hang_up: bool = True) -> None:
         """Stop both loops, hang up the stream (unless the PBX now owns the leg: a transfer
         target's leg once bridged), release the recogniser thread."""
-        for task in self._tasks:
+        for task in (*self._tasks, *self._checks):
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._checks, return_exceptions=True)
         self._tasks.clear()  # each task's coroutine refers back to self: break the cycle
         try:
             if hang_up:
@@ -256,6 +275,7 @@ class MediaSession:
                 playback.finish_if_drained()
             return SILENCE
         frame = playback.frames.popleft()
+        self._endpointer.agent_frame(frame, time.monotonic())  # its echo is not the caller
         if playback.first_frame_at is None:
             playback.first_frame_at = time.monotonic()
         self.speech_frames_sent += 1
@@ -302,6 +322,7 @@ class MediaSession:
 
     def _begin_turn(self) -> None:
         self._in_turn = True
+        self._partial = ""
         self._interrupt()
         if self._recognizer is not None:
             self._submit_audio(self._endpointer.preroll())
@@ -316,6 +337,7 @@ class MediaSession:
         if future.cancelled() or future.exception() is not None:
             return
         if future.result():
+            self._partial = future.result() or ""
             self._interrupt()  # words recognised: certainly the caller, not line noise
 
     def _handle(self, events: Iterable[object]) -> None:
@@ -326,9 +348,34 @@ class MediaSession:
                 self._in_turn = False
                 waited = getattr(event, "silence_waited_ms", 0.0)
                 asyncio.get_running_loop().create_task(self._finish_turn(event.at, waited))
+            elif isinstance(event, SpeechPaused) and self._in_turn:
+                self._paused()
+            elif isinstance(event, SpeechResumed):
+                self._pause_no += 1  # an end-of-turn check still running is now moot
+                if self.on_resume is not None:
+                    self.on_resume()
             elif isinstance(event, NoInput) and self._listening and not self._in_turn:
                 self._listening = False
                 self._events.put_nowait(CallerSilent())
+
+    def _paused(self) -> None:
+        """The caller paused: prepare a reply, and ask the model whether they have finished."""
+        self._pause_no += 1
+        if self.left_open is not None and self.left_open(self._partial):
+            self._endpointer.hold()  # "pour ...", "zéro six ...": a hesitation, not the end
+            return
+        if self.on_pause is not None:
+            self.on_pause(self._partial)
+        if self.turn_model is not None and not self._endpointer.dictation:
+            task = asyncio.get_running_loop().create_task(
+                self._check_turn(self.turn_model, self._pause_no, self._endpointer.turn_audio()))
+            self._checks.add(task)
+            task.add_done_callback(self._checks.discard)
+
+    async def _check_turn(self, model: TurnModel, pause_no: int, audio: bytes) -> None:
+        complete = await model.is_complete(audio, self.model_timeout_s)
+        if complete and pause_no == self._pause_no and self._in_turn:  # still the same pause
+            self._handle(self._endpointer.end_turn(time.monotonic()))
 
     async def _finish_turn(self, at: float, waited_ms: float, *, caller_gone: bool = False) -> None:
         barged = self._barged

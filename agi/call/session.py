@@ -29,6 +29,7 @@ import phonenumbers
 
 from agi.booking.spool import Spool
 from agi.booking.store import CallRecord, Store
+from agi.call import speculate
 from agi.call.channel import CHANNEL_ERRORS, CallChannel
 from agi.call.guide import CallGuide
 from agi.call.keypad import HUMAN_DIGIT, KEYED_SLOTS
@@ -44,9 +45,11 @@ from agi.dialogue.normalize import to_e164
 from agi.dialogue.urgency import calls_for_emergency
 from agi.errors import PeerTimeout, PermanenceError, SpeechError, StoreError, UnknownTenant
 from agi.notify.summary import summary_for_call
+from agi.speech import unfinished
 from agi.speech.asr import RecognizerFactory
 from agi.speech.endpoint import Endpointer
 from agi.speech.tts import Synthesizer
+from agi.speech.turn_model import turn_model_for
 from agi.workers import Workers
 
 log = logging.getLogger(__name__)
@@ -189,7 +192,8 @@ class CallSession:
 
     async def _start_media(self) -> None:
         stream = await self.channel.start_media(MEDIA_CONNECT_TIMEOUT_S)
-        endpointer = Endpointer(self.settings.speech)
+        turns = self.settings.turns
+        endpointer = Endpointer(self.settings.speech, pause_ms=turns.pause_ms, vad=turns.vad)
         recognizer = None
         if self.services.recognizers is not None:
             try:
@@ -199,6 +203,9 @@ class CallSession:
                 log.error("call %s: no recogniser for %s: %s", self.call_id, self.tenant.language, exc)
         self.media = MediaSession(stream, endpointer, recognizer, self.call_id,
                                   decoder=self.services.workers.lane())
+        self.media.turn_model = await turn_model_for(turns)
+        self.media.model_timeout_s = turns.model_timeout_ms / 1000
+        self.media.left_open = functools.partial(unfinished.left_open, language=self.tenant.language)
         self.media.start()
         self.sm.fire("media")
 
@@ -250,16 +257,22 @@ class CallSession:
         guide = self.guide
         assert guide is not None
         reply: BotReply | None = None
+        speculator = speculate.attach(media, conversation, self.services.synthesizer,
+                                      self.tenant.language, enabled=self.settings.turns.speculate)
         while True:
             if self.sm.state is CallState.SPEAKING:
                 self.sm.fire("spoken")
+            speculator.release()
             media.listen(dictation=bool(reply and reply.dictation))
             event = await self._next_event(media)
+            speculator.hold()
             if event is None:  # the tenant's longest call: a polite close, the record kept
+                speculator.close()
                 self.sm.fire("heard")
                 await self._apply(guide.time_limit(conversation, self.outcome), None, 0.0, 0.0)
                 return
             if isinstance(event, CallerHungUp):
+                speculator.close()
                 self.sm.fire("hangup")
                 return
             if isinstance(event, CallerTurn) and event.caller_gone:
@@ -280,7 +293,11 @@ class CallSession:
                 t0 = time.monotonic()
                 await self._store_caller_turn(event.text)
                 store_ms = (time.monotonic() - t0) * 1000
-                new = self._emergency_first(await guide.words(conversation, event.text, reply), event.text)
+                # a reply prepared during the pause is used if the words are the same
+                new = self._emergency_first(await guide.words(
+                    conversation, event.text, reply,
+                    prepared=functools.partial(speculator.take, event.text)), event.text)
+                conversation = speculator.conversation
             elif isinstance(event, DigitPressed) and self._after_hours_zero(event.digit, reply):
                 # Nobody there: the dialogue's own human request, which takes a message.
                 await self._store_caller_turn(event.digit)
@@ -305,6 +322,7 @@ class CallSession:
                 reply = back
                 await self._apply(reply, event, 0.0, 0.0)
             if reply.transfer or reply.hangup or media.ended.is_set():
+                speculator.close()
                 return
 
     async def _next_event(self, media: MediaSession) -> MediaEvent | None:

@@ -81,6 +81,18 @@ class Conversation(abc.ABC):
     def data(self) -> Mapping[str, Any]:
         """Everything collected so far (slots), for the call record."""
 
+    def fork(self) -> Conversation | None:
+        """A copy of this conversation for a dry run, or None when the backend has none.
+
+        The copy answers as this one would but cannot write (its store is read-only, see
+        agi/dialogue/dry_run.py); this one is left as it was. Rasa has none: its tracker and
+        action server live in another process, where every turn is committed.
+        """
+        return None
+
+    def commit(self) -> None:  # noqa: B027 - only forks have anything to restore
+        """Make this fork the call's conversation: its later turns write as usual."""
+
 
 class DialogueEngine(abc.ABC):
     """A dialogue backend reading the Rasa project in nlu/."""

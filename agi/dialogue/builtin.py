@@ -24,6 +24,7 @@ Stories, TED-only behaviour and other parts it cannot follow are logged at load 
 
 from __future__ import annotations
 
+import copy
 import logging
 import string
 from collections.abc import Mapping
@@ -53,6 +54,7 @@ from agi.dialogue.base import (
     DialogueEngine,
     open_request,
 )
+from agi.dialogue.dry_run import dry_run_context
 from agi.dialogue.entities import extract_entities
 from agi.dialogue.intents import IntentClassifier
 from agi.dialogue.phrases import DIDNT_HEAR, STILL_THERE, phrase
@@ -156,6 +158,7 @@ class BuiltinConversation(Conversation):
         self._form_retries = 0
         self._uses: dict[str, int] = {}
         self._turn: _Turn = _Turn()
+        self._live_ctx: CallContext | None = None  # set on a fork: the context to commit to
 
     @property
     def data(self) -> Mapping[str, Any]:
@@ -173,6 +176,18 @@ class BuiltinConversation(Conversation):
         self.active_loop = active_loop if active_loop in self.project.forms else None
         self.requested_slot = requested_slot if self.active_loop else None
         self._last_prompt = last_prompt
+
+    def fork(self) -> BuiltinConversation:
+        twin = copy.copy(self)  # shares the trained model and the project, both read-only
+        twin.slots = copy.deepcopy(self.slots)
+        twin._uses = dict(self._uses)
+        twin._turn = _Turn()
+        twin.ctx, twin._live_ctx = dry_run_context(self.ctx), self.ctx
+        return twin
+
+    def commit(self) -> None:
+        if self._live_ctx is not None:
+            self.ctx, self._live_ctx = self._live_ctx, None
 
     # turns -------------------------------------------------------------------------------
     def respond(self, text: str) -> BotReply:

@@ -17,11 +17,13 @@ calls speech does not start turns or cut the agent's prompts (barge-in).
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 from agi.config import SpeechSettings
-from agi.errors import ConfigError
+from agi.errors import ConfigError, ModelNotFound
 from agi.speech.audio import (
     FRAME_BYTES,
     FRAME_MS,
@@ -31,6 +33,7 @@ from agi.speech.audio import (
     rms,
     silence,
 )
+from agi.speech.echo import EchoGuard
 
 # Voiced audio needed inside START_WINDOW_MS before a turn (or a barge-in) starts: a click,
 # a cough or a burst of line noise is shorter than this; a syllable is longer.
@@ -57,10 +60,15 @@ NOISE_FLOOR_MIN = 1.0
 # only longer gaps are filled with silence in the start window and the pre-roll.
 JITTER_FRAMES = 3
 
+log = logging.getLogger(__name__)
+
 _START_FRAMES = START_WINDOW_MS // FRAME_MS
 _START_VOICED = -(-START_SPEECH_MS // FRAME_MS)
 _NOISE_FRAMES = NOISE_WINDOW_MS // FRAME_MS
 _RING_FRAMES = (PREROLL_MS + START_WINDOW_MS) // FRAME_MS
+# The end-of-turn model hears at most the last 8 s of a turn (smart-turn's input length).
+TURN_AUDIO_MS = 8000
+_TURN_FRAMES = TURN_AUDIO_MS // FRAME_MS
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,24 @@ class SpeechEnded:
 
 
 @dataclass(frozen=True)
+class SpeechPaused:
+    """The caller has been silent for ``pause_ms`` inside a turn: they may have finished.
+
+    The turn is not over yet: an end-of-turn check may end it now (:meth:`Endpointer.end_turn`)
+    and a reply may be prepared; the silence window still ends it otherwise.
+    """
+
+    at: float
+
+
+@dataclass(frozen=True)
+class SpeechResumed:
+    """The caller spoke again after :class:`SpeechPaused`: it was only a pause."""
+
+    at: float
+
+
+@dataclass(frozen=True)
 class NoInput:
     """Nothing was said for ``no_input_timeout_s`` since :meth:`Endpointer.reset`."""
 
@@ -97,7 +123,7 @@ class MaxTurn:
     at: float
 
 
-EndpointEvent = SpeechStarted | SpeechEnded | NoInput | MaxTurn
+EndpointEvent = SpeechStarted | SpeechPaused | SpeechResumed | SpeechEnded | NoInput | MaxTurn
 
 
 class Endpointer:
@@ -110,14 +136,27 @@ class Endpointer:
     start by itself; :meth:`reset` starts a new turn and re-arms :class:`NoInput`.
     """
 
-    def __init__(self, settings: SpeechSettings) -> None:
+    def __init__(self, settings: SpeechSettings, *, pause_ms: int = 0, vad: str = "webrtc") -> None:
         import webrtcvad  # type: ignore[import-untyped]
 
         if settings.vad_aggressiveness not in (0, 1, 2, 3):
             raise ConfigError("speech.vad_aggressiveness",
                               f"invalid value {settings.vad_aggressiveness!r}", "use 0, 1, 2 or 3")
         self._settings = settings
-        self._vad = webrtcvad.Vad(settings.vad_aggressiveness)
+        # Silero (agi/speech/silero.py) is streaming: it hears every frame, and needs no
+        # adaptive noise gate (it calls no line noise speech, bench/vad.py)
+        self._silero = vad == "silero"
+        self._pause_ms = pause_ms  # 0: no SpeechPaused events
+        self.echo = EchoGuard()  # the agent's frames, fed by the media loop (barge-in)
+        self._vad: Any = webrtcvad.Vad(settings.vad_aggressiveness)
+        if self._silero:
+            from agi.speech.silero import SileroVad
+
+            try:
+                self._vad = SileroVad()
+            except ModelNotFound as exc:  # the WebRTC VAD and its noise gate do the work
+                self._silero = False
+                log.error("Silero VAD unavailable, using WebRTC VAD: %s", exc)
         self.dictation = False
         self._buffer = FrameBuffer()
         self._recent: deque[tuple[float, bool]] = deque(maxlen=_START_FRAMES)
@@ -132,11 +171,14 @@ class Endpointer:
         self._in_speech = False
         self._onset = 0.0
         self._last_voice_end = 0.0
+        self._paused = False
+        self._held = False  # this pause is a hesitation: wait the dictation window
+        self._turn_frames: deque[bytes] = deque(maxlen=_TURN_FRAMES)
 
     @property
     def window_ms(self) -> int:
-        """The silence that ends a turn now: longer while the caller dictates."""
-        if self.dictation:
+        """The silence that ends a turn now: longer while the caller dictates, or holds a pause."""
+        if self.dictation or self._held:
             return self._settings.dictation_silence_ms
         return self._settings.endpoint_silence_ms
 
@@ -151,6 +193,7 @@ class Endpointer:
         self._heard = False
         self._no_input_sent = False
         self._in_speech = False
+        self._paused = self._held = False
         self._recent.clear()
         self._capture = None
         self._preroll = b""
@@ -162,6 +205,29 @@ class Endpointer:
         session hands it to the recogniser and then forwards later chunks as they come.
         """
         return self._preroll
+
+    def turn_audio(self) -> bytes:
+        """The current turn's audio so far (pre-roll included), at most TURN_AUDIO_MS."""
+        return b"".join(self._turn_frames)
+
+    def agent_frame(self, pcm: bytes, at: float) -> None:
+        """The agent sent ``pcm`` at ``at``: its echo must not start a turn (barge-in)."""
+        self.echo.played(rms(pcm), at)
+
+    def hold(self) -> None:
+        """The caller's words so far are left open: this pause waits the dictation window."""
+        if self._in_speech and self._paused:
+            self._held = True
+
+    def end_turn(self, now: float) -> list[EndpointEvent]:
+        """End the turn now, during a pause the end-of-turn check judged final.
+
+        Nothing happens unless the caller is paused (silent since :class:`SpeechPaused`)
+        and not dictating: dictation keeps its longer window whatever a model says.
+        """
+        if not (self._in_speech and self._paused) or self.dictation or self._held:
+            return []
+        return [self._ended(now)]
 
     def feed(self, pcm: bytes, now: float) -> list[EndpointEvent]:
         """Process the caller audio ``pcm`` that arrived by ``now``; return what happened."""
@@ -201,24 +267,33 @@ class Endpointer:
         ordered = sorted(self._levels)
         return max(NOISE_FLOOR_MIN, ordered[len(ordered) * NOISE_PERCENTILE // 100])
 
-    def _is_voice(self, frame: bytes) -> bool:
+    def _is_voice(self, frame: bytes, end: float) -> bool:
         level = rms(frame)
-        gate = max(MIN_SPEECH_RMS, self.noise_floor() * NOISE_SNR)
+        gate = MIN_SPEECH_RMS if self._silero else max(MIN_SPEECH_RMS, self.noise_floor() * NOISE_SNR)
         self._levels.append(level)
-        return level >= gate and self._vad.is_speech(frame, SAMPLE_RATE)
+        echo = self.echo.is_echo(level, end)  # asked for every frame: it learns the line
+        speech = self._silero and self._vad.is_speech(frame, SAMPLE_RATE)  # hears every frame
+        if level < gate or echo:
+            return False
+        return bool(speech or (not self._silero and self._vad.is_speech(frame, SAMPLE_RATE)))
 
     def _frame(self, frame: bytes, end: float) -> list[EndpointEvent]:
         assert len(frame) == FRAME_BYTES
-        voiced = self._is_voice(frame)
+        voiced = self._is_voice(frame, end)
         self._recent.append((end, voiced))
         self._ring.append(frame)
         if self._capture is not None:
             self._capture.append(frame)
+        if self._in_speech:
+            self._turn_frames.append(frame)
         if not self._in_speech:
             if sum(v for _, v in self._recent) >= _START_VOICED:
                 return [self._start(end)]
         elif voiced and sum(v for _, v in list(self._recent)[-RESUME_WINDOW:]) >= RESUME_VOICED:
             self._last_voice_end = end
+            if self._paused:
+                self._paused = self._held = False
+                return [SpeechResumed(at=end), *self._check_clock(end)]
         return self._check_clock(end)
 
     def _start(self, end: float) -> SpeechStarted:
@@ -227,20 +302,23 @@ class Endpointer:
         self._in_speech = True
         self._heard = True
         self._last_voice_end = end
+        self._paused = self._held = False
         self._capture = list(self._ring)
+        self._turn_frames.clear()
+        self._turn_frames.extend(self._ring)
         return SpeechStarted(at=end)
 
     def _check_clock(self, now: float) -> list[EndpointEvent]:
         if self._in_speech:
             waited = now - self._last_voice_end
             if waited * 1000 >= self.window_ms:
-                self._end_speech()
-                return [SpeechEnded(at=now,
-                                    speech_ms=round((self._last_voice_end - self._onset) * 1000),
-                                    silence_waited_ms=round(waited * 1000))]
+                return [self._ended(now)]
             if now - self._onset >= self._settings.max_turn_s:
                 self._end_speech()
                 return [MaxTurn(at=now)]
+            if self._pause_ms and not self._paused and waited * 1000 >= self._pause_ms:
+                self._paused = True
+                return [SpeechPaused(at=now)]
             return []
         if (self._turn_start is not None and not self._heard and not self._no_input_sent
                 and now - self._turn_start >= self._settings.no_input_timeout_s):
@@ -248,6 +326,13 @@ class Endpointer:
             return [NoInput(at=now)]
         return []
 
+    def _ended(self, now: float) -> SpeechEnded:
+        waited = now - self._last_voice_end
+        self._end_speech()
+        return SpeechEnded(at=now, speech_ms=round((self._last_voice_end - self._onset) * 1000),
+                           silence_waited_ms=round(waited * 1000))
+
     def _end_speech(self) -> None:
         self._in_speech = False
+        self._paused = self._held = False
         self._recent.clear()

@@ -17,9 +17,12 @@ RUNS: list[tuple[str, str, str]] = [
     ("call", "bench.scripted", "one scripted call per PBX front: voice-to-voice per turn, by stage"),
     ("ramp", "bench.ramp", "concurrency ramp: v2v p50/p95, late frames, CPU and memory per call"),
     ("raw", "bench.raw", "raw Vosk decoding capacity on the same audio (continuous streams)"),
+    ("latency", "bench.latency", "hesitant callers: voice-to-voice p50/p95 by stage, premature end-of-turn rate"),
+    ("vad", "bench.vad", "WebRTC VAD against Silero VAD on synthetic line noise"),
 ]
-# What `make bench` runs (the ramp prints the raw capacity too, for its ratio).
-DEFAULT = ["call", "ramp"]
+# What `make bench` runs: (a) hesitant callers, the per-front call, (b) the ramp, which
+# prints (c) the raw capacity too, for its ratio.
+DEFAULT = ["latency", "call", "ramp"]
 
 
 def main(argv: list[str]) -> None:

@@ -10,13 +10,18 @@ tested without audio in test_keypad.py.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from agi.booking.sqlite import SqliteStore
 from agi.dialogue import phrases
 from agi.pbx.emulator import CallerTurn, EmulatedCall, speak
 
 from conftest import Pbx, ScriptedRecognizerFactory, Shared, make_settings, run, serving
+
+# A Monday morning: staff are there, so the normal greeting plays (after hours has its own).
+STAFFED = datetime(2026, 11, 30, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
 
 # A shorter first layer than the default keeps these calls short (the default's length is
 # measured in test_opening.py); it still names key 9.
@@ -36,7 +41,8 @@ def test_key_9_in_the_opening_reads_the_notice_and_a_silence_re_asks_the_questio
     tenant = settings.tenant("demo")
 
     async def scenario() -> EmulatedCall:
-        async with serving(settings, shared, recognizers=ScriptedRecognizerFactory([])) as server:
+        async with serving(settings, shared, recognizers=ScriptedRecognizerFactory([]),
+                           now=lambda: STAFFED) as server:
             # the key is pressed half a second into the AI statement
             return await Pbx("freeswitch").call(server, turns=[CallerTurn(b"", start=0.5, digits="9")],
                                                 max_duration=18)
@@ -63,7 +69,8 @@ def test_two_misunderstandings_offer_the_keypad_menu_and_the_longest_call_ends_p
     turns = [CallerTurn(speak(text, voice="fr")) for text in words]
 
     async def scenario() -> EmulatedCall:
-        async with serving(settings, shared, recognizers=ScriptedRecognizerFactory(words)) as server:
+        async with serving(settings, shared, recognizers=ScriptedRecognizerFactory(words),
+                           now=lambda: STAFFED) as server:
             return await Pbx("asterisk").call(server, turns=turns, max_duration=60)
 
     call = run(scenario())

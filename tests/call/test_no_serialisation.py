@@ -11,34 +11,24 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import time
 from collections.abc import Iterable
 from pathlib import Path
+
+# In its own module: the eSpeak processes unpickle it, and must not import a conftest.
+from slow_render import WAIT_S, slow_render
 
 from agi.config import SpeechSettings
 from agi.pbx.emulator import CallerTurn, CallEvent, EmulatedCall, emulate_call, speak
 from agi.speech import audio
 from agi.speech.asr import Recognizer, RecognizerFactory
 from agi.speech.endpoint import PREROLL_MS
-from agi.speech.espeak import EspeakPool, render
+from agi.speech.espeak import EspeakPool
 from agi.speech.tts import EspeakSynthesizer
 
 from conftest import ScriptedRecognizer, Shared, make_settings, run, serving
 
-WAIT_S = 30.0  # the held-up call is always let go after this, so a failing test still ends
 SAID = {"fr": "bonjour je voudrais prendre rendez-vous", "en": "hello i would like to book an appointment"}
 BYE = {"fr": "non merci", "en": "no thanks"}
-
-
-def slow_render(gate: str, text: str, voice: str, rate: int) -> bytes:
-    """Runs in an eSpeak process: French renders wait for ``release``."""
-    folder = Path(gate)
-    if voice.startswith("roa/fr"):
-        (folder / "blocked").touch()
-        deadline = time.monotonic() + WAIT_S
-        while not (folder / "release").exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
-    return render(text, voice, rate)
 
 
 class Counting(ScriptedRecognizer):

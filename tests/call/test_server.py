@@ -6,7 +6,9 @@ import asyncio
 import json
 import urllib.error
 import urllib.request
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from agi.booking.sqlite import SqliteStore
 from agi.pbx.emulator import CallerTurn, emulate_call, speak
@@ -116,8 +118,11 @@ def test_a_language_without_model_is_handed_over_while_the_other_is_served(tmp_p
     settings = make_settings(tmp_path, speech={"models": {"fr": korean_test_model_path(), "en": str(empty)}})
 
     async def scenario():
+        # a Monday morning: staff take transfers, so the technical hand-over may be a transfer
+        monday = datetime(2026, 11, 30, 10, 0, tzinfo=ZoneInfo("Europe/London"))
         server = PermanenceServer(settings, store=SqliteStore(settings.store.sqlite_path),
-                                  dialogue=shared.engine, synthesizer=shared.synthesizer, health=False)
+                                  dialogue=shared.engine, synthesizer=shared.synthesizer, health=False,
+                                  clock=lambda: monday)
         await server.start()
         try:
             en = await emulate_call("127.0.0.1", server.agi_port, path="demo-en", max_duration=60)

@@ -112,7 +112,9 @@ def test_no_message_is_written_for_a_turn_the_caller_continued(
         assert store.messages(TENANT.id) == []
         text = "pouvez-vous me rappeler pour les résultats de ma prise de sang"
         assert await spec.take(text) is None
-        assert conversation.respond(text).outcome == "message"
+        assert conversation.respond(text).request == "confirm_message"  # read back first
+        assert store.messages(TENANT.id) == []
+        assert conversation.respond("oui").outcome == "message"
         [msg] = store.messages(TENANT.id)
         assert msg.text == text
     asyncio.run(call())

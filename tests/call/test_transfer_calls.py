@@ -79,7 +79,7 @@ def transfer_settings(tmp_path: Path, ami_port: int, extra: dict[str, dict[str, 
 
 AFTER_HOURS = "closed"  # a tenant staffed on Saturdays only: Monday morning is after hours
 EMERGENCY = "En cas d'urgence, composez le 15."
-SPOKEN = ["jean dupont", "c'est urgent, mon fils a beaucoup de fièvre, rappelez-moi", "non merci"]
+SPOKEN = ["jean dupont", "c'est urgent, mon fils a beaucoup de fièvre, rappelez-moi", "oui", "non merci"]  # "oui": the message read back
 
 
 @dataclass

@@ -78,6 +78,9 @@ class FreeSwitchSettings:
     enabled: bool = False
     esl_host: str = "127.0.0.1"  # the dialplan's socket application connects here
     esl_port: int = 8084
+    # host:port the socket application of a transfer target's leg connects to (ESL
+    # transfers); "" is esl_host:esl_port, which must then not be a wildcard address
+    esl_advertise: str = ""
     # FreeSWITCH does not authenticate outbound ESL: connections from other addresses are closed
     allowed_hosts: str = "127.0.0.1"  # comma-separated IP addresses
     media_host: str = "127.0.0.1"  # our UDP end of unicast (FreeSWITCH's remote-ip)

@@ -53,6 +53,10 @@ def _validate_freeswitch(fs: FreeSwitchSettings) -> None:
             raise ConfigError("freeswitch.allowed_hosts", f"{host!r} is not an IP address") from exc
     if not 0 < fs.first_audio_timeout_s <= 30 or not 1 <= fs.linger_s <= 60:
         raise ConfigError("freeswitch.first_audio_timeout_s", "must be 0-30 s (and linger_s 1-60 s)")
+    if fs.esl_transfers and not fs.esl_advertise and fs.esl_host in ("0.0.0.0", "::", ""):
+        raise ConfigError("freeswitch.esl_advertise", f"esl_host {fs.esl_host!r} is not an address "
+                          "FreeSWITCH can connect a transfer target's leg to",
+                          "set esl_advertise = \"<this host's address>:<esl_port>\"")
     if fs.inbound_enabled and fs.inbound_password in ("", "ClueCon"):
         raise ConfigError("freeswitch.inbound_password",
                           "empty or FreeSWITCH's well-known default ClueCon",

@@ -30,7 +30,7 @@ from agi.call.channel import CallInfo, Transfers
 from agi.config import FreeSwitchSettings
 from agi.errors import CallEnded, EslError, MediaUnavailable, ProtocolError
 from agi.pbx.freeswitch_inbound import InboundEsl
-from agi.pbx.freeswitch_transfer import EslTransfers
+from agi.pbx.freeswitch_transfer import LEG_VARIABLE, EslTransfers, TargetLegs
 from agi.pbx.listener import stop_serving
 from agi.pbx.overload import RefusalLog
 from agi.pbx.unicast import PortPairs, UnicastMedia
@@ -51,6 +51,9 @@ HANGUP_EVENTS: Final = frozenset({"CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE"})
 MAX_CONNECTIONS: Final = 256
 # Event names a call keeps for its logs: a peer flooding events costs no more memory.
 MAX_EVENT_NAMES: Final = 256
+# A transfer target's connection is held while its transfer decides (ring, summary, key);
+# past this it is closed whatever happens (the transfer's own waits are shorter).
+TARGET_LEG_HOLD_S: Final = 120.0
 
 
 def call_info(headers: dict[str, str] | esl.CommandReply) -> CallInfo:
@@ -67,7 +70,8 @@ class FreeSwitchCall:
     """One outbound-ESL connection as the session's :class:`agi.call.channel.CallChannel`."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 settings: FreeSwitchSettings, ports: PortPairs, inbound: InboundEsl | None = None) -> None:
+                 settings: FreeSwitchSettings, ports: PortPairs, inbound: InboundEsl | None = None,
+                 legs: TargetLegs | None = None) -> None:
         self._reader, self._writer = reader, writer
         self._inbound = inbound
         self._settings = settings
@@ -80,13 +84,15 @@ class FreeSwitchCall:
         self._port: int | None = None
         self._hung_up = False
         self.disconnected = asyncio.Event()
+        self.closed = asyncio.Event()  # close() ran: nothing more will be sent
+        self.leg_token = ""  # set when this connection is a transfer target's leg (permanence_leg)
         self._down = asyncio.Event()  # CHANNEL_HANGUP or a disconnect notice seen
         self.info = CallInfo("", "", "", "", "", "freeswitch")
         self.sample_rate = 8000
         # the last event names in order, for logs and tests
         self.events: deque[str] = deque(maxlen=MAX_EVENT_NAMES)
         # ESL originate + uuid_bridge (agi.pbx.freeswitch_transfer), else the dialplan dials
-        self.transfers: Transfers | None = EslTransfers(self) if settings.esl_transfers else None
+        self.transfers: Transfers | None = EslTransfers(self, legs) if settings.esl_transfers else None
 
     # set-up --------------------------------------------------------------
     async def start(self) -> None:
@@ -95,6 +101,7 @@ class FreeSwitchCall:
         reply = await self._command(esl.encode_command("connect"))
         assert isinstance(reply, esl.CommandReply)
         self.info = call_info(reply)
+        self.leg_token = reply.headers.get(f"variable_{LEG_VARIABLE}", "")[:64]
         rate = reply.headers.get("Channel-Read-Codec-Rate", "8000")
         self.sample_rate = int(rate) if rate.isdigit() and int(rate) > 0 else 8000
         await self._command(esl.encode_command("myevents"))
@@ -207,6 +214,7 @@ class FreeSwitchCall:
             await self.close()
 
     async def close(self) -> None:
+        self.closed.set()
         if self._media is not None:
             await self._media.hangup()
         self._release_port()
@@ -290,6 +298,8 @@ class OutboundEslServer:
         self.settings = settings
         self.max_connections = max_connections
         self._ports = PortPairs(settings.media_port_min, settings.media_port_max)
+        # transfer targets originated into our socket application (agi.pbx.freeswitch_transfer)
+        self.legs = TargetLegs(settings.esl_advertise or f"{settings.esl_host}:{settings.esl_port}")
         self._server: asyncio.Server | None = None
         self._sessions: set[asyncio.Task[None]] = set()
         self.strangers = RefusalLog("outbound ESL")  # addresses not in allowed_hosts
@@ -313,6 +323,8 @@ class OutboundEslServer:
     async def start(self) -> None:
         s = self.settings
         self._server = await asyncio.start_server(self._on_connect, s.esl_host, s.esl_port)
+        if not s.esl_advertise:
+            self.legs.address = f"{s.esl_host}:{self.port}"  # the port really bound (0: any)
         log.info("outbound ESL listening on %s:%d (FreeSWITCH from %s)", s.esl_host, self.port,
                  ", ".join(sorted(s.allowed)))
 
@@ -336,10 +348,13 @@ class OutboundEslServer:
         task = asyncio.current_task()
         assert task is not None
         self._sessions.add(task)
-        call = FreeSwitchCall(reader, writer, self.settings, self._ports, self._inbound)
+        call = FreeSwitchCall(reader, writer, self.settings, self._ports, self._inbound, self.legs)
         try:
             await call.start()
-            await self._handler(call)
+            if call.leg_token:
+                await self._hold_leg(call)
+            else:
+                await self._handler(call)
         except (EslError, CallEnded, ProtocolError, OSError) as exc:
             log.info("call %s: ESL session ended: %s", call.info.call_id or "?", exc)
         except asyncio.CancelledError:
@@ -349,3 +364,20 @@ class OutboundEslServer:
         finally:
             await call.close()
             self._sessions.discard(task)
+
+    async def _hold_leg(self, call: FreeSwitchCall) -> None:
+        """A transfer target's connection: its transfer drives it until it closes it.
+        A leg nobody waits for (its transfer gave up, or a forged token) is hung up: a
+        human must not hold a silent line."""
+        if not self.legs.offer(call.leg_token, call):
+            log.info("call %s: transfer leg nobody waits for; hanging it up", call.info.call_id)
+            await call.hangup()
+            return
+        closed = asyncio.create_task(call.closed.wait())
+        gone = asyncio.create_task(call.disconnected.wait())
+        try:
+            await asyncio.wait({closed, gone}, timeout=TARGET_LEG_HOLD_S,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closed.cancel()
+            gone.cancel()

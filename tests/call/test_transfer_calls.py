@@ -53,8 +53,9 @@ TARGETS = {
     "unanswered": ("PJSIP/unanswered", TransferTarget(answer="no_answer")),
 }
 RING_S = 10  # the shortest ring time the configuration accepts
-# FreeSWITCH calls beside them, over ESL originate / uuid_bridge (blind: no target media there)
-FS_TENANTS = ("answers", "busy", "unanswered")
+# FreeSWITCH calls beside them, over ESL: originate into our socket (the target's own
+# outbound-ESL leg and unicast media, for the summary and its key), uuid_bridge, uuid_kill
+FS_TENANTS = ("answers", "refuses", "busy", "unanswered")
 
 
 def transfer_settings(tmp_path: Path, ami_port: int, extra: dict[str, dict[str, Any]] | None = None) -> Settings:
@@ -227,23 +228,45 @@ def test_an_unreachable_ami_is_a_clear_start_up_error(tmp_path: Path, shared: Sh
     assert "unreachable" in run(scenario())
 
 
-def test_on_freeswitch_an_answered_transfer_is_bridged_over_esl(office: Office) -> None:
+def test_on_freeswitch_an_attended_transfer_answered_is_bridged_after_the_summary(office: Office) -> None:
     call = office.calls["fs-answers"]
     [leg] = call.legs
     assert leg.target == "PJSIP/answers" and leg.bridged and call.bridged
+    assert leg.speech_frames > 50 and leg.key_sent == "1"  # heard who and why over its own unicast
     assert office.store.get_call(call.uniqueid).outcome == "transfer"
     assert office.lead("fs-answers") == []
+    summary = [t for t in office.agent_said("fs-answers") if "transfer target" in t]
+    assert len(summary) == 1 and "Tapez 1" in summary[0]
     commands = [e.detail for e in call.events if e.kind == "esl_command"]
-    assert any(c.startswith("api originate {origination_uuid=") and "originate_timeout=10" in c for c in commands)
+    [originate] = [c for c in commands if c.startswith("api originate {origination_uuid=")]
+    assert "originate_timeout=10" in originate and ",permanence_leg=" in originate
+    assert originate.endswith(" async full)'") and "'&socket(127.0.0.1:" in originate
     assert any(c.startswith(f"api uuid_bridge {call.uniqueid} {leg.uniqueid}") for c in commands)
+    # the target's own ESL session: connect, myevents, linger, unicast, then we let go
+    target = [e.detail.split(" ")[0] for e in call.events if e.kind == "target_esl_command"]
+    assert target[:3] == ["connect", "myevents", "linger"] and "sendmsg" in target
+    assert not leg.hung_up and not leg.dropped
 
 
-@pytest.mark.parametrize(("tenant", "reason"), [("busy", "busy"), ("unanswered", "no_answer")])
-def test_on_freeswitch_a_busy_or_unanswered_transfer_comes_back(office: Office, tenant: str, reason: str) -> None:
+@pytest.mark.parametrize(("tenant", "reason", "heard"), [
+    ("refuses", "refused", "Personne ne peut vous répondre"),
+    ("busy", "busy", "La ligne de notre équipe est occupée"),
+    ("unanswered", "no_answer", "Personne n'a pu répondre"),
+])
+def test_on_freeswitch_a_transfer_refused_busy_or_unanswered_comes_back(
+        office: Office, tenant: str, reason: str, heard: str) -> None:
     call = office.calls[f"fs-{tenant}"]
-    assert not call.bridged and call.legs[0].outcome == reason
+    [leg] = call.legs
+    assert not call.bridged and not leg.bridged
+    assert leg.outcome == {"refused": "answered", "busy": "busy", "no_answer": "no_answer"}[reason]
     assert office.store.get_call(call.uniqueid).outcome == f"transfer_{reason}"
     [lead] = office.lead(f"fs-{tenant}")
     assert lead.kind == "callback_request" and lead.details["reason"] == reason
-    assert any("demande de rappel" in t for t in office.agent_said(f"fs-{tenant}"))
+    assert lead.details["transfer"] == "attended"
+    said = office.agent_said(f"fs-{tenant}")
+    assert any(heard in t for t in said) and any("demande de rappel" in t for t in said)
     assert "PERMANENCE_TRANSFER" not in call.variables
+    if reason == "refused":  # heard the summary, pressed 2: its leg is killed, the caller stays
+        assert leg.speech_frames > 50 and leg.key_sent == "2" and leg.dropped and leg.hung_up
+        commands = [e.detail for e in call.events if e.kind == "esl_command"]
+        assert any(c == f"api uuid_kill {leg.uniqueid}" for c in commands)

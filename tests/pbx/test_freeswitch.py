@@ -186,3 +186,41 @@ def test_the_listener_takes_no_more_calls_than_it_has_port_pairs() -> None:
 
     third, refused = asyncio.run(scenario())
     assert refused == 1 and [e.kind for e in third.events][-1] == "dialplan_continues"
+
+
+def test_a_transfer_leg_nobody_waits_for_is_hung_up_and_never_becomes_a_call() -> None:
+    """A connection carrying a ``permanence_leg`` token nobody expects (its transfer gave up,
+    or a forged one) is hung up at once: the human is not left on a silent line, and no
+    call session starts. An expected token hands its connection to the waiting transfer."""
+    from agi.pbx.emulator.call import TargetLeg, TransferTarget
+    from agi.pbx.emulator.freeswitch_target import TargetSession
+
+    handled: list[FreeSwitchCall] = []
+
+    async def handler(call: FreeSwitchCall) -> None:
+        handled.append(call)
+
+    async def scenario() -> tuple[TargetLeg, str, bool]:
+        server = await serve(handler)
+        try:
+            stray = TargetLeg("user/1000", "sofia/internal/1000", "a1b2", "answered")
+            events: list[str] = []
+            session = TargetSession(stray, TransferTarget(), {"permanence_leg": "f" * 32},
+                                    lambda side, kind, detail: events.append(kind))
+            await asyncio.wait_for(session.run(server.legs.address), 5)
+            expected = TargetLeg("user/1001", "sofia/internal/1001", "c3d4", "answered")
+            waiting = server.legs.expect("e" * 32)
+            other = TargetSession(expected, TransferTarget(), {"permanence_leg": "e" * 32},
+                                  lambda side, kind, detail: None)
+            running = asyncio.create_task(other.run(server.legs.address))
+            leg = await asyncio.wait_for(waiting, 5)
+            given = leg.info.call_id == "c3d4"
+            await leg.close()
+            await asyncio.wait_for(running, 5)
+            return stray, ",".join(events), given
+        finally:
+            await server.stop()
+
+    stray, events, given = asyncio.run(scenario())
+    assert stray.hung_up and "hangup" in events and handled == []
+    assert given

@@ -41,3 +41,11 @@ def test_defaults_listen_on_loopback_and_allow_only_loopback() -> None:
 def test_bad_values_name_their_key(change: dict[str, object], key: str) -> None:
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         build(**change)
+
+
+def test_esl_transfers_on_a_wildcard_listener_need_the_address_target_legs_connect_to() -> None:
+    with pytest.raises(ConfigError, match=r"freeswitch\.esl_advertise: esl_host '0\.0\.0\.0'"):
+        build(esl_transfers=True, esl_host="0.0.0.0")
+    fs = build(esl_transfers=True, esl_host="0.0.0.0", esl_advertise="10.0.0.5:8084").freeswitch
+    assert fs.esl_advertise == "10.0.0.5:8084"
+    assert build(esl_transfers=False, esl_host="0.0.0.0").freeswitch.esl_advertise == ""

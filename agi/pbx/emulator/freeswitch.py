@@ -33,6 +33,7 @@ from agi.pbx.emulator.call import (
     TransferTarget,
     TurnTiming,
 )
+from agi.pbx.emulator.freeswitch_target import TargetSession, split_api_args
 from agi.protocols import esl
 from agi.speech import audio
 
@@ -74,6 +75,7 @@ class _FreeSwitch(_Emulator):
         self._ending: asyncio.Task[None] | None = None
         self._frame_bytes = rate * 20 // 1000 * 2
         self.targets: Mapping[str, TransferTarget] = {}  # the humans behind dial strings
+        self._target_sessions: dict[str, tuple[TargetSession, asyncio.Task[None]]] = {}
 
     def channel_data(self) -> dict[str, str]:
         caller, dnid = self.variables["CALLERID(num)"], self.variables["EXTEN"]
@@ -122,7 +124,8 @@ class _FreeSwitch(_Emulator):
             self.emit("agent", "esl_close")
             if self.call.hung_up_by is None:
                 self.emit("pbx", "dialplan_continues", "the socket application returned")
-            for task in (self._media, self._ending):
+            tasks = [self._media, self._ending, *(task for _, task in self._target_sessions.values())]
+            for task in tasks:
                 if task is not None and task is not asyncio.current_task():
                     task.cancel()
                     await asyncio.gather(task, return_exceptions=True)
@@ -171,11 +174,13 @@ class _FreeSwitch(_Emulator):
     # ------------------------------------------------------------------ transfers
 
     async def _originate(self, args: str) -> str:
-        """``originate {vars}<dial string> &park()`` as mod_commands.c: ``+OK <uuid>`` once
-        the target answered, ``-ERR <cause>`` when it did not."""
+        """``originate {vars}<dial string> &park()`` (or ``'&socket(host:port async full)'``)
+        as mod_commands.c: ``+OK <uuid>`` once the target answered, ``-ERR <cause>`` when
+        it did not. An answered ``&socket`` leg then connects to that address
+        (agi.pbx.emulator.freeswitch_target)."""
         variables, _, rest = args.partition("}")
         options = dict(item.partition("=")[::2] for item in variables.lstrip("{").split(",") if item)
-        target = rest.split(" ", 1)[0]
+        target, *application = split_api_args(rest) or [""]
         behaviour = self.targets.get(target)
         leg = TargetLeg(target, target, options.get("origination_uuid", str(uuidlib.uuid4())), "failed")
         self.call.legs.append(leg)
@@ -194,6 +199,13 @@ class _FreeSwitch(_Emulator):
             return f"-ERR {cause}\n"
         leg.outcome = "answered"
         self.emit("target", "answered", target)
+        app = application[0] if application else ""
+        if app.startswith("&socket(") and app.endswith(")"):
+            address = app[len("&socket("):-1].split(" ", 1)[0]
+            session = TargetSession(leg, behaviour, {k: v for k, v in options.items() if k.startswith("permanence_")},
+                                    lambda side, kind, detail: self.emit(side, kind, detail),
+                                    source=self.source, time_scale=self.scale)
+            self._target_sessions[leg.uniqueid] = (session, asyncio.create_task(session.run(address)))
         return f"+OK {leg.uniqueid}\n"
 
     def _transfer_api(self, verb: str, args: list[str]) -> str:
@@ -202,14 +214,19 @@ class _FreeSwitch(_Emulator):
                     and not leg.done.is_set()), None)
         if leg is None:
             return "-ERR No such channel!\n"
+        session = self._target_sessions.get(leg.uniqueid, (None, None))[0]
         if verb == "uuid_kill":
             leg.dropped, leg.hung_up = True, True
+            if session is not None:
+                session.hang_up("uuid_kill")
             leg.done.set()
             return "+OK\n"
         if args[0] != self.uniqueid or self.dead:
             return f"-ERR Invalid uuid {args[0]}\n"
         # the caller leaves park: unicast is over for it (FREESWITCH.md), the two talk now
         leg.bridged = self.call.bridged = True
+        if session is not None:
+            session.bridge()
         leg.done.set()
         if self._media is not None:
             self._media.cancel()

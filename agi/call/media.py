@@ -245,6 +245,15 @@ class MediaSession:
     async def next_event(self) -> MediaEvent:
         return await self._events.get()
 
+    def discard_input(self) -> int:
+        """Drop keys, turns and silences queued while nobody listened (a transfer ringing);
+        a hang-up stays. Returns how many were dropped."""
+        queued = [self._events.get_nowait() for _ in range(self._events.qsize())]
+        kept = [event for event in queued if isinstance(event, CallerHungUp)]
+        for event in kept:
+            self._events.put_nowait(event)
+        return len(queued) - len(kept)
+
     # loops ---------------------------------------------------------------
     async def _send_loop(self) -> None:
         clock = self._clock or asyncio.get_running_loop().time

@@ -163,6 +163,8 @@ class CallSession:
             await self.channel.set_variable("PERMANENCE_CALL_ID", self.call_id)
         except CHANNEL_ERRORS as exc:
             log.info("call %s: channel gone before start (%s)", self.call_id, type(exc).__name__)
+            if isinstance(exc, PeerTimeout):  # out of step from the first command: the record says so
+                self.outcome = "peer_timeout"
         try:
             tenant = self.settings.tenant(info.route, info.dialled)
         except UnknownTenant:

@@ -28,7 +28,7 @@ from typing import Final
 
 from agi.call.channel import CallInfo, Transfers
 from agi.config import FreeSwitchSettings
-from agi.errors import CallEnded, EslError, MediaUnavailable, ProtocolError
+from agi.errors import CallEnded, EslError, MediaUnavailable, PeerTimeout, ProtocolError
 from agi.pbx.freeswitch_inbound import InboundEsl
 from agi.pbx.freeswitch_transfer import LEG_VARIABLE, EslTransfers, TargetLegs
 from agi.pbx.listener import stop_serving
@@ -128,9 +128,9 @@ class FreeSwitchCall:
                 async with asyncio.timeout(timeout):
                     await self._writer.drain()
                     reply = await self._replies.get()
-            except TimeoutError:
+            except TimeoutError:  # out of step: closed, and the record says peer_timeout as on Asterisk
                 await self.close()
-                raise EslError(f"no ESL reply within {timeout:.0f} s to {what!r}") from None
+                raise PeerTimeout(f"no ESL reply within {timeout:.0f} s to {what!r}") from None
             except ConnectionError as exc:
                 raise CallEnded("ESL connection lost") from exc
         if reply is None:
@@ -204,7 +204,7 @@ class FreeSwitchCall:
             await self._sendmsg({"call-command": "hangup", "hangup-cause": "NORMAL_CLEARING"})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._down.wait(), COMMAND_TIMEOUT)
-        except EslError:
+        except (EslError, PeerTimeout):
             if self._inbound is None:
                 raise
             # our control socket is stuck: the inbound client still reaches the channel
@@ -355,7 +355,7 @@ class OutboundEslServer:
                 await self._hold_leg(call)
             else:
                 await self._handler(call)
-        except (EslError, CallEnded, ProtocolError, OSError) as exc:
+        except (EslError, CallEnded, ProtocolError, OSError) as exc:  # PeerTimeout is a CallEnded
             log.info("call %s: ESL session ended: %s", call.info.call_id or "?", exc)
         except asyncio.CancelledError:
             log.info("call %s: ESL session cancelled by server stop", call.info.call_id or "?")

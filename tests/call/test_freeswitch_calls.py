@@ -60,3 +60,59 @@ def test_a_16_khz_leg_is_heard_and_answered_at_16_khz(tmp_path: Path, shared: Sh
     store = SqliteStore(settings.store.sqlite_path)
     said = [t.text for t in store.transcript(call.uniqueid) if t.speaker == "caller"]
     assert said == ["je voudrais prendre rendez-vous"]  # the 16 kHz caller audio reached the VAD
+
+
+def test_a_freeswitch_that_stops_answering_is_recorded_as_peer_timeout(tmp_path: Path, shared: Shared) -> None:
+    """The same record as a silent Asterisk (tests/call/test_hostile_calls.py): a peer that
+    gives the channel data, then answers nothing (from the first uuid_setvar on), is let go after
+    the command timeout and the call says ``peer_timeout``. The peer is a raw socket
+    speaking ESL by hand, since a well-behaved emulator never goes silent."""
+    import asyncio
+
+    from agi.protocols import esl
+
+    settings = make_settings(tmp_path)
+    uniqueid = "5f0c2d2e-silent-peer"
+
+    async def silent_peer(port: int) -> tuple[list[str], float]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        parser, seen = esl.EslCommandParser(), []
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while True:
+            event = parser.next_event()
+            if event is esl.NEED_DATA:
+                data = await asyncio.wait_for(reader.read(65536), 30)
+                parser.receive_data(data)
+                continue
+            if isinstance(event, esl.ConnectionClosed):
+                break
+            seen.append(event.line)
+            if event.line == "connect":
+                writer.write(esl.encode_message({
+                    "Content-Type": "command/reply", "Reply-Text": "+OK", "Unique-ID": uniqueid,
+                    "Channel-Name": "sofia/internal/1", "Caller-Caller-ID-Number": "+33612345678",
+                    "Caller-Destination-Number": "0140000000", "variable_permanence_tenant": "demo",
+                    "Channel-Read-Codec-Rate": "8000"}))
+            elif event.line in ("myevents", "linger 5") or event.line.startswith("linger"):
+                writer.write(esl.encode_message({"Content-Type": "command/reply", "Reply-Text": "+OK"}))
+            # anything else: silence
+        writer.close()
+        return seen, loop.time() - started
+
+    async def scenario():
+        async with serving(settings, shared, recognizers=None) as server:
+            seen, held = await silent_peer(server.esl_port)
+            store = SqliteStore(settings.store.sqlite_path)
+            for _ in range(100):  # the session writes its end after letting the peer go
+                record = store.get_call(uniqueid)
+                if record is not None and record.ended_at is not None:
+                    break
+                await asyncio.sleep(0.1)
+            return seen, held
+
+    seen, held = run(scenario())
+    assert seen[:3] == ["connect", "myevents", "linger 5"] and len(seen) >= 4  # then unanswered
+    assert held < 20  # let go after the command timeout, not held for the call's length
+    record = SqliteStore(settings.store.sqlite_path).get_call(uniqueid)
+    assert record is not None and record.ended_at is not None and record.outcome == "peer_timeout"

@@ -26,7 +26,8 @@ from agi.booking.spool import Spool
 from agi.booking.sqlite import SqliteStore
 from agi.booking.store import Store
 from agi.call.recording import recordings_for
-from agi.call.session import CallServices, TurnTiming, handle_call
+from agi.call.services import CallServices, TurnTiming
+from agi.call.session import handle_call
 from agi.config import Settings
 from agi.console.metering import usage_policy
 from agi.console.turns import TurnRecorder

@@ -21,36 +21,29 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import phonenumbers
-
-from agi.booking.spool import Spool
-from agi.booking.store import CallRecord, Store
+from agi.booking.store import CallRecord
 from agi.call import speculate
+from agi.call.caller import caller_e164
 from agi.call.channel import CHANNEL_ERRORS, CallChannel
 from agi.call.guide import CallGuide
 from agi.call.keypad import HUMAN_DIGIT, KEYED_SLOTS
 from agi.call.media import CallerHungUp, CallerSilent, CallerTurn, DigitPressed, MediaEvent, MediaSession
-from agi.call.recording import CallConsent, Recordings
+from agi.call.recording import CallConsent
+from agi.call.services import CallServices, TurnTiming
 from agi.call.staffed import after_hours_greeting, is_staffed, may_transfer
 from agi.call.state import CallState, CallStateMachine
 from agi.call.transfer import Handover
-from agi.config import Settings, Tenant
 from agi.dialogue import phrases
-from agi.dialogue.base import BotReply, CallContext, Conversation, DialogueEngine
-from agi.dialogue.normalize import to_e164
+from agi.dialogue.base import BotReply, CallContext, Conversation
 from agi.dialogue.urgency import calls_for_emergency
 from agi.errors import PeerTimeout, PermanenceError, SpeechError, StoreError, UnknownTenant
 from agi.notify.summary import summary_for_call
 from agi.speech import unfinished
-from agi.speech.asr import RecognizerFactory
 from agi.speech.endpoint import Endpointer
-from agi.speech.tts import Synthesizer
 from agi.speech.turn_model import turn_model_for
-from agi.workers import Workers
 
 log = logging.getLogger(__name__)
 
@@ -60,74 +53,11 @@ log = logging.getLogger(__name__)
 MEDIA_CONNECT_TIMEOUT_S = 5.0
 
 
-@dataclass(frozen=True)
-class TurnTiming:
-    """Where the voice-to-voice time of one turn went (for the bench)."""
-
-    call_id: str
-    turn: int
-    speech_ended_at: float  # monotonic
-    endpoint_wait_ms: float
-    final_ms: float
-    dialogue_ms: float
-    store_ms: float
-    tts_first_ms: float
-    first_frame_at: float | None  # monotonic time the first answer frame left
-
-
-@dataclass
-class CallServices:
-    """What every call shares, built once by ``permanence serve``."""
-
-    settings: Settings
-    store: Store
-    dialogue: DialogueEngine
-    synthesizer: Synthesizer
-    recognizers: RecognizerFactory | None  # None: no speech model (see speech_problem)
-    speech_problem: str = ""
-    on_turn: Callable[[TurnTiming], None] | None = None
-    active_calls: set[str] = field(default_factory=set)
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    spool: Spool | None = None  # where writes go while the database is unreachable
-    recordings: Recordings | None = None  # call recording by consent (agi.call.recording)
-    workers: Workers = field(default_factory=Workers)  # per-stage executors (agi.workers)
-
-
 async def handle_call(channel: CallChannel, services: CallServices) -> tuple[str, str]:
     """One inbound call on any PBX, start to end; returns (tenant id, outcome)."""
     session = CallSession(channel, services)
     await session.run()
     return session.tenant_id, session.outcome
-
-
-# E.164 numbers have at most 15 digits; 24 leaves room for prefixes and an extension.
-MAX_CALLER_CHARS = 24
-_CALLER_CHARS = frozenset("0123456789+*#")
-
-
-def caller_e164(callerid: str, tenant: Tenant) -> str:
-    """The caller number in E.164, read in the tenant's own numbering plan; "" if withheld."""
-    raw = (callerid or "").strip()
-    if not raw or raw.lower() in ("unknown", "anonymous", "restricted"):
-        return ""
-    # Only what a phone number is made of, and no more than E.164 allows with room for
-    # a national prefix and an extension: a hostile PBX value is never stored as sent.
-    raw = "".join(c for c in raw[:MAX_CALLER_CHARS * 2] if c in _CALLER_CHARS)[:MAX_CALLER_CHARS]
-    if not raw.strip("+*#"):
-        return ""
-    return to_e164(raw, tenant_region(tenant), strict=False) or raw
-
-
-def tenant_region(tenant: Tenant) -> str:
-    """The tenant's country, from its first dialled number in E.164, else its language."""
-    for did in tenant.dids:
-        try:
-            region = phonenumbers.region_code_for_number(phonenumbers.parse(did))
-        except phonenumbers.NumberParseException:
-            continue
-        if region:
-            return str(region)
-    return "FR" if tenant.language == "fr" else "GB"
 
 
 class CallSession:

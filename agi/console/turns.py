@@ -1,6 +1,6 @@
 """What ``permanence serve`` feeds the console and /metrics beside the calls.
 
-* Each turn's timing (:class:`agi.call.session.TurnTiming`): per-stage histograms at
+* Each turn's timing (:class:`agi.call.services.TurnTiming`): per-stage histograms at
   once, and the figures written to the store by a background task (the turn hook never
   waits for the database; at most ``MAX_QUEUED_TURNS`` wait, older ones are dropped
   first when the database is away for long).
@@ -27,7 +27,7 @@ from agi.metrics import Metrics, StoreCollector
 if TYPE_CHECKING:
     from agi.booking.spool import Spool
     from agi.booking.store import Store
-    from agi.call.session import TurnTiming
+    from agi.call.services import TurnTiming
 
 log = logging.getLogger(__name__)
 

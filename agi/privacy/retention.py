@@ -102,7 +102,7 @@ def caller_number(raw: str, tenant: Tenant) -> str:
     """The E.164 form of a number given by a person asking for their data, read in the
     tenant's numbering plan as the call controller reads caller ids ("06 12 34 56 78"
     -> "+33612345678" for a French tenant); :class:`ValueError` if it is not a number."""
-    from agi.call.session import tenant_region  # lazily: agi.call uses agi.privacy
+    from agi.call.caller import tenant_region  # lazily: agi.call uses agi.privacy
 
     text = raw.strip()
     number = text if is_e164(text) else to_e164(text, tenant_region(tenant), strict=False)

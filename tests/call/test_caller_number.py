@@ -2,7 +2,7 @@
 
 import pytest
 
-from agi.call.session import caller_e164, tenant_region
+from agi.call.caller import caller_e164, tenant_region
 from agi.config import load_settings
 
 SETTINGS = load_settings(environ={})

@@ -14,7 +14,7 @@ from prometheus_client import generate_latest
 
 from agi.booking import SqliteStore
 from agi.booking.spool import Spool
-from agi.call.session import TurnTiming
+from agi.call.services import TurnTiming
 from agi.console.metering import check_alerts, usage_policy
 from agi.console.reports import kpis
 from agi.console.turns import TurnRecorder

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agi.call.session import MAX_CALLER_CHARS, caller_e164
+from agi.call.caller import MAX_CALLER_CHARS, caller_e164
 from agi.config import load_settings
 
 TENANT = load_settings(environ={}).tenants[0]  # French numbering plan

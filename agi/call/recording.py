@@ -44,9 +44,10 @@ _LENGTH = struct.Struct(">I")
 
 _NOTICE = {
     "fr": "Cet appel est enregistré ({purpose}). Pour refuser, dites « je refuse "
-          "l'enregistrement » ou appuyez sur {digit}, à tout moment.",
-    "en": "This call is recorded ({purpose}). To refuse, say \"don't record\" or press "
-          "{digit}, at any time.",
+          "l'enregistrement » à tout moment, ou appuyez sur {digit} hors saisie d'un "
+          "numéro ou d'une date.",
+    "en": "This call is recorded ({purpose}). To refuse, say \"don't record\" at any "
+          "time, or press {digit} when not keying in a number or a date.",
 }
 STOPPED = {
     "fr": "Entendu, l'enregistrement est arrêté et effacé.",
@@ -217,11 +218,14 @@ class CallConsent:
         self.recorder = self._recordings.start(self._tenant, self._call_id)
         return self.recorder
 
-    def refused_by(self, text: str = "", digit: str = "") -> bool:
-        """True (and the recording deleted) when this utterance or key refuses it."""
+    def refused_by(self, text: str = "", digit: str = "", *, keyed: bool = False) -> bool:
+        """True (and the recording deleted) when this utterance or key refuses it.
+
+        ``keyed``: the caller is keying an entry (a phone number, a date), where an 8 is
+        a digit of the entry and must stay one; only words refuse then."""
         if self.recorder is None or self.recorder.state != "recording":
             return False
-        if digit == REFUSE_DIGIT or (text and is_refusal(text)):
+        if (digit == REFUSE_DIGIT and not keyed) or (text and is_refusal(text)):
             self.recorder.refuse()
             return True
         return False

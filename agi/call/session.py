@@ -213,7 +213,8 @@ class CallSession:
                                       event.text, _utcnow())
                 continue  # the CallerHungUp that follows ends the loop
             if self.consent is not None and self.consent.refused_by(
-                    getattr(event, "text", ""), getattr(event, "digit", "")):
+                    getattr(event, "text", ""), getattr(event, "digit", ""),
+                    keyed=reply is not None and reply.expecting in KEYED_SLOTS):
                 await self._say_all((self.consent.stopped,), interruptible=False, record=True)
                 continue  # recording stopped and deleted; the conversation goes on
             self.sm.fire("heard")

@@ -84,7 +84,7 @@ def test_nothing_heard_leaves_no_file(tmp_path: Path) -> None:
 
 def test_the_notice_says_how_to_refuse() -> None:
     assert "je refuse l'enregistrement" in recording_notice("fr", "formation")
-    assert "press 8" in recording_notice("en", "training")
+    assert "press 8 when not keying" in recording_notice("en", "training")
 
 
 REFUSALS = [
@@ -190,3 +190,19 @@ def test_recordings_go_with_their_retention_and_with_an_erasure(
     assert done.request.details["recordings"] == 1
     assert not recent.exists() and other.exists()
     assert [r.call_id for r in store.privacy().recordings()] == ["other"]
+
+
+def test_key_8_refuses_outside_a_keyed_entry_only(tmp_path: Path) -> None:
+    from agi.call.recording import CallConsent, Recordings
+    from agi.config import settings_from_dict
+
+    [tenant] = settings_from_dict({"tenants": [{
+        "id": "demo", "name": "D", "resources": ["A"],
+        "services": [{"name": "s", "duration_min": 30}],
+        "recording": {"enabled": True, "purpose": "quality"}}]}).tenants
+    consent = CallConsent(Recordings(tmp_path, keys(), None), tenant, "c1")  # type: ignore[arg-type]
+    recorder = consent.begin()
+    assert recorder is not None
+    assert not consent.refused_by(digit="8", keyed=True)  # a digit of a phone number
+    assert recorder.state == "recording"
+    assert consent.refused_by(digit="8") and recorder.state == "refused"

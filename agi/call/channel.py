@@ -36,10 +36,14 @@ from agi.errors import AgiError, CallEnded, EslError
 __all__ = [
     "CallInfo", "AudioIn", "DigitIn", "MediaHangup", "MediaIn", "MediaStream", "CallChannel",
     "CHANNEL_ERRORS", "FRAME_MS", "frame_bytes", "DialFailed", "AnsweredLeg", "Transfers",
-    "DIAL_FAILURES",
+    "DIAL_FAILURES", "MEDIA_CONNECT_TIMEOUT_S",
 ]
 
 FRAME_MS: Final = 20
+# Media flows within milliseconds of being asked for (AudioSocket connects, the first
+# unicast datagram arrives); past this the media path is broken (firewall, wrong
+# audiosocket_advertise, a UDP port FreeSWITCH could not bind) and the call goes back.
+MEDIA_CONNECT_TIMEOUT_S: Final = 5.0
 # The errors a front may raise from any call-control method once its PBX has gone.
 CHANNEL_ERRORS: Final = (AgiError, EslError, CallEnded, OSError)
 

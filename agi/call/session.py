@@ -25,9 +25,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agi.booking.store import CallRecord
-from agi.call import speculate
+from agi.call import ending, speculate
 from agi.call.caller import caller_e164
-from agi.call.channel import CHANNEL_ERRORS, CallChannel
+from agi.call.channel import CHANNEL_ERRORS, MEDIA_CONNECT_TIMEOUT_S, CallChannel
 from agi.call.guide import CallGuide
 from agi.call.keypad import HUMAN_DIGIT, KEYED_SLOTS
 from agi.call.media import CallerHungUp, CallerSilent, CallerTurn, DigitPressed, MediaEvent, MediaSession
@@ -40,17 +40,11 @@ from agi.dialogue import phrases
 from agi.dialogue.base import BotReply, CallContext, Conversation
 from agi.dialogue.urgency import calls_for_emergency
 from agi.errors import PeerTimeout, PermanenceError, SpeechError, StoreError, UnknownTenant
-from agi.notify.summary import summary_for_call
 from agi.speech import unfinished
 from agi.speech.endpoint import Endpointer
 from agi.speech.turn_model import turn_model_for
 
 log = logging.getLogger(__name__)
-
-# Media flows within milliseconds of being asked for (AudioSocket connects, the first
-# unicast datagram arrives); past this the media path is broken (firewall, wrong
-# audiosocket_advertise, a UDP port FreeSWITCH could not bind) and the call goes back.
-MEDIA_CONNECT_TIMEOUT_S = 5.0
 
 
 async def handle_call(channel: CallChannel, services: CallServices) -> tuple[str, str]:
@@ -98,7 +92,7 @@ class CallSession:
         try:
             tenant = self.settings.tenant(info.route, info.dialled)
         except UnknownTenant:
-            await self._unknown_tenant()
+            await ending.unknown_tenant(self)
             return
         self.tenant = tenant
         self.tenant_id = tenant.id
@@ -120,7 +114,7 @@ class CallSession:
             log.error("call %s: %s", self.call_id, exc)
             self.outcome = "error"
         finally:
-            await self._finish()
+            await ending.finish(self)
 
     async def _start_media(self) -> None:
         stream = await self.channel.start_media(MEDIA_CONNECT_TIMEOUT_S)
@@ -366,76 +360,6 @@ class CallSession:
             await self._say_all((phrases.phrase(phrases.TECHNICAL_MESSAGE, lang),), interruptible=False, record=True)
             self.sm.fire("finish")
         self.outcome = "error"
-
-    # ending ----------------------------------------------------------------
-    async def _finish(self) -> None:
-        """Close media, give control back to the PBX, and close the call record."""
-        if self.media is not None:
-            await self.media.close()
-        await self.channel.end_media(MEDIA_CONNECT_TIMEOUT_S)
-        if self.consent is not None:  # the call record exists: the recording's row may follow
-            await asyncio.to_thread(self.consent.end)
-        if self._recorded:  # before the channel goes: the record must not depend on the PBX
-            summary = await asyncio.to_thread(summary_for_call, self.services.store,
-                                              call_id=self.call_id, tenant=self.tenant,
-                                              outcome=self.outcome, data=self.data,
-                                              request=self.request, transfer_to=self.transfer_to,
-                                              settings=self.settings.summaries)
-            await self._store("end_call", self.call_id, _utcnow(), self.outcome,
-                              self.data or None, summary)
-            if self.services.spool is not None:  # held in memory only: lost now, counted
-                await asyncio.to_thread(self.services.spool.end_call, self.call_id)
-        await self._release_channel()
-        self.services.active_calls.discard(self.call_id)
-        log.info("call %s: end outcome=%s", self.call_id, self.outcome)
-
-    async def _release_channel(self) -> None:
-        variables = {"PERMANENCE_OUTCOME": self.outcome}
-        if self.transfer_to:
-            variables |= {"PERMANENCE_RESULT": "transfer", "PERMANENCE_TRANSFER": self.transfer_to}
-        elif self.outcome == "error":
-            variables["PERMANENCE_RESULT"] = "error"
-        else:
-            variables["PERMANENCE_RESULT"] = "hangup"
-        try:
-            if not self.channel.hung_up and not self.bridged:
-                for name, value in variables.items():
-                    await self.channel.set_variable(name, value)
-                if variables["PERMANENCE_RESULT"] == "hangup":
-                    await self.channel.hangup()
-        except CHANNEL_ERRORS as exc:
-            log.info("call %s: channel already gone (%s)", self.call_id, type(exc).__name__)
-        finally:
-            await self.channel.close()
-
-    async def _unknown_tenant(self) -> None:
-        """Apologise (or send the call to the configured fallback) and record the call."""
-        info = self.channel.info
-        log.warning("call %s: unknown tenant for route %r", self.call_id, info.route)
-        await self._store("start_call", CallRecord(
-            call_id=self.call_id, tenant_id="", caller="", started_at=_utcnow(),
-            channel=info.channel_name))
-        fallback = self.settings.server.unknown_tenant_extension
-        try:
-            if fallback:
-                await self.channel.set_variable("PERMANENCE_RESULT", "fallback")
-                await self.channel.set_variable("PERMANENCE_FALLBACK", fallback)
-            else:
-                self.tenant = self.settings.tenants[0]
-                await self.channel.answer()
-                await self._start_media()
-                apology = [phrases.phrase(phrases.UNKNOWN_TENANT, lang) for lang in ("fr", "en")]
-                await self._say_all(apology, interruptible=False, record=False)
-                if self.media is not None:
-                    await self.media.close()
-                await self.channel.end_media(MEDIA_CONNECT_TIMEOUT_S)
-                await self.channel.hangup()
-        except CHANNEL_ERRORS as exc:
-            log.info("call %s: unknown-tenant call ended early (%s)", self.call_id, type(exc).__name__)
-        finally:
-            await self.channel.close()
-            self.outcome = "fallback" if fallback else "unknown_tenant"
-            await self._store("end_call", self.call_id, _utcnow(), self.outcome, None)
 
     async def _store(self, method: str, *args: Any) -> Any:
         """One store write, off the loop. An unreachable database sends it to the local

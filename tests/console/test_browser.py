@@ -1,7 +1,8 @@
 """The console in a real headless browser: Debian's chromium driven by chromedriver
 through Selenium (both at /usr/bin: Selenium Manager never downloads anything), one
 browser for the module. Sign in, read a transcript, mark a message done, download the
-month's usage CSV, see the chart; a staff user cannot open another tenant's call."""
+month's usage CSV, see the chart; a staff user cannot open another tenant's call; a form
+posted without its CSRF token is refused."""
 
 from __future__ import annotations
 
@@ -132,6 +133,23 @@ def test_a_user_switches_language_and_a_wrong_password_is_refused(
     browser.find_element(By.XPATH, "//button[text()='English']").click()
     shows(browser, "Indicators")
     assert served.store.user("alice").language == "en"  # type: ignore[union-attr]
+
+
+def test_a_form_posted_without_its_csrf_token_is_refused(browser: WebDriver, served: Served) -> None:
+    """The language form with its hidden token removed (as a forged cross-site post would
+    arrive) is refused with the 403 page, and the user's language stays as it was; the
+    same form with a wrong token too."""
+    sign_in(browser, served, "admin")
+    before = served.store.user("admin").language  # type: ignore[union-attr]
+    for forge in ("t.remove();", "t.value = 'forged-' + t.value;"):
+        browser.get(served.url + "/")
+        browser.execute_script("const t = document.querySelector(\"form[action='/language'] "
+                               "input[name='csrf']\"); " + forge)
+        browser.find_element(By.XPATH, "//form[@action='/language']//button").click()
+        shows(browser, "jeton de formulaire manquant")
+        assert served.store.user("admin").language == before  # type: ignore[union-attr]
+    browser.get(served.url + "/")
+    assert "Indicateurs" in browser.page_source  # still signed in, still French
 
 
 def _downloaded(folder: Path, suffix: str) -> Path:

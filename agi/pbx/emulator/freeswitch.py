@@ -33,7 +33,7 @@ from agi.pbx.emulator.call import (
     TransferTarget,
     TurnTiming,
 )
-from agi.pbx.emulator.freeswitch_target import TargetSession, split_api_args
+from agi.pbx.emulator.freeswitch_target import TargetSession, commands, split_api_args
 from agi.protocols import esl
 from agi.speech import audio
 
@@ -96,20 +96,8 @@ class _FreeSwitch(_Emulator):
         reader, writer = await asyncio.open_connection(host, port, local_addr=(self.source, 0))
         self._writer = writer
         self.emit("pbx", "esl_connect", f"{host}:{port} from {self.source}")
-        parser = esl.EslCommandParser()
         try:
-            while True:
-                event = parser.next_event()
-                if event is esl.NEED_DATA:
-                    try:
-                        data = await reader.read(65536)
-                    except ConnectionError:
-                        data = b""
-                    parser.receive_data(data)
-                    continue
-                if isinstance(event, esl.ConnectionClosed):
-                    break
-                assert isinstance(event, esl.CommandReceived)
+            async for event in commands(reader):
                 self.emit("agent", "esl_command", event.line + "".join(
                     f" {k}={v}" for k, v in event.headers.items()))
                 if event.line.startswith("api originate "):  # blocks this socket, as in FreeSWITCH

@@ -19,20 +19,39 @@ import asyncio
 import itertools
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Final
 
 from agi.errors import ProtocolError
 from agi.pbx.emulator.call import AGENT_SILENCE_TO_TALK, FRAME_SECONDS, TargetLeg, TransferTarget, is_speech
 from agi.protocols import esl
 
-__all__ = ["TargetSession", "split_api_args", "TARGET_RATE"]
+__all__ = ["TargetSession", "split_api_args", "commands", "TARGET_RATE"]
 
 TARGET_RATE: Final = 8000  # the human's phone: G.711, read codec at 8 kHz
 COMFORT_NOISE: Final = b"\xff" * (TARGET_RATE * 20 // 1000 * 2)
 # A human waiting for Permanence to speak, or to be bridged, gives up after this.
 TARGET_PATIENCE_S: Final = 30.0
 _HANGUP_EVENTS: Final = ("CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE")
+
+
+async def commands(reader: asyncio.StreamReader) -> AsyncIterator[esl.CommandReceived]:
+    """The commands Permanence sends on one ESL connection, until it closes
+    (ProtocolError on garbage)."""
+    parser = esl.EslCommandParser()
+    while True:
+        event = parser.next_event()
+        if event is esl.NEED_DATA:
+            try:
+                data = await reader.read(65536)
+            except ConnectionError:
+                data = b""
+            parser.receive_data(data)
+            continue
+        if isinstance(event, esl.ConnectionClosed):
+            return
+        assert isinstance(event, esl.CommandReceived)
+        yield event
 
 
 def split_api_args(text: str) -> list[str]:
@@ -105,21 +124,9 @@ class TargetSession:
             return
         self._writer = writer
         self._note("target", "esl_connect", address)
-        parser = esl.EslCommandParser()
         try:
             async with asyncio.timeout(TARGET_PATIENCE_S * 2):
-                while True:
-                    event = parser.next_event()
-                    if event is esl.NEED_DATA:
-                        try:
-                            data = await reader.read(65536)
-                        except ConnectionError:
-                            data = b""
-                        parser.receive_data(data)
-                        continue
-                    if isinstance(event, esl.ConnectionClosed):
-                        break
-                    assert isinstance(event, esl.CommandReceived)
+                async for event in commands(reader):
                     self._note("agent", "target_esl_command", event.line)
                     self._write(self._reply(event))
                     await writer.drain()

@@ -57,7 +57,7 @@ def _validate_freeswitch(fs: FreeSwitchSettings) -> None:
         raise ConfigError("freeswitch.esl_advertise", f"esl_host {fs.esl_host!r} is not an address "
                           "FreeSWITCH can connect a transfer target's leg to",
                           "set esl_advertise = \"<this host's address>:<esl_port>\"")
-    if fs.inbound_enabled and fs.inbound_password in ("", "ClueCon"):
+    if fs.inbound_enabled and fs.inbound_password.strip().lower() in ("", "cluecon"):
         raise ConfigError("freeswitch.inbound_password",
                           "empty or FreeSWITCH's well-known default ClueCon",
                           "set the same long random password here and in event_socket.conf.xml")

@@ -17,7 +17,7 @@ def build(**freeswitch: object):  # noqa: ANN201
     return settings_from_dict(raw, {})
 
 
-@pytest.mark.parametrize("password", ["", "ClueCon"])
+@pytest.mark.parametrize("password", ["", "ClueCon", "cluecon", " ClueCon ", "   "])
 def test_the_inbound_client_refuses_an_empty_or_default_password(password: str) -> None:
     with pytest.raises(ConfigError, match="freeswitch.inbound_password: empty or FreeSWITCH's"):
         build(inbound_enabled=True, inbound_password=password)

@@ -215,7 +215,11 @@ class PermanenceServer:
                                 close_open=close_open, owner=owner,
                                 summarize=lambda call: interrupted_summary(call, s))
         self._replay_task = asyncio.create_task(self._replay_forever(store, self.spool))
-        self.probe = StoreProbe(store, self.spool, s.store.backend)
+        # the slow parts of /health (database counts, Rasa's /status) are read here, in the
+        # probe's worker thread; /health only reads the probe's snapshot
+        self.probe = StoreProbe(store, self.spool, s.store.backend,
+                                privacy=lambda: privacy_status(store, (self._clock or _utcnow)()),
+                                rasa=lambda: self._rasa_reachability(dialogue))
         await asyncio.to_thread(self.probe.probe)  # /health is truthful from its first answer
         self._probe_task = asyncio.create_task(self.probe.run_forever(self._outbox_stop))
         self._stall_task = asyncio.create_task(self.stalls.run_forever(self._outbox_stop))
@@ -318,16 +322,22 @@ class PermanenceServer:
             self.metrics.turn_latency.observe(max(timing.first_frame_at - timing.speech_ended_at, 0))
         self._turns.record(timing)
 
+    def _rasa_reachability(self, started_with: object) -> Mapping[str, bool] | None:
+        """Rasa's answer per language, for the probe thread (blocking, bounded by Rasa's
+        status timeout); the dialogue in use now, after a reload too."""
+        engine = self.services.dialogue if self.services is not None else started_with
+        reach = getattr(engine, "reachability", None)
+        return reach() if callable(reach) else None
+
     def status(self) -> Mapping[str, Any]:
-        """What ``/health`` reports."""
+        """What ``/health`` reports: from memory only (the probe's snapshot, counters), so
+        a hanging database or Rasa never delays it."""
         services = self.services
         problems = []
         if services is not None and services.speech_problem:
             problems.append(services.speech_problem)
-        rasa = services.dialogue.reachability() if services is not None and hasattr(
-            services.dialogue, "reachability") else None
-        problems += [f"Rasa ({lang}) unreachable: calls use the builtin dialogue"
-                     for lang, up in (rasa or {}).items() if not up]
+        last = self.probe.last if self.probe is not None else None
+        rasa = last.rasa if last is not None else None
         if self.probe is not None:
             problems += self.probe.problems()
         return {
@@ -343,7 +353,8 @@ class PermanenceServer:
             "dead_notifications": self.probe.last.dead_notifications if self.probe else 0,
             **self.stalls.status(),
             # requests of the GDPR register: counts, and a warning when one is overdue
-            **privacy_status(services.store if services is not None else None),
+            **(dict(last.privacy) if last is not None else {}),
+            "probe_age_s": self.probe.age() if self.probe is not None else None,
         }
 
     async def reload_dialogue(self) -> None:

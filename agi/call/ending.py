@@ -25,6 +25,7 @@ __all__ = ["finish", "release_channel", "unknown_tenant"]
 
 log = logging.getLogger("agi.call.session")  # the call's story stays in one logger
 
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -42,13 +43,13 @@ async def finish(s: CallSession) -> None:
                                           outcome=s.outcome, data=s.data,
                                           request=s.request, transfer_to=s.transfer_to,
                                           settings=s.settings.summaries)
-        await s._store("end_call", s.call_id, _utcnow(), s.outcome,
-                          s.data or None, summary)
+        await s._store("end_call", s.call_id, _utcnow(), s.outcome, s.data or None, summary)
         if s.services.spool is not None:  # held in memory only: lost now, counted
             await asyncio.to_thread(s.services.spool.end_call, s.call_id)
     await release_channel(s)
     s.services.active_calls.discard(s.call_id)
     log.info("call %s: end outcome=%s", s.call_id, s.outcome)
+
 
 async def release_channel(s: CallSession) -> None:
     variables = {"PERMANENCE_OUTCOME": s.outcome}
@@ -68,6 +69,7 @@ async def release_channel(s: CallSession) -> None:
         log.info("call %s: channel already gone (%s)", s.call_id, type(exc).__name__)
     finally:
         await s.channel.close()
+
 
 async def unknown_tenant(s: CallSession) -> None:
     """Apologise (or send the call to the configured fallback) and record the call."""

@@ -299,7 +299,7 @@ class OutboundEslServer:
         self.max_connections = max_connections
         self._ports = PortPairs(settings.media_port_min, settings.media_port_max)
         # transfer targets originated into our socket application (agi.pbx.freeswitch_transfer)
-        self.legs = TargetLegs(settings.esl_advertise or f"{settings.esl_host}:{settings.esl_port}")
+        self.legs = TargetLegs(settings.esl_advertise)  # "" until start() knows the port bound
         self._server: asyncio.Server | None = None
         self._sessions: set[asyncio.Task[None]] = set()
         self.strangers = RefusalLog("outbound ESL")  # addresses not in allowed_hosts
@@ -323,8 +323,7 @@ class OutboundEslServer:
     async def start(self) -> None:
         s = self.settings
         self._server = await asyncio.start_server(self._on_connect, s.esl_host, s.esl_port)
-        if not s.esl_advertise:
-            self.legs.address = f"{s.esl_host}:{self.port}"  # the port really bound (0: any)
+        self.legs.address = s.esl_advertise or f"{s.esl_host}:{self.port}"  # the port bound (0: any)
         log.info("outbound ESL listening on %s:%d (FreeSWITCH from %s)", s.esl_host, self.port,
                  ", ".join(sorted(s.allowed)))
 

@@ -33,7 +33,7 @@ from agi.pbx.emulator.call import (
     TransferTarget,
     TurnTiming,
 )
-from agi.pbx.emulator.freeswitch_target import TargetSession, commands, split_api_args
+from agi.pbx.emulator.freeswitch_target import EslPeer, TargetSession, commands, split_api_args
 from agi.protocols import esl
 from agi.speech import audio
 
@@ -57,7 +57,7 @@ class _UnicastLeg(asyncio.DatagramProtocol):
         self.emulator._on_agent_audio(data)
 
 
-class _FreeSwitch(_Emulator):
+class _FreeSwitch(_Emulator, EslPeer):
     """One emulated FreeSWITCH call; ``run`` returns when either side closed the socket."""
 
     def __init__(self, *, tenant: str, rate: int, time_scale: float, source: str,
@@ -122,20 +122,12 @@ class _FreeSwitch(_Emulator):
             writer.close()
         return self.call
 
-    def _write(self, data: bytes) -> None:
-        if self._writer is not None and not self._writer.is_closing():
-            self._writer.write(data)
-
     def _reply(self, cmd: esl.CommandReceived) -> bytes:
         line = cmd.line
         ok = esl.encode_message({"Content-Type": "command/reply", "Reply-Text": "+OK"})
-        if line == "connect":
-            return esl.encode_message(self.channel_data())
-        if line == "myevents":
-            return esl.encode_message({"Content-Type": "command/reply", "Reply-Text": "+OK Events Enabled"})
-        if line.startswith("linger"):
-            self.linger = int(line.split()[1]) if len(line.split()) > 1 else 10 ** 6
-            return esl.encode_message({"Content-Type": "command/reply", "Reply-Text": "+OK will linger"})
+        setup = self._setup_reply(line)
+        if setup is not None:
+            return setup
         if line.startswith("api "):
             return esl.encode_message({"Content-Type": "api/response"}, self._api(line[4:]).encode())
         if line == "sendmsg" or line.startswith("sendmsg "):

@@ -26,7 +26,7 @@ from agi.errors import ProtocolError
 from agi.pbx.emulator.call import AGENT_SILENCE_TO_TALK, FRAME_SECONDS, TargetLeg, TransferTarget, is_speech
 from agi.protocols import esl
 
-__all__ = ["TargetSession", "split_api_args", "commands", "TARGET_RATE"]
+__all__ = ["TargetSession", "EslPeer", "split_api_args", "commands", "TARGET_RATE"]
 
 TARGET_RATE: Final = 8000  # the human's phone: G.711, read codec at 8 kHz
 COMFORT_NOISE: Final = b"\xff" * (TARGET_RATE * 20 // 1000 * 2)
@@ -74,6 +74,33 @@ def split_api_args(text: str) -> list[str]:
     return args
 
 
+class EslPeer:
+    """What both emulated legs (the caller's and a transfer target's) do alike on their
+    outbound-ESL connection: write while it is open, and answer the set-up commands
+    ``connect`` (the channel data), ``myevents`` and ``linger`` as mod_event_socket does."""
+
+    _writer: asyncio.StreamWriter | None
+    linger: int | None
+
+    def channel_data(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def _write(self, data: bytes) -> None:
+        if self._writer is not None and not self._writer.is_closing():
+            self._writer.write(data)
+
+    def _setup_reply(self, line: str) -> bytes | None:
+        """The answer to a set-up command, None for any other."""
+        if line == "connect":
+            return esl.encode_message(self.channel_data())
+        if line == "myevents":
+            return esl.encode_message({"Content-Type": "command/reply", "Reply-Text": "+OK Events Enabled"})
+        if line.startswith("linger"):
+            self.linger = int(line.split()[1]) if len(line.split()) > 1 else 10 ** 6
+            return esl.encode_message({"Content-Type": "command/reply", "Reply-Text": "+OK will linger"})
+        return None
+
+
 class _Udp(asyncio.DatagramProtocol):
     def __init__(self, session: TargetSession) -> None:
         self.session = session
@@ -84,7 +111,7 @@ class _Udp(asyncio.DatagramProtocol):
             self.session.leg.last_speech = time.monotonic()
 
 
-class TargetSession:
+class TargetSession(EslPeer):
     """One answered target's outbound-ESL connection to Permanence."""
 
     def __init__(self, leg: TargetLeg, behaviour: TransferTarget, variables: dict[str, str],
@@ -139,19 +166,11 @@ class TargetSession:
             if not self.leg.bridged:
                 self._hung_up()  # parked with nobody left to talk to: the leg ends
 
-    def _write(self, data: bytes) -> None:
-        if self._writer is not None and not self._writer.is_closing():
-            self._writer.write(data)
-
     def _reply(self, cmd: esl.CommandReceived) -> bytes:
         line = cmd.line
-        if line == "connect":
-            return esl.encode_message(self.channel_data())
-        if line == "myevents":
-            return esl.encode_message({"Content-Type": "command/reply", "Reply-Text": "+OK Events Enabled"})
-        if line.startswith("linger"):
-            self.linger = int(line.split()[1]) if len(line.split()) > 1 else 10 ** 6
-            return esl.encode_message({"Content-Type": "command/reply", "Reply-Text": "+OK will linger"})
+        setup = self._setup_reply(line)
+        if setup is not None:
+            return setup
         if line == "sendmsg" or line.startswith("sendmsg "):
             command = cmd.headers.get("call-command", "")
             if command == "unicast" and self._media is None and not self.dead:

@@ -14,7 +14,7 @@ import gc
 import logging
 import signal
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,8 +50,10 @@ from agi.privacy.rights import privacy_status
 from agi.speech.asr import Recognizer, RecognizerFactory, VoskRecognizerFactory
 from agi.speech.espeak import EspeakPool
 from agi.speech.phrase_cache import render_fixed_phrases
+from agi.speech.recognizer_pool import IDLE_PER_CORE
 from agi.speech.tts import EspeakSynthesizer, Synthesizer
-from agi.workers import Workers
+from agi.speech.warmup import warm_recognizers
+from agi.workers import Workers, machine_cores
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +110,9 @@ class _KnownGaps(RecognizerFactory):
         if language in self._failed:
             raise ModelNotFound(self._failed[language])
         return self._factory.new(language)
+
+    def warm(self, language: str, audio: Sequence[bytes], count: int) -> int:
+        return 0 if language in self._failed else self._factory.warm(language, audio, count)
 
 
 class PermanenceServer:
@@ -273,6 +278,20 @@ class PermanenceServer:
             return _KnownGaps(factory, failed), " ".join(failed.values())
         return factory, ""
 
+    async def warm_recognizers(self) -> None:
+        """Warm as many recognisers per tenant language as the pool keeps idle, on one
+        decoder thread while calls are served (agi/speech/warmup.py)."""
+        services = self.services
+        if services is None or services.recognizers is None:
+            return
+        languages = sorted({t.language for t in self.settings.tenants})
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                services.workers.decoders, warm_recognizers, services.recognizers,
+                services.synthesizer, languages, IDLE_PER_CORE * machine_cores())
+        except RuntimeError:
+            pass  # the decoders shut down first: the server is stopping
+
     def _prepare_prompts(self, synthesizer: Synthesizer) -> None:
         count = render_fixed_phrases(synthesizer, self.settings.tenants)
         log.info("%d fixed phrases rendered and held in memory", count)
@@ -406,6 +425,7 @@ async def serve_forever(settings: Settings) -> None:
     # What start-up built (models, trained dialogue, prompts) lives as long as the process:
     # out of the collector's sight, so a collection never walks it in the middle of a call.
     gc.freeze()
+    warming = loop.create_task(server.warm_recognizers())  # beside the first calls
     stop = asyncio.Event()
     reloads: set[asyncio.Task[None]] = set()
 
@@ -422,4 +442,5 @@ async def serve_forever(settings: Settings) -> None:
         log.info("stopping: no new calls, %d in progress get up to %.0f s",
                  len(server.services.active_calls) if server.services else 0, DRAIN_GRACE_S)
     finally:
+        warming.cancel()
         await server.stop(DRAIN_GRACE_S)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -50,3 +51,6 @@ class DecodedScriptFactory(RecognizerFactory):
 
     def new(self, language: str) -> Recognizer:
         return DecodedScript(self._real.new("ko"), list(self._script))
+
+    def warm(self, language: str, audio: Sequence[bytes], count: int) -> int:
+        return self._real.warm("ko", audio, count)

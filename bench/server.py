@@ -46,6 +46,7 @@ async def serve(scripts: list[list[str]]) -> None:
                               recognizers=ScriptPerCall(vosk, scripts), health=False)
     await server.start()
     gc.freeze()  # as serve_forever does after start-up
+    await server.warm_recognizers()  # serve_forever does it beside the first calls
     print(json.dumps({"agi_port": server.agi_port}), flush=True)
     await asyncio.to_thread(sys.stdin.read)  # until the bench closes our stdin
     await server.stop()

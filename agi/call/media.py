@@ -30,6 +30,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from agi.call.channel import AudioIn, DigitIn, MediaHangup, MediaStream, frame_bytes
+from agi.call.feed import RecognizerFeed
 from agi.errors import CallEnded
 from agi.speech.asr import Recognizer
 from agi.speech.audio import FRAME_BYTES, FRAME_MS, SAMPLE_RATE, StreamResampler
@@ -126,10 +127,11 @@ class MediaSession:
         self._tasks: list[asyncio.Task[None]] = []
         # serial, in order: the call's lane on the shared decoders (agi.workers), else its own thread
         self._asr = decoder or ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"asr-{call_id}")
+        self._feed = (RecognizerFeed(recognizer, self._asr, self._on_partial)
+                      if recognizer is not None else None)
         self._listening = False
         self._in_turn = False
         self._barged = False
-        self._pending_final: asyncio.Future[object] | None = None
         self.ended = asyncio.Event()
         self.frames_sent = 0
         self.speech_frames_sent = 0
@@ -325,29 +327,20 @@ class MediaSession:
         started = any(isinstance(e, SpeechStarted) for e in events)
         if started:
             self._begin_turn()
-        elif self._in_turn and self._recognizer is not None:
-            self._submit_audio(pcm)
+        elif self._in_turn and self._feed is not None:
+            self._feed.feed(pcm)
         self._handle([e for e in events if not isinstance(e, SpeechStarted)])
 
     def _begin_turn(self) -> None:
         self._in_turn = True
         self._partial = ""
         self._interrupt()
-        if self._recognizer is not None:
-            self._submit_audio(self._endpointer.preroll())
+        if self._feed is not None:
+            self._feed.feed(self._endpointer.preroll())
 
-    def _submit_audio(self, pcm: bytes) -> None:
-        assert self._recognizer is not None
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._asr, self._recognizer.accept, pcm)
-        future.add_done_callback(self._on_partial)
-
-    def _on_partial(self, future: asyncio.Future[str | None]) -> None:
-        if future.cancelled() or future.exception() is not None:
-            return
-        if future.result():
-            self._partial = future.result() or ""
-            self._interrupt()  # words recognised: certainly the caller, not line noise
+    def _on_partial(self, text: str) -> None:
+        self._partial = text
+        self._interrupt()  # words recognised: certainly the caller, not line noise
 
     def _handle(self, events: Iterable[object]) -> None:
         for event in events:
@@ -391,10 +384,9 @@ class MediaSession:
         self._barged = False
         started = time.monotonic()
         text, confidence = "", None
-        if self._recognizer is not None:
-            loop = asyncio.get_running_loop()
+        if self._feed is not None:
             try:
-                transcript = await loop.run_in_executor(self._asr, self._recognizer.final)
+                transcript = await self._feed.final()
             except RuntimeError:
                 return  # executor shut down: the call is closing
             text, confidence = transcript.text, transcript.confidence

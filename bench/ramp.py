@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agi.pbx.emulator import CallerTurn, EmulatedCall, emulate_call, speak
+from agi.speech.audio import trim_silence
 from agi.workers import machine_cores
 from bench import raw
 
@@ -62,7 +63,9 @@ def scripts(count: int) -> list[list[str]]:
 
 
 def caller_audio(count: int) -> list[list[bytes]]:
-    return [[speak(text, voice="fr") for text in script] for script in scripts(count)]
+    # trimmed: voice-to-voice counts from the caller's last sound, not from eSpeak's padding
+    return [[trim_silence(speak(text, voice="fr"), keep_ms=0) for text in script]
+            for script in scripts(count)]
 
 
 # ---------------------------------------------------------------- the server's processes

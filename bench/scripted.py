@@ -29,6 +29,7 @@ from agi.booking.sqlite import SqliteStore
 from agi.pbx.emulator import CallerTurn, emulate_call, emulate_freeswitch_call, speak
 from agi.server import PermanenceServer
 from agi.speech.asr import RecognizerFactory, VoskRecognizerFactory, korean_test_model_path
+from agi.speech.audio import trim_silence
 from bench.common import DecodedScriptFactory, bench_settings
 
 SCRIPTS = {
@@ -57,7 +58,8 @@ async def bench(lang: str, model: str | None, turns: int, pbx: str = "asterisk")
                               recognizers=recognizers, health=False)
     await server.start()
     try:
-        audio = [CallerTurn(speak(text, voice=lang)) for text in script]
+        # trimmed: voice-to-voice counts from the caller's last sound, not from eSpeak's padding
+        audio = [CallerTurn(trim_silence(speak(text, voice=lang), keep_ms=0)) for text in script]
         hangup_after = None if turns == len(SCRIPTS[lang]) else turns
         if pbx == "freeswitch":
             call = await emulate_freeswitch_call("127.0.0.1", server.esl_port, tenant=TENANTS[lang],

@@ -6,7 +6,6 @@ Korean voice, resampled to the 8 kHz telephone format and fed frame by frame.
 
 from __future__ import annotations
 
-import subprocess
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -27,22 +26,6 @@ from agi.speech.asr import (
 )
 from agi.speech.endpoint import Endpointer, SpeechEnded, SpeechStarted
 from agi.speech.recognizer_pool import RecognizerPool
-
-
-@pytest.fixture(scope="module")
-def model() -> Any:
-    return load_model("ko", korean_test_model_path())
-
-
-def korean(tmp: Path, text: str) -> bytes:
-    path = tmp / "ko.wav"
-    subprocess.run(["espeak-ng", "-v", "ko", "-w", str(path), text], check=True)
-    return audio.trim_silence(audio.read_wav_8k(path), keep_ms=100)
-
-
-@pytest.fixture(scope="module")
-def hello(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    return korean(tmp_path_factory.mktemp("ko"), "예약하고 싶습니다")  # "I would like to book"
 
 
 def feed(recognizer: VoskRecognizer, pcm: bytes) -> list[str]:

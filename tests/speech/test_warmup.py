@@ -4,7 +4,7 @@ eSpeak NG speech; no double anywhere."""
 from __future__ import annotations
 
 import logging
-import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,6 @@ from agi.speech.asr import (
     VoskRecognizerFactory,
     _decode_once,
     korean_test_model_path,
-    load_model,
     model_pool,
 )
 from agi.speech.recognizer_pool import RecognizerPool
@@ -26,24 +25,8 @@ from agi.speech.warmup import CALLER_SENTENCES, warm_recognizers
 
 
 @pytest.fixture(scope="module")
-def model() -> Any:
-    return load_model("ko", korean_test_model_path())
-
-
-def korean(folder: Path, text: str) -> bytes:
-    path = folder / "ko.wav"
-    subprocess.run(["espeak-ng", "-v", "ko", "-w", str(path), text], check=True)
-    return audio.trim_silence(audio.read_wav_8k(path), keep_ms=100)
-
-
-@pytest.fixture(scope="module")
-def hello(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    return korean(tmp_path_factory.mktemp("ko"), "예약하고 싶습니다")  # "I would like to book"
-
-
-@pytest.fixture(scope="module")
-def other(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    return korean(tmp_path_factory.mktemp("ko"), "내일 오후 세시에 전화해 주세요")  # "call me tomorrow at 3 pm"
+def other(korean: Callable[[str], bytes]) -> bytes:
+    return korean("내일 오후 세시에 전화해 주세요")  # "call me tomorrow at 3 pm"
 
 
 def transcript(recognizer: VoskRecognizer, pcm: bytes) -> str:

@@ -305,7 +305,7 @@ class VoskRecognizerFactory(RecognizerFactory):
 
     def warm(self, language: str, audio: Sequence[bytes], count: int) -> int:
         """Warm recognisers of ``language``'s model into its pool (see agi.speech.warmup)."""
-        return model_pool(self.model(language)).warm(count, audio, _decode_once)
+        return model_pool(self.model(language)).warm(count, audio, decode_once)
 
 
 def model_pool(model: Any, sample_rate: int = SAMPLE_RATE) -> RecognizerPool:
@@ -314,7 +314,7 @@ def model_pool(model: Any, sample_rate: int = SAMPLE_RATE) -> RecognizerPool:
     return pool_for(model, lambda: vosk.KaldiRecognizer(model, sample_rate))
 
 
-def _decode_once(kaldi: Any, pcm: bytes) -> None:
+def decode_once(kaldi: Any, pcm: bytes) -> None:
     """Decode ``pcm`` as a call does (20 ms frames, a partial result now and then)."""
     step = 2 * SAMPLE_RATE // 50
     for start in range(0, len(pcm) - len(pcm) % SAMPLE_WIDTH, step):

@@ -15,7 +15,7 @@ from agi.speech import audio
 from agi.speech.asr import (
     VoskRecognizer,
     VoskRecognizerFactory,
-    _decode_once,
+    decode_once,
     korean_test_model_path,
     model_pool,
 )
@@ -43,7 +43,7 @@ def test_warmed_recognisers_wait_in_the_pool_and_keep_no_warm_up_words(
         return vosk.KaldiRecognizer(model, audio.SAMPLE_RATE)
 
     pool = RecognizerPool(make, max_idle=2)
-    assert pool.warm(5, [other], _decode_once) == 2  # never more than the pool keeps idle
+    assert pool.warm(5, [other], decode_once) == 2  # never more than the pool keeps idle
     assert (pool.made, pool.idle, pool.lent) == (2, 2, 0)
     heard = transcript(VoskRecognizer(model, pool=pool), hello)
     assert pool.made == 2  # the turn borrowed a warmed one: none made for it

@@ -174,6 +174,7 @@ class MediaSession:
         except (OSError, CallEnded):
             pass  # already closed by the other side: nothing left to release
         recognizer, self._recognizer = self._recognizer, None
+        self._feed = None  # it holds the recogniser and a bound method of this session
         if recognizer is not None:  # freed in the call's ASR thread, never in a GC pause here
             await asyncio.get_running_loop().run_in_executor(self._asr, recognizer.close)
             del recognizer

@@ -21,7 +21,7 @@ from typing import Any
 
 from agi.config import SpeechSettings
 from agi.errors import ModelNotFound, SpeechError
-from agi.speech.audio import SAMPLE_RATE, SAMPLE_WIDTH
+from agi.speech.audio import SAMPLE_RATE, SAMPLE_WIDTH, split_frames
 from agi.speech.recognizer_pool import RecognizerPool, pool_for
 
 MODELS_URL = "https://alphacephei.com/vosk/models"
@@ -305,7 +305,8 @@ class VoskRecognizerFactory(RecognizerFactory):
 
     def warm(self, language: str, audio: Sequence[bytes], count: int) -> int:
         """Warm recognisers of ``language``'s model into its pool (see agi.speech.warmup)."""
-        return model_pool(self.model(language)).warm(count, audio, decode_once)
+        model = self.model(language)
+        return warm_pool(model, model_pool(model), audio, count)
 
 
 def model_pool(model: Any, sample_rate: int = SAMPLE_RATE) -> RecognizerPool:
@@ -314,11 +315,18 @@ def model_pool(model: Any, sample_rate: int = SAMPLE_RATE) -> RecognizerPool:
     return pool_for(model, lambda: vosk.KaldiRecognizer(model, sample_rate))
 
 
-def decode_once(kaldi: Any, pcm: bytes) -> None:
-    """Decode ``pcm`` as a call does (20 ms frames, a partial result now and then)."""
-    step = 2 * SAMPLE_RATE // 50
-    for start in range(0, len(pcm) - len(pcm) % SAMPLE_WIDTH, step):
-        kaldi.AcceptWaveform(pcm[start:start + step])
-        if start % PARTIAL_EVERY_BYTES < step:
-            kaldi.PartialResult()
-    kaldi.FinalResult()
+def warm_pool(model: Any, pool: RecognizerPool, audio: Sequence[bytes], count: int) -> int:
+    """Add up to ``count`` warmed recognisers to ``pool`` (never beyond what it keeps idle);
+    returns how many it made. As many turns as the pool will then keep idle hear two pieces
+    of ``audio`` each at the same time, so each holds a recogniser of its own (the idle ones
+    first, then new ones), and their finals give them all back, reset."""
+    made = pool.made
+    turns = [VoskRecognizer(model, pool=pool)
+             for _ in range(pool.idle + max(0, min(count, pool.max_idle - pool.idle)))]
+    for n, turn in enumerate(turns):
+        for piece in (audio[(2 * n) % len(audio)], audio[(2 * n + 1) % len(audio)]) if audio else ():
+            for frame in split_frames(piece):
+                turn.accept(frame)
+    for turn in turns:
+        turn.final()
+    return pool.made - made

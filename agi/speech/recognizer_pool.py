@@ -17,7 +17,7 @@ import atexit
 import ctypes
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from agi.workers import machine_cores
@@ -72,29 +72,6 @@ class RecognizerPool:
                 return
         del recognizer
         return_freed_memory()
-
-    def warm(self, count: int, audio: Sequence[bytes], decode: Callable[[Any, bytes], None]) -> int:
-        """Make up to ``count`` recognisers (never beyond ``max_idle`` idle), each warmed by
-        ``decode`` on two pieces of ``audio`` in turn, and keep them idle; returns how many.
-
-        Runs for seconds of CPU: call it off the event loop, before or beside the first calls.
-        """
-        made = 0
-        for n in range(count):
-            with self._lock:
-                if len(self._idle) >= self.max_idle:
-                    break
-            recognizer = self._make()
-            for piece in (audio[(2 * n) % len(audio)], audio[(2 * n + 1) % len(audio)]) if audio else ():
-                decode(recognizer, piece)
-            recognizer.Reset()
-            with self._lock:
-                self.made += 1
-                if len(self._idle) >= self.max_idle:
-                    break
-                self._idle.append(recognizer)
-            made += 1
-        return made
 
     @property
     def idle(self) -> int:

@@ -15,9 +15,9 @@ from agi.speech import audio
 from agi.speech.asr import (
     VoskRecognizer,
     VoskRecognizerFactory,
-    decode_once,
     korean_test_model_path,
     model_pool,
+    warm_pool,
 )
 from agi.speech.recognizer_pool import RecognizerPool
 from agi.speech.tts import EspeakSynthesizer
@@ -43,7 +43,7 @@ def test_warmed_recognisers_wait_in_the_pool_and_keep_no_warm_up_words(
         return vosk.KaldiRecognizer(model, audio.SAMPLE_RATE)
 
     pool = RecognizerPool(make, max_idle=2)
-    assert pool.warm(5, [other], decode_once) == 2  # never more than the pool keeps idle
+    assert warm_pool(model, pool, [other], 5) == 2  # never more than the pool keeps idle
     assert (pool.made, pool.idle, pool.lent) == (2, 2, 0)
     heard = transcript(VoskRecognizer(model, pool=pool), hello)
     assert pool.made == 2  # the turn borrowed a warmed one: none made for it

@@ -27,10 +27,10 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass
 
 from agi.call.channel import AudioIn, DigitIn, MediaHangup, MediaStream, frame_bytes
 from agi.call.feed import RecognizerFeed
+from agi.call.media_events import CallerHungUp, CallerSilent, CallerTurn, DigitPressed, MediaEvent
 from agi.errors import CallEnded
 from agi.speech.asr import Recognizer
 from agi.speech.audio import FRAME_BYTES, FRAME_MS, SAMPLE_RATE, StreamResampler
@@ -52,37 +52,6 @@ SILENCE = bytes(FRAME_BYTES)
 # Pacing falls behind when the loop is starved; beyond this we resynchronise instead of
 # bursting frames, which Asterisk would queue as latency.
 MAX_PACING_LAG_S = 0.2
-
-
-@dataclass(frozen=True)
-class CallerTurn:
-    """The caller finished a turn; ``text`` is the recogniser's final result."""
-
-    text: str
-    confidence: float | None
-    speech_ended_at: float  # monotonic time the caller stopped speaking
-    endpoint_wait_ms: float  # silence the endpointer waited for
-    final_ms: float  # time the recogniser took to produce the final result
-    barged_in: bool
-    caller_gone: bool = False  # the caller hung up mid-turn: keep the words, answer nothing
-
-
-@dataclass(frozen=True)
-class CallerSilent:
-    """Nothing was said for the no-input timeout."""
-
-
-@dataclass(frozen=True)
-class DigitPressed:
-    digit: str
-
-
-@dataclass(frozen=True)
-class CallerHungUp:
-    """The caller (or the PBX) ended the media stream."""
-
-
-MediaEvent = CallerTurn | CallerSilent | DigitPressed | CallerHungUp
 
 
 class _Playback:

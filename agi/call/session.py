@@ -30,7 +30,8 @@ from agi.call.caller import caller_e164
 from agi.call.channel import CHANNEL_ERRORS, MEDIA_CONNECT_TIMEOUT_S, CallChannel
 from agi.call.guide import CallGuide
 from agi.call.keypad import HUMAN_DIGIT, KEYED_SLOTS
-from agi.call.media import CallerHungUp, CallerSilent, CallerTurn, DigitPressed, MediaEvent, MediaSession
+from agi.call.media import MediaSession
+from agi.call.media_events import CallerHungUp, CallerSilent, CallerTurn, DigitPressed, MediaEvent
 from agi.call.recording import CallConsent
 from agi.call.services import CallServices, TurnTiming
 from agi.call.staffed import after_hours_greeting, is_staffed, may_transfer

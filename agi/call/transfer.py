@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any, Final
 import phonenumbers
 
 from agi.call.channel import CHANNEL_ERRORS, AnsweredLeg, DialFailed
-from agi.call.media import CallerHungUp, DigitPressed, MediaSession
+from agi.call.media import MediaSession
+from agi.call.media_events import CallerHungUp, DigitPressed
 from agi.dialogue.base import BotReply, Conversation
 from agi.dialogue.phones import speak_phone
 from agi.errors import PermanenceError

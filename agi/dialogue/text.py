@@ -20,3 +20,8 @@ def clean(text: str) -> str:
     text = FILLERS.sub(" ", text.lower().replace("’", "'"))
     text = re.sub(r"[,;!?]+|\.(?!\d)", " ", text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+def same_words(a: str, b: str) -> bool:
+    """The same words, whatever the case and spacing (two partial results compared)."""
+    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())

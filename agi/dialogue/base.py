@@ -19,6 +19,8 @@ from agi.config import Tenant
 
 # The custom action a turn the dialogue did not understand runs (both backends).
 FALLBACK_ACTION = "action_fallback"
+# The intent of words that only greet (domain.yml): "allô bonjour madame".
+GREET_INTENT = "greet"
 # Slots whose answers are dictated (numbers, dates, names): the endpointer waits longer.
 DICTATION_SLOTS = frozenset({"date", "time", "phone", "name", "message", "callback"})
 
@@ -52,6 +54,8 @@ class BotReply:
     # the request left open after this turn: the active form, or the confirmation or
     # choice awaited (the ``pending`` slot); None when nothing is (agi.notify.summary)
     request: str | None = None
+    # what the NLU took the caller's words for ("greet", "book"...); None when not known
+    intent: str | None = None
 
     @property
     def dictation(self) -> bool:

@@ -48,6 +48,7 @@ from agi.dialogue.actions import (
 )
 from agi.dialogue.base import (
     FALLBACK_ACTION,
+    GREET_INTENT,
     BotReply,
     CallContext,
     Conversation,
@@ -56,7 +57,7 @@ from agi.dialogue.base import (
 )
 from agi.dialogue.dry_run import dry_run_context
 from agi.dialogue.entities import extract_entities
-from agi.dialogue.intents import IntentClassifier
+from agi.dialogue.intents import IntentClassifier, after_greeting, greetings
 from agi.dialogue.phrases import DIDNT_HEAR, STILL_THERE, phrase
 from agi.dialogue.project import Project, Rule, load_project
 from agi.errors import DialogueError
@@ -94,12 +95,18 @@ class NluModel:
         if len(set(labels)) < 2:
             raise DialogueError(f"{project.directory}: at least two intents with examples are needed")
         self.intents = IntentClassifier([e.text for e in project.examples], labels)
+        self._greetings = greetings([e.text for e in project.examples if e.intent == GREET_INTENT])
         # dateparser loads its language data on first use (~1 s): pay it at start-up, not
         # during the first caller's turn.
         self.parse(_WARM_UP.get(self.lang, ""), now=datetime.now(UTC))
 
     def parse(self, text: str, *, now: Any, requested_slot: str | None = None) -> Parse:
         intent, confidence = self.intents.predict(text)
+        rest = after_greeting(text, self._greetings) if intent == GREET_INTENT else ""
+        if rest:  # "allô bonjour madame je cherche un rendez-vous": the request, when it is one
+            request, sure = self.intents.predict(rest)
+            if request != GREET_INTENT and sure >= self.project.fallback_threshold:
+                intent, confidence = request, sure
         if confidence < self.project.fallback_threshold:
             intent = FALLBACK_INTENT
         return Parse(text, intent, confidence, tuple(self.entities(text, now, requested_slot)))
@@ -198,6 +205,7 @@ class BuiltinConversation(Conversation):
         now = self.ctx.now().astimezone(self.ctx.tenant.tz)
         parse = self.model.parse(text, now=now, requested_slot=self.requested_slot)
         self.last_parse = parse
+        self._turn.intent = parse.intent
         if parse.intent not in (FALLBACK_INTENT, "out_of_scope"):
             self.slots["misunderstood"] = 0
         if self.active_loop:
@@ -232,7 +240,7 @@ class BuiltinConversation(Conversation):
                         expecting=self.requested_slot if self.active_loop else None,
                         outcome=t.outcome, data=dict(self.data),
                         misunderstood=FALLBACK_ACTION in t.actions,
-                        request=open_request(self.active_loop, self.slots))
+                        request=open_request(self.active_loop, self.slots), intent=t.intent)
 
     # rules, forms, slots --------------------------------------------------------------
     def _rule(self, intent: str, *, in_form: bool) -> Rule | None:
@@ -376,3 +384,4 @@ class _Turn:
         self.steps = 0
         self.responses: list[str] = []
         self.actions: list[str] = []
+        self.intent: str | None = None  # what the NLU took the caller's words for

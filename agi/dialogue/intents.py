@@ -12,6 +12,11 @@ unseen inflections) plus word uni- and bigrams (word order: "pas bon" vs "bon"),
 multinomial logistic regression whose probabilities are the confidence the engine compares
 with config.yml's FallbackClassifier threshold. ``permanence nlu test`` cross-validates and
 scores the held-out files with exactly this pipeline (:func:`build_pipeline`).
+
+Callers open with a greeting and go on to their request in one breath ("allô bonjour
+madame je cherche un rendez-vous"); the greeting's words can outweigh the request's in
+such a sentence. :func:`after_greeting` takes off the greetings it opens with (the
+trainer's own ``greet`` examples), so the engine can read the request on its own.
 """
 
 from __future__ import annotations
@@ -71,3 +76,20 @@ class IntentClassifier:
         probs = self._pipeline.predict_proba([intent_text(text)])[0]
         best = int(probs.argmax())
         return str(self._pipeline.classes_[best]), float(probs[best])
+
+
+def greetings(examples: Sequence[str]) -> tuple[str, ...]:
+    """The greeting examples as :func:`after_greeting` matches them: folded, longest first."""
+    return tuple(sorted({intent_text(t) for t in examples} - {""}, key=len, reverse=True))
+
+
+def after_greeting(text: str, greeting_texts: Sequence[str]) -> str:
+    """``text`` (folded by :func:`intent_text`) after the greetings it opens with; "" when it
+    is nothing but greetings. ``greeting_texts`` comes from :func:`greetings`."""
+    rest = intent_text(text)
+    while rest:
+        opening = next((g for g in greeting_texts if rest == g or rest.startswith(g + " ")), None)
+        if opening is None:
+            break
+        rest = rest[len(opening) + 1:]
+    return rest

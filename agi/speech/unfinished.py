@@ -2,8 +2,10 @@
 
 "Je voudrais un rendez-vous pour ... mardi", "my number is ... oh seven": when the
 recogniser's partial words end on a preposition, an article, a conjunction, a possessive,
-a filler or a number word (a phone number is dictated in groups, so a pause after any number
-waits, "at ten" too), the caller is thinking, not done. The endpointer then waits the dictation window for that pause
+a filler, a number word (a phone number is dictated in groups, so a pause after any number
+waits, "at ten" too) or a verb that still wants its object ("je voudrais ...", "I'd like
+to book ..."), the caller is thinking, not done. The endpointer then waits the dictation
+window for that pause
 (:meth:`agi.speech.endpoint.Endpointer.hold`) instead of ending the turn, and no
 end-of-turn model may end it early. Deterministic and explainable: a trainer can read the
 lists below.
@@ -19,6 +21,8 @@ leur leurs ce cet cette ces pour par avec sans sur sous dans en vers chez entre 
 donc que qu qui quoi dont si comme est c suis je j tu il elle on nous vous ils elles me m
 te t se s lui y euh heu ben bah hum alors enfin voilà genre fin plutôt très plus moins
 numéro
+voudrais voudrait voudrions aimerais aimerait souhaiterais souhaiterait souhaite veux voulais
+cherche cherchais prendre laisser avoir faire parler joindre appelle appelais besoin
 """.split())
 _EN = frozenset("""
 a an the my your his her our their its this that these those to for of with without on in at
@@ -26,6 +30,8 @@ by from into about and or but so because if than then is are was am i'm it's i y
 they me um uh er erm like well oh zero one two three four five six seven eight nine ten
 eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty thirty
 forty fifty sixty seventy eighty ninety hundred double triple number is my
+would like want wanted need needed can could may leave make book see speak talk get
+calling looking trying
 """.split())
 WORDS = {"fr": _FR, "en": _EN}
 

@@ -31,6 +31,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from agi.call.channel import AudioIn, DigitIn, MediaHangup, MediaStream, frame_bytes
 from agi.call.feed import RecognizerFeed
 from agi.call.media_events import CallerHungUp, CallerSilent, CallerTurn, DigitPressed, MediaEvent
+from agi.dialogue.text import same_words
 from agi.errors import CallEnded
 from agi.speech.asr import Recognizer
 from agi.speech.audio import FRAME_BYTES, FRAME_MS, SAMPLE_RATE, StreamResampler
@@ -343,6 +344,12 @@ class MediaSession:
                 self._check_turn(self.turn_model, self._pause_no, self._endpointer.turn_audio()))
             self._checks.add(task)
             task.add_done_callback(self._checks.discard)
+
+    def hold_pause(self, words: str) -> None:
+        """The dialogue cannot make sense of ``words`` yet: if they are still the caller's
+        last and the caller is still paused, this pause waits the dictation window."""
+        if self._in_turn and same_words(words, self._partial):
+            self._endpointer.hold()  # and no end-of-turn check may end it early
 
     async def _check_turn(self, model: TurnModel, pause_no: int, audio: bytes) -> None:
         complete = await model.is_complete(audio, self.model_timeout_s)

@@ -10,16 +10,25 @@ the final words are the words it was prepared from; the first frames then come f
 cache at once. If the caller goes on (:meth:`Speculator.resumed`), or the words differ, or
 the reply needed a write, it is dropped and the turn is answered as without speculation.
 Nothing a dropped reply did can be seen: it wrote nothing and its fork is discarded.
+
+The prepared reply also says whether the caller has finished: when the words so far ask
+for nothing yet (the dialogue would only greet back: "bonjour madame c'est pour ...", or
+it cannot understand them and the fallback would run), the caller is most likely still
+looking for their words, so that pause waits the dictation window
+(:meth:`agi.call.media.MediaSession.hold_pause`) instead of answering "I did not
+understand" after half a second.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from agi.call.media import MediaSession
-from agi.dialogue.base import BotReply, Conversation
+from agi.dialogue.base import GREET_INTENT, BotReply, Conversation
+from agi.dialogue.text import same_words
 from agi.errors import DryRunWrite, PermanenceError
 from agi.speech.tts import Synthesizer, split_sentences
 
@@ -28,10 +37,9 @@ log = logging.getLogger(__name__)
 # How long a confirmed turn waits for a reply still being prepared before it is computed
 # again for real (the dry run keeps running in its thread, and is discarded).
 TAKE_TIMEOUT_S = 0.5
-
-
-def same_words(a: str, b: str) -> bool:
-    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
+# Words so far that ask for nothing yet: a caller who paused after "bonjour madame c'est
+# pour ..." (the classifier hears only the greeting) has not told their request.
+NOT_DONE_INTENTS = frozenset({GREET_INTENT})
 
 
 @dataclass
@@ -50,7 +58,10 @@ class Speculator:
         self._language = language
         self._guess: _Guess | None = None
         self._held = False
-        self.used = self.dropped = self.missed = self.refused = 0
+        self.used = self.dropped = self.missed = self.refused = self.unsure = 0
+        # called with the words when they ask for nothing yet (the caller has probably not
+        # finished: "bonjour je voudrais ...", "hello I'm calling about ...")
+        self.on_unsure: Callable[[str], None] | None = None
 
     def hold(self) -> None:
         """The session is handling an event: the conversation may change, prepare nothing."""
@@ -118,6 +129,9 @@ class Speculator:
             return None
         except PermanenceError:
             return None  # the real turn meets the same failure and handles it
+        if (reply.misunderstood or reply.intent in NOT_DONE_INTENTS) and self.on_unsure is not None:
+            self.unsure += 1
+            self.on_unsure(text)  # still this pause: a resume would have cancelled this task
         first = [s for text in reply.say[:1] for s in split_sentences(text)[:1]]
         if first:
             try:
@@ -133,4 +147,5 @@ def attach(media: MediaSession, conversation: Conversation, synthesizer: Synthes
     speculator = Speculator(conversation, synthesizer, language)
     if enabled:
         media.on_pause, media.on_resume = speculator.paused, speculator.resumed
+        speculator.on_unsure = media.hold_pause
     return speculator

@@ -150,3 +150,38 @@ def test_words_that_differ_from_the_final_result_are_not_used(
         assert await spec.take("je voudrais annuler mon rendez-vous") is None
         assert spec.missed == 1 and spec.conversation is conversation
     asyncio.run(call())
+
+
+@pytest.mark.parametrize(("partial", "unsure"), [
+    ("bonjour", True),  # only a greeting so far: the request is still coming
+    ("allô oui bonjour", True),
+    ("bonsoir madame", True),
+    ("zorglub patati flonflon", True),  # nothing the dialogue understands: wait before saying so
+    ("je voudrais un rendez-vous jeudi à dix heures", False),
+    ("allô bonjour je voudrais annuler mon rendez-vous", False),
+    ("bonjour c'est pour laisser un message au docteur", False),
+])
+def test_a_pause_after_words_that_ask_for_nothing_yet_is_reported_unsure(
+        conversation: BuiltinConversation, shared: object, partial: str, unsure: bool) -> None:
+    async def call() -> list[str]:
+        spec = speculator(conversation, shared)
+        reported: list[str] = []
+        spec.on_unsure = reported.append
+        spec.paused(partial)
+        await settle()
+        return reported
+
+    assert asyncio.run(call()) == ([partial] if unsure else [])
+
+
+def test_a_caller_who_went_on_is_not_reported_unsure(conversation: BuiltinConversation, shared: object) -> None:
+    async def call() -> list[str]:
+        spec = speculator(conversation, shared)
+        reported: list[str] = []
+        spec.on_unsure = reported.append
+        spec.paused("bonjour")
+        spec.resumed()  # before the reply to "bonjour" was ready
+        await settle()
+        return reported
+
+    assert asyncio.run(call()) == []

@@ -112,8 +112,9 @@ def office(tmp_path_factory: pytest.TempPathFactory, shared: Shared) -> Office:
     async def scenario() -> tuple[dict[str, EmulatedCall], EmulatedAmi]:
         ami = EmulatedAmi(USER, SECRET, dict(TARGETS.values()))
         settings = transfer_settings(tmp_path, await ami.start(), {AFTER_HOURS: closed})
-        # Only the after-hours caller speaks; the others press 0 and never say a word.
-        recognizers = ScriptedRecognizerFactory(*[SPOKEN] * (len(TARGETS) + 1))
+        # Only the after-hours caller speaks; the others press 0 and never say a word. Every
+        # call gets the script: which call asks for its recogniser first is a race.
+        recognizers = ScriptedRecognizerFactory(*[SPOKEN] * (len(TARGETS) + 1 + len(FS_TENANTS)))
         after_hours = [CallerTurn(b"", digits="0"), *(CallerTurn(speak(t, voice="fr")) for t in SPOKEN)]
         try:
             async with serving(settings, shared, recognizers=recognizers,

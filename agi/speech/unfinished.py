@@ -30,7 +30,7 @@ by from into about and or but so because if than then is are was am i'm it's i y
 they me um uh er erm like well oh zero one two three four five six seven eight nine ten
 eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty thirty
 forty fifty sixty seventy eighty ninety hundred double triple number is my
-would like want wanted need needed can could may leave make book see speak talk get
+would want wanted need needed can could may leave make book see speak talk get
 calling looking trying
 """.split())
 WORDS = {"fr": _FR, "en": _EN}

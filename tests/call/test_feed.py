@@ -39,16 +39,12 @@ class Heard(VoskRecognizer):
         return super().accept(pcm)
 
 
-def fresh() -> Heard:
-    return Heard()
-
-
 def test_audio_that_waits_for_a_busy_decoder_is_decoded_in_one_piece(speech: bytes) -> None:
     frames = list(audio.split_frames(speech))
 
     async def run() -> tuple[str, int, list[str], list[bytes]]:
         partials: list[str] = []
-        recognizer = fresh()
+        recognizer = Heard()
         with ThreadPoolExecutor(1) as lane:
             feed = RecognizerFeed(recognizer, lane, partials.append)
             gate = threading.Event()
@@ -68,7 +64,7 @@ def test_audio_that_waits_for_a_busy_decoder_is_decoded_in_one_piece(speech: byt
     # The transcript is the recogniser's own on those pieces. (Not compared with 20 ms
     # feeding: Kaldi's endpointing and its float sums depend on the chunking, and on some
     # CPUs the words then differ; the same pieces give the same words on one machine.)
-    again = fresh()
+    again = Heard()
     for piece in pieces:
         again.accept(piece)
     assert text and text == again.final().text
@@ -77,7 +73,7 @@ def test_audio_that_waits_for_a_busy_decoder_is_decoded_in_one_piece(speech: byt
 def test_a_final_hears_audio_still_waiting_and_a_closed_lane_ends_quietly(speech: bytes) -> None:
     async def run() -> tuple[str, str]:
         with ThreadPoolExecutor(1) as lane:
-            feed = RecognizerFeed(fresh(), lane, lambda _: None)
+            feed = RecognizerFeed(Heard(), lane, lambda _: None)
             gate = threading.Event()
             lane.submit(gate.wait, 10)
             feed.feed(speech[: len(speech) // 2])
@@ -85,7 +81,7 @@ def test_a_final_hears_audio_still_waiting_and_a_closed_lane_ends_quietly(speech
             final = asyncio.ensure_future(feed.final())
             gate.set()
             text = (await final).text
-        closed = RecognizerFeed(fresh(), lane, lambda _: None)
+        closed = RecognizerFeed(Heard(), lane, lambda _: None)
         closed.feed(speech)  # the lane is shut down: nothing submitted, nothing raised
         try:
             await closed.final()

@@ -12,7 +12,7 @@ import pytest
 
 from agi.call.feed import RecognizerFeed
 from agi.speech import audio
-from agi.speech.asr import VoskRecognizer, korean_test_model_path, load_model
+from agi.speech.asr import Transcript, VoskRecognizer, korean_test_model_path, load_model
 from agi.speech.recognizer_pool import RecognizerPool
 
 
@@ -33,18 +33,25 @@ class Heard(VoskRecognizer):
         model = load_model("ko", korean_test_model_path())
         super().__init__(model, pool=RecognizerPool(lambda: vosk.KaldiRecognizer(model, audio.SAMPLE_RATE)))
         self.pieces: list[bytes] = []
+        self.finals: list[str] = []
 
     def accept(self, pcm: bytes) -> str | None:
         self.pieces.append(pcm)
         return super().accept(pcm)
 
+    def final(self) -> Transcript:
+        transcript = super().final()
+        self.finals.append(transcript.text)
+        return transcript
+
 
 def test_audio_that_waits_for_a_busy_decoder_is_decoded_in_one_piece(speech: bytes) -> None:
     frames = list(audio.split_frames(speech))
 
+    recognizer = Heard()
+
     async def run() -> tuple[str, int, list[str], list[bytes]]:
         partials: list[str] = []
-        recognizer = Heard()
         with ThreadPoolExecutor(1) as lane:
             feed = RecognizerFeed(recognizer, lane, partials.append)
             gate = threading.Event()
@@ -61,13 +68,10 @@ def test_audio_that_waits_for_a_busy_decoder_is_decoded_in_one_piece(speech: byt
     assert b"".join(pieces) == b"".join(frames)  # every byte heard, in order
     assert decodes == len(pieces) <= 3 < len(frames)  # not one task per 20 ms frame
     assert all(p.strip() for p in partials)
-    # The transcript is the recogniser's own on those pieces. (Not compared with 20 ms
-    # feeding: Kaldi's endpointing and its float sums depend on the chunking, and on some
-    # CPUs the words then differ; the same pieces give the same words on one machine.)
-    again = Heard()
-    for piece in pieces:
-        again.accept(piece)
-    assert text and text == again.final().text
+    # The transcript is the recogniser's own final, passed through untouched. (Not compared
+    # with another decode, even of the same pieces: on the CI machine Kaldi's float sums
+    # differ from run to run, and this near-tie syllable then flips, e.g. 곡이 / 녹이.)
+    assert text and recognizer.finals == [text]
 
 
 def test_a_final_hears_audio_still_waiting_and_a_closed_lane_ends_quietly(speech: bytes) -> None:

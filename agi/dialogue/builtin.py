@@ -57,7 +57,14 @@ from agi.dialogue.base import (
 )
 from agi.dialogue.dry_run import dry_run_context
 from agi.dialogue.entities import extract_entities
-from agi.dialogue.intents import IntentClassifier, after_greeting, greetings
+from agi.dialogue.intents import (
+    IntentClassifier,
+    after_greeting,
+    greeting_words,
+    greetings,
+    greets_only,
+    intent_text,
+)
 from agi.dialogue.phrases import DIDNT_HEAR, STILL_THERE, phrase
 from agi.dialogue.project import Project, Rule, load_project
 from agi.errors import DialogueError
@@ -96,14 +103,19 @@ class NluModel:
             raise DialogueError(f"{project.directory}: at least two intents with examples are needed")
         self.intents = IntentClassifier([e.text for e in project.examples], labels)
         self._greetings = greetings([e.text for e in project.examples if e.intent == GREET_INTENT])
+        self._greeting_words = greeting_words(self._greetings)
         # dateparser loads its language data on first use (~1 s): pay it at start-up, not
         # during the first caller's turn.
         self.parse(_WARM_UP.get(self.lang, ""), now=datetime.now(UTC))
 
     def parse(self, text: str, *, now: Any, requested_slot: str | None = None) -> Parse:
         intent, confidence = self.intents.predict(text)
-        rest = after_greeting(text, self._greetings) if intent == GREET_INTENT else ""
-        if rest:  # "allô bonjour madame je cherche un rendez-vous": the request, when it is one
+        if greets_only(text, self._greetings, self._greeting_words):  # "bonsoir monsieur"
+            if intent != GREET_INTENT:
+                intent, confidence = GREET_INTENT, 1.0
+        elif (rest := after_greeting(text, self._greetings)) != intent_text(text):
+            # "allô bonjour madame je cherche un rendez-vous": a greeting asks for nothing, so
+            # the request is what follows it, when the classifier is sure of it
             request, sure = self.intents.predict(rest)
             if request != GREET_INTENT and sure >= self.project.fallback_threshold:
                 intent, confidence = request, sure

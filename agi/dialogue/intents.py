@@ -93,3 +93,21 @@ def after_greeting(text: str, greeting_texts: Sequence[str]) -> str:
             break
         rest = rest[len(opening) + 1:]
     return rest
+
+
+
+def greeting_words(greeting_texts: Sequence[str]) -> frozenset[str]:
+    """Every word of the greetings (from :func:`greetings`): what may follow one and still
+    be nothing but a greeting ("monsieur", "madame", "à vous", "c'est pour" ...)."""
+    return frozenset(w for g in greeting_texts for w in g.split())
+
+
+def greets_only(text: str, greeting_texts: Sequence[str], words: frozenset[str] | None = None) -> bool:
+    """Whether ``text`` opens with a greeting and says nothing but the greetings' own words
+    after it ("bonsoir monsieur", "allô oui bonjour madame" when the trainer wrote "bonjour
+    madame" and "allô oui"): a greeting, whatever the classifier weighs. A bare "oui" or
+    "madame" opens with no greeting, so it stays the classifier's."""
+    folded = intent_text(text)
+    rest = after_greeting(folded, greeting_texts)
+    known = greeting_words(greeting_texts) if words is None else words
+    return rest != folded and all(w in known for w in rest.split())

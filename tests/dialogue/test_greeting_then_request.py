@@ -15,7 +15,7 @@ import pytest
 from agi.config import DialogueSettings
 from agi.dialogue.base import GREET_INTENT
 from agi.dialogue.builtin import BuiltinEngine
-from agi.dialogue.intents import after_greeting, greetings
+from agi.dialogue.intents import after_greeting, greetings, greets_only
 
 OPENINGS = {
     "fr": ["bonjour", "allô", "allô oui", "oui bonjour", "bonjour madame", "bonsoir monsieur", "allô bonjour",
@@ -75,3 +75,45 @@ def test_a_bare_greeting_stays_a_greeting(engine: BuiltinEngine, lang: str) -> N
     plain = {"fr": ["bonjour", "allô bonjour", "bonsoir", "oui bonjour", "bonjour madame"],
              "en": ["hello", "hi there", "good morning", "hello there", "good afternoon"]}[lang]
     assert [g for g in plain if engine.models[lang].parse(g, now=NOW).intent != GREET_INTENT] == []
+
+
+GREETINGS = {
+    "fr": ["bonjour", "bonsoir", "allô", "allô oui", "oui bonjour", "allô bonjour", "allô oui bonjour",
+           "euh bonjour", "ah bonjour", "bonjour bonjour", "oui bonsoir", "allô bonsoir"],
+    "en": ["hello", "hi", "hi there", "good morning", "good evening", "good afternoon", "hey",
+           "hello hello", "yes hello", "oh hi", "hello there", "hi good morning"],
+}
+TITLES = {
+    "fr": ["madame", "monsieur", "docteur", "mademoiselle", "madame bonjour", "monsieur bonsoir",
+           "madame euh", "à vous"],
+    "en": ["madam", "sir", "doctor", "miss", "sir good morning", "doctor hello", "to you", "there"],
+}
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_a_greeting_with_a_title_is_a_greeting(engine: BuiltinEngine, lang: str) -> None:
+    """ "bonsoir monsieur" and "allô oui bonjour madame" were read as `inform` (the title alone
+    weighed more than the greeting): every greeting x title here (~190) is a greeting."""
+    model = engine.models[lang]
+    said = [f"{g} {t}" for g in GREETINGS[lang] for t in TITLES[lang]]
+    assert [s for s in said if model.parse(s, now=NOW).intent != GREET_INTENT] == []
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("fr", "oui"), ("fr", "oui madame"), ("fr", "madame dupont"), ("fr", "bonjour c'est madame martin"),
+    ("fr", "bonjour je m'appelle jean dupont"), ("en", "yes"), ("en", "hello this is john smith"),
+    ("en", "hello miss smith"),
+])
+def test_a_title_without_a_greeting_or_with_a_name_is_not_taken_for_one(
+        engine: BuiltinEngine, lang: str, text: str) -> None:
+    assert engine.models[lang].parse(text, now=NOW).intent != GREET_INTENT
+
+
+def test_greets_only_needs_an_opening_greeting_and_nothing_but_their_words() -> None:
+    known = greetings(["bonjour", "allô oui", "bonjour madame", "bonjour c'est pour"])
+    assert greets_only("Allô oui, bonjour madame", known)
+    assert greets_only("bonjour madame bonjour", known)
+    assert greets_only("bonjour pour", known)  # the greetings' own words, left open
+    assert not greets_only("madame", known)  # no greeting opens it
+    assert not greets_only("bonjour madame dupont", known)
+    assert not greets_only("bonjour je voudrais un rendez-vous", known)

@@ -44,6 +44,7 @@ from agi.speech import audio
 from agi.speech.asr import Recognizer, RecognizerFactory, Transcript, VoskRecognizerFactory, korean_test_model_path
 
 HESITATION_MS = (300, 700)
+SHOWN = 8  # premature turns printed per mode, so a reader sees which pauses were taken for an end
 TENANTS = {"fr": "demo", "en": "demo-en"}
 VOICES = {"fr": ("fr", "fr+m3", "fr+f2"), "en": ("en", "en-us+m3", "en+f3")}
 
@@ -308,6 +309,13 @@ def report(mode: str, turns: list[Turn]) -> str:
             f"  dialogue {median(stages, 'dialogue_ms'):>4}  store {median(stages, 'store_ms'):>3}"
             f"  tts 1st {median(stages, 'tts_first_ms'):>4}"
             f"  | premature {premature}/{len(chosen)} ({100 * premature / max(1, len(chosen)):.0f} %)")
+    cut = [t.utterance for t in turns if t.premature]
+    for utterance in cut[:SHOWN]:
+        lines.append("  ended at a pause: " + " | ".join(
+            f"{g} ({p} ms)" for g, p in zip(utterance.groups, utterance.pauses_ms, strict=False))
+            + f" | {utterance.groups[-1]}")
+    if len(cut) > SHOWN:
+        lines.append(f"  ... and {len(cut) - SHOWN} more")
     return "\n".join(lines)
 
 

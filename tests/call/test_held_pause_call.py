@@ -1,0 +1,63 @@
+"""A pause after words that ask for nothing yet waits, in a whole call (agi/call/speculate.py,
+``MediaSession.hold_pause``): "bonjour madame ... je voudrais prendre un rendez-vous" with a
+700 ms hesitation is one turn, and the agent answers the request, not the greeting.
+
+Everything is real (emulated PBX on both fronts, WebRTC VAD, eSpeak NG speech with a real
+SSML pause, the builtin dialogue) except the recogniser, a double because no French Vosk
+model can exist here: it gives, as partial and final words, the word groups the caller has
+finished saying by the clock (the latency bench's own double, bench/latency.py), so a turn
+ended during the hesitation gets only "bonjour madame", as a real recogniser would give.
+The same call with speculation off shows the pause is long enough to end the turn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agi.booking.sqlite import SqliteStore
+from agi.pbx.emulator import CallerTurn, CallEvent
+from agi.speech.audio import silence
+from bench.latency import Script, ScriptedVoskFactory, Utterance, render
+
+from conftest import Pbx, Shared, make_settings, run, serving
+
+GREETING_THEN_PAUSE = {
+    "demo": Utterance(("bonjour madame", "je voudrais prendre un rendez-vous"), (700,)),
+    "demo-en": Utterance(("hello there", "i would like to book an appointment"), (700,)),
+}
+
+
+def caller_lines(pbx: Pbx, tmp_path: Path, shared: Shared, tenant: str, *, speculate: bool) -> list[str]:
+    # endpoint window 500 ms < the 700 ms pause < the 900 ms dictation window
+    settings = make_settings(tmp_path, turns={"speculate": speculate})
+    utterance = GREETING_THEN_PAUSE[tenant]
+    pcm, ends = render(utterance, "fr" if tenant == "demo" else "en")
+    script = Script()
+
+    def on_event(event: CallEvent) -> None:
+        if event.kind == "turn_start":
+            script.start(utterance, ends)
+
+    async def scenario() -> str:
+        async with serving(settings, shared, recognizers=ScriptedVoskFactory(None, script)) as server:
+            # the caller hears the answer for 3 s, then hangs up
+            call = await pbx.call(server, path=tenant, turns=[CallerTurn(pcm + silence(3000))],
+                                  hangup_after=1, max_duration=40, on_event=on_event)
+            return call.uniqueid
+
+    uniqueid = run(scenario())
+    store = SqliteStore(settings.store.sqlite_path)
+    return [t.text for t in store.transcript(uniqueid) if t.speaker == "caller"]
+
+
+@pytest.mark.parametrize("tenant", ["demo", "demo-en"])
+def test_a_greeting_then_a_pause_waits_for_the_request(pbx: Pbx, tmp_path: Path, shared: Shared,
+                                                       tenant: str) -> None:
+    said = caller_lines(pbx, tmp_path, shared, tenant, speculate=True)
+    assert said[:1] == [GREETING_THEN_PAUSE[tenant].text]
+
+
+def test_without_speculation_the_same_pause_ends_the_turn(pbx: Pbx, tmp_path: Path, shared: Shared) -> None:
+    said = caller_lines(pbx, tmp_path, shared, "demo", speculate=False)
+    assert said[:1] == ["bonjour madame"]

@@ -312,6 +312,10 @@ class MediaSession:
     def _on_partial(self, text: str) -> None:
         self._partial = text
         self._interrupt()  # words recognised: certainly the caller, not line noise
+        if self._in_turn and self._endpointer.pausing:
+            # the decoder was behind: these words came after the pause began ("bonjour
+            # madame" at the pause, "... je" just after it), so the pause is judged on them
+            self._paused()
 
     def _handle(self, events: Iterable[object]) -> None:
         for event in events:

@@ -183,6 +183,11 @@ class Endpointer:
         return self._settings.endpoint_silence_ms
 
     @property
+    def pausing(self) -> bool:
+        """True while the caller is silent after a :class:`SpeechPaused`, the turn still open."""
+        return self._in_speech and self._paused
+
+    @property
     def in_speech(self) -> bool:
         """True between :class:`SpeechStarted` and the end of that turn."""
         return self._in_speech

@@ -44,6 +44,7 @@ from agi.speech import audio
 from agi.speech.asr import Recognizer, RecognizerFactory, Transcript, VoskRecognizerFactory, korean_test_model_path
 
 HESITATION_MS = (300, 700)
+LAST_ANSWER_MS = 1000  # the caller's silence after the last answer, before hanging up
 SHOWN = 8  # premature turns printed per mode, so a reader sees which pauses were taken for an end
 TENANTS = {"fr": "demo", "en": "demo-en"}
 VOICES = {"fr": ("fr", "fr+m3", "fr+f2"), "en": ("en", "en-us+m3", "en+f3")}
@@ -261,15 +262,17 @@ async def run_mode(mode: str, lang: str, calls: list[list[Utterance]], decode: b
 
             def on_event(event: CallEvent, rendered: list[tuple[bytes, list[float]]] = rendered,
                          utterances: list[Utterance] = utterances) -> None:
-                if event.kind == "turn_start":
-                    index = int(event.detail.split()[0].lstrip("#")) - 1
+                index = int(event.detail.split()[0].lstrip("#")) - 1 if event.kind == "turn_start" else -1
+                if 0 <= index < len(utterances):  # not the closing silence
                     script.start(utterances[index], rendered[index][1])
 
             first = len(server.turns)
             t0 = time.monotonic()
-            call = await emulate_call("127.0.0.1", server.agi_port, path=TENANTS[lang],
-                                      turns=[CallerTurn(pcm) for pcm, _ in rendered],
-                                      max_duration=90, on_event=on_event)
+            # after the answer to their last turn, the caller stays silent a moment and hangs
+            # up (instead of leaving the agent to ask "anything else?" until it gives up)
+            turns = [*(CallerTurn(pcm) for pcm, _ in rendered), CallerTurn(audio.silence(LAST_ANSWER_MS))]
+            call = await emulate_call("127.0.0.1", server.agi_port, path=TENANTS[lang], turns=turns,
+                                      hangup_after=len(turns), max_duration=90, on_event=on_event)
             timings = server.turns[first:]
             for turn, utterance in zip(call.turns, utterances, strict=False):
                 if turn.end is None:

@@ -19,27 +19,37 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 
 from agi.speech.asr import Recognizer, Transcript
+from agi.speech.audio import SAMPLE_RATE, SAMPLE_WIDTH
 
 log = logging.getLogger(__name__)
+
+BYTES_PER_MS = SAMPLE_RATE * SAMPLE_WIDTH / 1000
 
 
 class RecognizerFeed:
     """Feeds ``recognizer`` on ``lane``; reports each new partial result to ``on_partial``."""
 
-    def __init__(self, recognizer: Recognizer, lane: Executor, on_partial: Callable[[str], None]) -> None:
+    def __init__(self, recognizer: Recognizer, lane: Executor, on_partial: Callable[[str], None],
+                 on_decoded: Callable[[], None] | None = None) -> None:
         self._recognizer = recognizer
         self._lane = lane
         self._on_partial = on_partial
+        self._on_decoded = on_decoded  # after every decode, whatever the words
         self._pending = bytearray()
-        self._busy = False
+        self._in_flight = 0
         self.decodes = 0  # tasks handed to the lane (for tests and the bench)
+
+    @property
+    def behind_ms(self) -> float:
+        """How much of the audio fed so far the recogniser has not decoded yet (ms)."""
+        return (len(self._pending) + self._in_flight) / BYTES_PER_MS
 
     def feed(self, pcm: bytes) -> None:
         """Caller audio for the recogniser: decoded now, or with the next batch."""
         if not pcm:
             return
         self._pending += pcm
-        if not self._busy:
+        if not self._in_flight:
             self._decode_pending()
 
     async def final(self) -> Transcript:
@@ -58,16 +68,18 @@ class RecognizerFeed:
             future = asyncio.get_running_loop().run_in_executor(self._lane, self._recognizer.accept, data)
         except RuntimeError:  # the lane is shut down: the call is closing
             return
-        self._busy = True
+        self._in_flight = len(data)
         self.decodes += 1
         future.add_done_callback(self._decoded)
 
     def _decoded(self, future: asyncio.Future[str | None]) -> None:
-        self._busy = False
+        self._in_flight = 0
         if not future.cancelled() and future.exception() is None and future.result():
             self._on_partial(future.result() or "")
         elif not future.cancelled() and future.exception() is not None:
             log.debug("decoding failed: %s", future.exception())  # the final reports it
+        if self._on_decoded is not None and not future.cancelled():
+            self._on_decoded()
         if self._pending:
             self._decode_pending()
 

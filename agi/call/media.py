@@ -22,7 +22,6 @@ Everything the session needs comes out of :meth:`next_event` as small frozen eve
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -31,6 +30,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from agi.call.channel import AudioIn, DigitIn, MediaHangup, MediaStream, frame_bytes
 from agi.call.feed import RecognizerFeed
 from agi.call.media_events import CallerHungUp, CallerSilent, CallerTurn, DigitPressed, MediaEvent
+from agi.call.playback import Playback
 from agi.dialogue.text import same_words
 from agi.errors import CallEnded
 from agi.speech.asr import Recognizer
@@ -49,26 +49,13 @@ from agi.speech.turn_model import TurnModel
 log = logging.getLogger(__name__)
 
 FRAME_S = FRAME_MS / 1000
+# How long a hang-up waits for the words of a turn that ended just before it (the decoders
+# may be behind); what is not decoded by then is lost with the call.
+FINAL_TIMEOUT_S = 10.0
 SILENCE = bytes(FRAME_BYTES)
 # Pacing falls behind when the loop is starved; beyond this we resynchronise instead of
 # bursting frames, which Asterisk would queue as latency.
 MAX_PACING_LAG_S = 0.2
-
-
-class _Playback:
-    """Frames queued for one prompt, and whether it ran to the end."""
-
-    def __init__(self, interruptible: bool) -> None:
-        self.frames: collections.deque[bytes] = collections.deque()
-        self.interruptible = interruptible
-        self.feeding = True  # synthesis still producing frames
-        self.done = asyncio.Event()
-        self.interrupted = False
-        self.first_frame_at: float | None = None
-
-    def finish_if_drained(self) -> None:
-        if not self.frames and not self.feeding:
-            self.done.set()
 
 
 class MediaSession:
@@ -93,11 +80,11 @@ class MediaSession:
         self._recognizer = recognizer
         self._call_id = call_id
         self._events: asyncio.Queue[MediaEvent] = asyncio.Queue()
-        self._playback: _Playback | None = None
+        self._playback: Playback | None = None
         self._tasks: list[asyncio.Task[None]] = []
         # serial, in order: the call's lane on the shared decoders (agi.workers), else its own thread
         self._asr = decoder or ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"asr-{call_id}")
-        self._feed = (RecognizerFeed(recognizer, self._asr, self._on_partial)
+        self._feed = (RecognizerFeed(recognizer, self._asr, self._on_partial, self._on_decoded)
                       if recognizer is not None else None)
         self._listening = False
         self._in_turn = False
@@ -119,6 +106,9 @@ class MediaSession:
         self.on_resume: Callable[[], None] | None = None
         self._partial = ""
         self._pause_no = 0
+        self._awaiting_words = False  # paused before the decoder reached the pause
+        self._finishing: set[asyncio.Task[None]] = set()  # turns ended, their words coming
+        self._gone = False  # the caller hung up
         self._checks: set[asyncio.Task[None]] = set()
 
     @property
@@ -157,7 +147,7 @@ class MediaSession:
         """Speak ``chunks`` of PCM; return False when the caller barged in or hung up."""
         if self.ended.is_set():
             return False
-        playback = _Playback(interruptible)
+        playback = Playback(interruptible)
         self._playback = playback
         self._barged = False
         # Silence is counted only while we wait for the caller: from the next listen(), not
@@ -168,12 +158,12 @@ class MediaSession:
         try:
             if isinstance(chunks, AsyncIterator):
                 async for chunk in chunks:
-                    rest = self._queue(playback, rest + chunk)
+                    rest = playback.queue(rest + chunk)
                     if playback.interrupted or self.ended.is_set():
                         break
             else:
                 for chunk in chunks:
-                    rest = self._queue(playback, rest + chunk)
+                    rest = playback.queue(rest + chunk)
             if rest:
                 playback.frames.append(rest.ljust(FRAME_BYTES, b"\0"))
         finally:
@@ -188,15 +178,6 @@ class MediaSession:
             self._playback = None
         self.last_first_frame_at = playback.first_frame_at
         return not playback.interrupted and not self.ended.is_set()
-
-    @staticmethod
-    def _queue(playback: _Playback, pcm: bytes) -> bytes:
-        if playback.interrupted:
-            return b""
-        whole = len(pcm) - len(pcm) % FRAME_BYTES
-        for i in range(0, whole, FRAME_BYTES):
-            playback.frames.append(pcm[i:i + FRAME_BYTES])
-        return pcm[whole:]
 
     def _interrupt(self) -> None:
         playback = self._playback
@@ -279,6 +260,9 @@ class MediaSession:
                     break
         except CallEnded:
             pass
+        self._gone = True
+        if self._finishing:  # a turn ended just before: its words are still being decoded
+            await asyncio.wait(set(self._finishing), timeout=FINAL_TIMEOUT_S)
         if self._in_turn:  # hung up while speaking: what was said is still kept
             self._in_turn = False
             await self._finish_turn(time.monotonic(), 0.0, caller_gone=True)
@@ -305,6 +289,7 @@ class MediaSession:
     def _begin_turn(self) -> None:
         self._in_turn = True
         self._partial = ""
+        self._awaiting_words = False
         self._interrupt()
         if self._feed is not None:
             self._feed.feed(self._endpointer.preroll())
@@ -312,10 +297,21 @@ class MediaSession:
     def _on_partial(self, text: str) -> None:
         self._partial = text
         self._interrupt()  # words recognised: certainly the caller, not line noise
-        if self._in_turn and self._endpointer.pausing:
-            # the decoder was behind: these words came after the pause began ("bonjour
-            # madame" at the pause, "... je" just after it), so the pause is judged on them
+        if self._in_turn and self._endpointer.pausing and not self._awaiting_words:
+            # words that came after the pause began (Vosk's partials come every 100 ms of
+            # audio): the pause is judged again on them
             self._paused()
+
+    def _on_decoded(self) -> None:
+        if self._awaiting_words and self._in_turn and self._endpointer.pausing and self._caught_up():
+            self._awaiting_words = False
+            self._endpointer.release()
+            self._paused()  # the words up to the pause are known now: judge it on them
+
+    def _caught_up(self) -> bool:
+        """Whether the recogniser has decoded the caller's speech up to this pause."""
+        behind = self._feed.behind_ms if self._feed is not None else 0.0
+        return behind <= self._endpointer.silence_ms(time.monotonic()) + FRAME_MS
 
     def _handle(self, events: Iterable[object]) -> None:
         for event in events:
@@ -324,11 +320,14 @@ class MediaSession:
             elif isinstance(event, (SpeechEnded, MaxTurn)) and self._in_turn:
                 self._in_turn = False
                 waited = getattr(event, "silence_waited_ms", 0.0)
-                asyncio.get_running_loop().create_task(self._finish_turn(event.at, waited))
+                task = asyncio.get_running_loop().create_task(self._finish_turn(event.at, waited))
+                self._finishing.add(task)
+                task.add_done_callback(self._finishing.discard)
             elif isinstance(event, SpeechPaused) and self._in_turn:
                 self._paused()
             elif isinstance(event, SpeechResumed):
                 self._pause_no += 1  # an end-of-turn check still running is now moot
+                self._awaiting_words = False
                 if self.on_resume is not None:
                     self.on_resume()
             elif isinstance(event, NoInput) and self._listening and not self._in_turn:
@@ -338,6 +337,12 @@ class MediaSession:
     def _paused(self) -> None:
         """The caller paused: prepare a reply, and ask the model whether they have finished."""
         self._pause_no += 1
+        if not self._caught_up():
+            # the decoder has not reached the pause yet (calls crowding it): the words so
+            # far are not known, so the pause waits, and is judged when they come
+            self._awaiting_words = True
+            self._endpointer.hold()
+            return
         if self.left_open is not None and self.left_open(self._partial):
             self._endpointer.hold()  # "pour ...", "zéro six ...": a hesitation, not the end
             return
@@ -375,4 +380,4 @@ class MediaSession:
         self._events.put_nowait(CallerTurn(
             text=text, confidence=confidence, speech_ended_at=at - waited_ms / 1000,
             endpoint_wait_ms=waited_ms, final_ms=(time.monotonic() - started) * 1000,
-            barged_in=barged, caller_gone=caller_gone))
+            barged_in=barged, caller_gone=caller_gone or self._gone))

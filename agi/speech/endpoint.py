@@ -224,6 +224,15 @@ class Endpointer:
         if self._in_speech and self._paused:
             self._held = True
 
+    def release(self) -> None:
+        """Undo :meth:`hold`: this pause ends after the usual window again (at once if the
+        caller has already been silent that long)."""
+        self._held = False
+
+    def silence_ms(self, now: float) -> float:
+        """How long the caller has been silent in this pause (0 when not pausing)."""
+        return (now - self._last_voice_end) * 1000 if self.pausing else 0.0
+
     def end_turn(self, now: float) -> list[EndpointEvent]:
         """End the turn now, during a pause the end-of-turn check judged final.
 

@@ -96,3 +96,24 @@ def test_a_final_hears_audio_still_waiting_and_a_closed_lane_ends_quietly(speech
     text, error = asyncio.run(run())
     assert text
     assert "shutdown" in error or "shut down" in error
+
+
+def test_the_feed_says_how_far_behind_the_decoder_is(speech: bytes) -> None:
+    async def run() -> tuple[float, float, int]:
+        decoded: list[None] = []
+        with ThreadPoolExecutor(1) as lane:
+            feed = RecognizerFeed(Heard(), lane, lambda _: None, lambda: decoded.append(None))
+            gate = threading.Event()
+            lane.submit(gate.wait, 10)  # the decoder is busy (another call's work)
+            second = speech[:audio.SAMPLE_RATE * audio.SAMPLE_WIDTH]
+            feed.feed(second[:len(second) // 2])
+            feed.feed(second[len(second) // 2:])
+            waiting = feed.behind_ms  # one second handed over, none of it decoded
+            gate.set()
+            while feed.behind_ms:
+                await asyncio.sleep(0.01)
+            return waiting, feed.behind_ms, len(decoded)
+
+    waiting, after, decodes = asyncio.run(run())
+    assert waiting == 1000.0 and after == 0.0
+    assert decodes == 2  # told after each decode, words or not

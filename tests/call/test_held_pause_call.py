@@ -11,6 +11,7 @@ The same call with speculation off shows the pause is long enough to end the tur
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,12 @@ import pytest
 from agi.booking.sqlite import SqliteStore
 from agi.pbx.emulator import CallerTurn, CallEvent
 from agi.speech.audio import silence
-from bench.latency import Script, ScriptedVoskFactory, Utterance, render
+from bench.latency import Script, ScriptedVosk, ScriptedVoskFactory, Utterance, render
 
 from conftest import Pbx, Shared, make_settings, run, serving
+
+PREROLL_S = 0.3  # the endpointer feeds the recogniser from 300 ms before detected speech
+BYTES_PER_S = 16000
 
 GREETING_THEN_PAUSE = {
     "demo": Utterance(("bonjour madame", "je voudrais prendre un rendez-vous"), (700,)),
@@ -37,7 +41,8 @@ class LateScript(Script):
 
 
 def caller_lines(pbx: Pbx, tmp_path: Path, shared: Shared, tenant: str, *, speculate: bool,
-                 script: Script | None = None, utterance: Utterance | None = None) -> list[str]:
+                 script: Script | None = None, utterance: Utterance | None = None,
+                 recognizers: ScriptedVoskFactory | None = None, listen_ms: int = 3000) -> list[str]:
     # endpoint window 500 ms < the 700 ms pause < the 900 ms dictation window
     settings = make_settings(tmp_path, turns={"speculate": speculate})
     utterance = utterance or GREETING_THEN_PAUSE[tenant]
@@ -49,9 +54,9 @@ def caller_lines(pbx: Pbx, tmp_path: Path, shared: Shared, tenant: str, *, specu
             script.start(utterance, ends)
 
     async def scenario() -> str:
-        async with serving(settings, shared, recognizers=ScriptedVoskFactory(None, script)) as server:
-            # the caller hears the answer for 3 s, then hangs up
-            call = await pbx.call(server, path=tenant, turns=[CallerTurn(pcm + silence(3000))],
+        async with serving(settings, shared, recognizers=recognizers or ScriptedVoskFactory(None, script)) as server:
+            # the caller hears the answer, then hangs up
+            call = await pbx.call(server, path=tenant, turns=[CallerTurn(pcm + silence(listen_ms))],
                                   hangup_after=1, max_duration=40, on_event=on_event)
             return call.uniqueid
 
@@ -82,3 +87,64 @@ def test_words_that_arrive_after_the_pause_began_still_hold_it(pbx: Pbx, tmp_pat
     said = caller_lines(pbx, tmp_path, shared, "demo", speculate=True, script=LateScript(), utterance=utterance)
     assert said[:1] == [utterance.text]
 
+
+class HeardScript(Script):
+    """What the caller has said, by the audio the recogniser has decoded (not the clock)."""
+
+    heard_s = 0.0
+
+    def start(self, utterance: Utterance, ends: list[float]) -> None:
+        super().start(utterance, ends)
+        self.heard_s = 0.0
+
+    def said(self) -> list[str]:
+        with self.lock:
+            if self.turn is None:
+                return []
+            _, utterance, ends = self.turn
+            done = sum(1 for end in ends if end + PREROLL_S <= self.heard_s)
+            return list(utterance.groups[self.consumed:max(done, self.consumed)])
+
+
+class Sluggish(ScriptedVosk):
+    """A decoder that needs 1.5 s for each second of audio (more callers than cores), and
+    knows only the words in the audio it has decoded."""
+
+    def __init__(self, script: HeardScript) -> None:
+        super().__init__(None, script)
+        self._heard = script
+
+    def accept(self, pcm: bytes) -> str | None:
+        time.sleep(len(pcm) / BYTES_PER_S * 1.5)
+        self._heard.heard_s += len(pcm) / BYTES_PER_S
+        return super().accept(pcm)
+
+
+class SluggishFactory(ScriptedVoskFactory):
+    def __init__(self, script: HeardScript) -> None:
+        super().__init__(None, script)
+        self._heard = script
+
+    def new(self, language: str) -> Sluggish:
+        return Sluggish(self._heard)
+
+
+def test_a_pause_the_decoder_has_not_reached_waits_for_its_words(pbx: Pbx, tmp_path: Path, shared: Shared) -> None:
+    """Decoding behind the audio, the words before the pause are not known when it begins:
+    the pause waits for them ("bonjour" then holds it), instead of ending on no words."""
+    utterance = Utterance(("bonjour", "je voudrais un rendez-vous"), (700,))
+    script = HeardScript()
+    said = caller_lines(pbx, tmp_path, shared, "demo", speculate=True, script=script, utterance=utterance,
+                        recognizers=SluggishFactory(script), listen_ms=8000)
+    assert said[:1] == [utterance.text]
+
+
+def test_words_still_being_decoded_when_the_caller_hangs_up_are_kept(pbx: Pbx, tmp_path: Path,
+                                                                      shared: Shared) -> None:
+    """The turn has ended but the busy decoder has not given its words yet when the caller
+    hangs up: the hang-up waits for them, and the transcript keeps them."""
+    utterance = Utterance(("je vous rappellerai demain matin merci au revoir",), ())
+    script = HeardScript()
+    said = caller_lines(pbx, tmp_path, shared, "demo", speculate=True, script=script, utterance=utterance,
+                        recognizers=SluggishFactory(script), listen_ms=1200)
+    assert said == [utterance.text]

@@ -121,6 +121,25 @@ def test_a_held_pause_waits_the_dictation_window_and_no_check_ends_it(speech: by
     assert [type(e) for e in events] == [SpeechEnded]
 
 
+
+def test_a_released_pause_ends_after_the_usual_window_again(speech: bytes) -> None:
+    """Held while the words were not known, released when they came and were complete."""
+    settings = SpeechSettings(endpoint_silence_ms=500, dictation_silence_ms=1200)
+    ep = Endpointer(settings, pause_ms=200)
+    ep.reset(0.0)
+    events, now = feed(ep, speech + audio.silence(240), 0.0)
+    assert [type(e) for e in events] == [SpeechStarted, SpeechPaused]
+    assert 200 <= ep.silence_ms(now) <= 280
+    ep.hold()
+    events, now = feed(ep, audio.silence(400), now)
+    assert events == [] and ep.window_ms == 1200  # held: past 500 ms of silence, waiting
+    ep.release()
+    assert ep.window_ms == 500
+    events, _ = feed(ep, audio.silence(40), now)
+    assert [type(e) for e in events] == [SpeechEnded]  # the window had passed: it ends now
+    assert ep.silence_ms(now) == 0.0  # no pause any more
+
+
 UNFINISHED = {
     "fr": ["je voudrais un rendez-vous pour", "c'est au nom de", "mon numéro c'est le zéro six",
            "je voudrais prendre un rendez-vous avec le", "euh", "rappelez-moi au",

@@ -27,7 +27,7 @@ if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
                 allow_module_level=True)
 
 from selenium import webdriver  # noqa: E402 - only once the browser is known to exist
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
+from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
@@ -40,8 +40,10 @@ def shows(browser: WebDriver, text: str, element_id: str | None = None) -> None:
     def found(driver: WebDriver) -> bool:
         where = driver.find_element(By.ID, element_id).text if element_id else driver.page_source
         return text in where
-    WebDriverWait(browser, WAIT_S, ignored_exceptions=(
-        NoSuchElementException, StaleElementReferenceException)).until(found)
+    # While the next page replaces the document, Chrome may answer "no such element", a
+    # stale element, or "Node with given id does not belong to the document" (an unknown
+    # error): all mean "not loaded yet"; the wait still times out with a clear error.
+    WebDriverWait(browser, WAIT_S, ignored_exceptions=(WebDriverException,)).until(found)
 
 
 @pytest.fixture(scope="module")

@@ -107,12 +107,17 @@ def test_dictation_keeps_its_longer_window_whatever_a_check_says(speech: bytes) 
     assert isinstance(events[0], SpeechEnded) and events[0].silence_waited_ms >= 1200
 
 
-def test_a_held_pause_waits_the_dictation_window_and_no_check_ends_it(speech: bytes) -> None:
-    settings = SpeechSettings(endpoint_silence_ms=500, dictation_silence_ms=1200)
-    ep = Endpointer(settings, pause_ms=200)
+def paused(speech: bytes) -> tuple[Endpointer, float]:
+    """An endpointer (500 ms window, 1200 ms dictation) whose caller has just paused."""
+    ep = Endpointer(SpeechSettings(endpoint_silence_ms=500, dictation_silence_ms=1200), pause_ms=200)
     ep.reset(0.0)
     events, now = feed(ep, speech + audio.silence(240), 0.0)
     assert [type(e) for e in events] == [SpeechStarted, SpeechPaused]
+    return ep, now
+
+
+def test_a_held_pause_waits_the_dictation_window_and_no_check_ends_it(speech: bytes) -> None:
+    ep, now = paused(speech)
     ep.hold()  # the words so far end on "pour": a hesitation
     assert ep.end_turn(now) == []
     events, now = feed(ep, audio.silence(700), now)
@@ -121,14 +126,9 @@ def test_a_held_pause_waits_the_dictation_window_and_no_check_ends_it(speech: by
     assert [type(e) for e in events] == [SpeechEnded]
 
 
-
 def test_a_released_pause_ends_after_the_usual_window_again(speech: bytes) -> None:
     """Held while the words were not known, released when they came and were complete."""
-    settings = SpeechSettings(endpoint_silence_ms=500, dictation_silence_ms=1200)
-    ep = Endpointer(settings, pause_ms=200)
-    ep.reset(0.0)
-    events, now = feed(ep, speech + audio.silence(240), 0.0)
-    assert [type(e) for e in events] == [SpeechStarted, SpeechPaused]
+    ep, now = paused(speech)
     assert 200 <= ep.silence_ms(now) <= 280
     ep.hold()
     events, now = feed(ep, audio.silence(400), now)

@@ -57,14 +57,7 @@ from agi.dialogue.base import (
 )
 from agi.dialogue.dry_run import dry_run_context
 from agi.dialogue.entities import extract_entities
-from agi.dialogue.intents import (
-    IntentClassifier,
-    after_greeting,
-    greeting_words,
-    greetings,
-    greets_only,
-    intent_text,
-)
+from agi.dialogue.intents import Greetings, IntentClassifier
 from agi.dialogue.phrases import DIDNT_HEAR, STILL_THERE, phrase
 from agi.dialogue.project import Project, Rule, load_project
 from agi.errors import DialogueError
@@ -102,18 +95,18 @@ class NluModel:
         if len(set(labels)) < 2:
             raise DialogueError(f"{project.directory}: at least two intents with examples are needed")
         self.intents = IntentClassifier([e.text for e in project.examples], labels)
-        self._greetings = greetings([e.text for e in project.examples if e.intent == GREET_INTENT])
-        self._greeting_words = greeting_words(self._greetings)
+        self._greetings = Greetings([e.text for e in project.examples if e.intent == GREET_INTENT])
         # dateparser loads its language data on first use (~1 s): pay it at start-up, not
         # during the first caller's turn.
         self.parse(_WARM_UP.get(self.lang, ""), now=datetime.now(UTC))
 
     def parse(self, text: str, *, now: Any, requested_slot: str | None = None) -> Parse:
         intent, confidence = self.intents.predict(text)
-        if greets_only(text, self._greetings, self._greeting_words):  # "bonsoir monsieur"
+        rest = self._greetings.after(text)  # None: no greeting opens it, the classifier's reading stands
+        if rest is not None and self._greetings.only(rest):  # "bonsoir monsieur"
             if intent != GREET_INTENT:
                 intent, confidence = GREET_INTENT, 1.0
-        elif (rest := after_greeting(text, self._greetings)) != intent_text(text):
+        elif rest is not None:
             # "allô bonjour madame je cherche un rendez-vous": a greeting asks for nothing, so
             # the request is what follows it, when the classifier is sure of it
             request, sure = self.intents.predict(rest)

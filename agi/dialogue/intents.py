@@ -86,7 +86,10 @@ def greetings(examples: Sequence[str]) -> tuple[str, ...]:
 def after_greeting(text: str, greeting_texts: Sequence[str]) -> str:
     """``text`` (folded by :func:`intent_text`) after the greetings it opens with; "" when it
     is nothing but greetings. ``greeting_texts`` comes from :func:`greetings`."""
-    rest = intent_text(text)
+    return _strip_greetings(intent_text(text), greeting_texts)
+
+
+def _strip_greetings(rest: str, greeting_texts: Sequence[str]) -> str:
     while rest:
         opening = next((g for g in greeting_texts if rest == g or rest.startswith(g + " ")), None)
         if opening is None:
@@ -95,19 +98,31 @@ def after_greeting(text: str, greeting_texts: Sequence[str]) -> str:
     return rest
 
 
+class Greetings:
+    """One language's greeting examples, as a turn that opens with them is read: a greeting
+    asks for nothing, so what matters is what follows it."""
 
-def greeting_words(greeting_texts: Sequence[str]) -> frozenset[str]:
-    """Every word of the greetings (from :func:`greetings`): what may follow one and still
-    be nothing but a greeting ("monsieur", "madame", "à vous", "c'est pour" ...)."""
-    return frozenset(w for g in greeting_texts for w in g.split())
+    def __init__(self, examples: Sequence[str]) -> None:
+        self.texts = greetings(examples)
+        # what may follow a greeting and still be nothing but one ("monsieur", "madame",
+        # "à vous", "c'est pour" ...)
+        self.words = frozenset(w for g in self.texts for w in g.split())
 
+    def after(self, text: str) -> str | None:
+        """What follows the greetings ``text`` opens with, folded ("" when nothing does);
+        None when it opens with none."""
+        folded = intent_text(text)
+        rest = _strip_greetings(folded, self.texts)
+        return None if rest == folded else rest
 
-def greets_only(text: str, greeting_texts: Sequence[str], words: frozenset[str] | None = None) -> bool:
-    """Whether ``text`` opens with a greeting and says nothing but the greetings' own words
-    after it ("bonsoir monsieur", "allô oui bonjour madame" when the trainer wrote "bonjour
-    madame" and "allô oui"): a greeting, whatever the classifier weighs. A bare "oui" or
-    "madame" opens with no greeting, so it stays the classifier's."""
-    folded = intent_text(text)
-    rest = after_greeting(folded, greeting_texts)
-    known = greeting_words(greeting_texts) if words is None else words
-    return rest != folded and all(w in known for w in rest.split())
+    def only(self, rest: str) -> bool:
+        """Whether ``rest`` (from :meth:`after`) says nothing but the greetings' own words."""
+        return all(w in self.words for w in rest.split())
+
+    def greets_only(self, text: str) -> bool:
+        """Whether ``text`` opens with a greeting and says nothing but the greetings' own
+        words after it ("bonsoir monsieur", "allô oui bonjour madame" when the trainer wrote
+        "bonjour madame" and "allô oui"): a greeting, whatever the classifier weighs. A bare
+        "oui" or "madame" opens with no greeting, so it stays the classifier's."""
+        rest = self.after(text)
+        return rest is not None and self.only(rest)

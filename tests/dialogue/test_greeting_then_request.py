@@ -15,7 +15,7 @@ import pytest
 from agi.config import DialogueSettings
 from agi.dialogue.base import GREET_INTENT
 from agi.dialogue.builtin import BuiltinEngine
-from agi.dialogue.intents import after_greeting, greetings, greets_only
+from agi.dialogue.intents import Greetings, after_greeting, greetings
 
 OPENINGS = {
     "fr": ["bonjour", "allô", "allô oui", "oui bonjour", "bonjour madame", "bonsoir monsieur", "allô bonjour",
@@ -110,10 +110,10 @@ def test_a_title_without_a_greeting_or_with_a_name_is_not_taken_for_one(
 
 
 def test_greets_only_needs_an_opening_greeting_and_nothing_but_their_words() -> None:
-    known = greetings(["bonjour", "allô oui", "bonjour madame", "bonjour c'est pour"])
-    assert greets_only("Allô oui, bonjour madame", known)
-    assert greets_only("bonjour madame bonjour", known)
-    assert greets_only("bonjour pour", known)  # the greetings' own words, left open
-    assert not greets_only("madame", known)  # no greeting opens it
-    assert not greets_only("bonjour madame dupont", known)
-    assert not greets_only("bonjour je voudrais un rendez-vous", known)
+    greets_only = Greetings(["bonjour", "allô oui", "bonjour madame", "bonjour c'est pour"]).greets_only
+    assert greets_only("Allô oui, bonjour madame")
+    assert greets_only("bonjour madame bonjour")
+    assert greets_only("bonjour pour")  # the greetings' own words, left open
+    assert not greets_only("madame")  # no greeting opens it
+    assert not greets_only("bonjour madame dupont")
+    assert not greets_only("bonjour je voudrais un rendez-vous")

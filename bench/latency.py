@@ -166,9 +166,13 @@ class Script:
             if self.turn is None:
                 return []
             started, utterance, ends = self.turn
-            now = time.monotonic() - started
-            done = sum(1 for end in ends if end <= now + 0.05)
+            heard = self.heard_s(started)
+            done = sum(1 for end in ends if end <= heard)
             return list(utterance.groups[self.consumed:max(done, self.consumed)])
+
+    def heard_s(self, started: float) -> float:
+        """How far into the utterance its words are known (s): by the clock here."""
+        return time.monotonic() - started + 0.05
 
     def take(self) -> str:
         words = self.said()

@@ -91,19 +91,14 @@ def test_words_that_arrive_after_the_pause_began_still_hold_it(pbx: Pbx, tmp_pat
 class HeardScript(Script):
     """What the caller has said, by the audio the recogniser has decoded (not the clock)."""
 
-    heard_s = 0.0
+    decoded_s = 0.0
 
     def start(self, utterance: Utterance, ends: list[float]) -> None:
         super().start(utterance, ends)
-        self.heard_s = 0.0
+        self.decoded_s = 0.0
 
-    def said(self) -> list[str]:
-        with self.lock:
-            if self.turn is None:
-                return []
-            _, utterance, ends = self.turn
-            done = sum(1 for end in ends if end + PREROLL_S <= self.heard_s)
-            return list(utterance.groups[self.consumed:max(done, self.consumed)])
+    def heard_s(self, started: float) -> float:
+        return self.decoded_s - PREROLL_S
 
 
 class Sluggish(ScriptedVosk):
@@ -116,7 +111,7 @@ class Sluggish(ScriptedVosk):
 
     def accept(self, pcm: bytes) -> str | None:
         time.sleep(len(pcm) / BYTES_PER_S * 1.5)
-        self._heard.heard_s += len(pcm) / BYTES_PER_S
+        self._heard.decoded_s += len(pcm) / BYTES_PER_S
         return super().accept(pcm)
 
 

@@ -158,6 +158,7 @@ class TurnSettings:
     threshold: float = 0.5  # smart-turn probability above which the turn is over
     model_timeout_ms: int = 150  # the check answers within this, else the window decides
     speculate: bool = True  # prepare the reply during the pause; dropped if the caller goes on
+    continuation_ms: int = 1000  # speech this soon after a turn cuts the answer only by its words
 
 
 @dataclass(frozen=True)

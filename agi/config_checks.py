@@ -234,3 +234,6 @@ def _validate_turns(turns: TurnSettings, window_ms: int) -> None:
         raise ConfigError("turns.threshold", f"{turns.threshold}", "use a probability between 0 and 1")
     if not 10 <= turns.model_timeout_ms <= 1000:
         raise ConfigError("turns.model_timeout_ms", f"{turns.model_timeout_ms} ms", "use 10-1000 ms")
+    if not 0 <= turns.continuation_ms <= 3000:
+        raise ConfigError("turns.continuation_ms", f"{turns.continuation_ms} ms",
+                          "use 0 (any speech cuts the answer) to 3000 ms")

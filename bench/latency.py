@@ -251,6 +251,7 @@ class Turn:
     v2v_ms: float | None
     premature: bool
     stages: Any  # the server's TurnTiming of the turn's last end, if any
+    rest_answered: bool = False  # ended early, and what followed was answered as a turn of its own
 
 
 async def run_mode(mode: str, lang: str, calls: list[list[Utterance]], decode: bool,
@@ -293,7 +294,8 @@ async def run_mode(mode: str, lang: str, calls: list[list[Utterance]], decode: b
                 after = [t for t in timings if end - 0.15 <= t.speech_ended_at < end + 3]
                 v2v = ((turn.first_agent_speech - turn.end) * 1000
                        if turn.first_agent_speech is not None else None)
-                results.append(Turn(utterance, v2v, bool(inside), after[0] if after else None))
+                results.append(Turn(utterance, v2v, bool(inside), after[0] if after else None,
+                                    rest_answered=bool(inside and after)))
     finally:
         await server.stop()
     return results
@@ -322,12 +324,15 @@ def report(mode: str, turns: list[Turn]) -> str:
             f"  | endpoint {median(stages, 'endpoint_wait_ms'):>5}  asr final {median(stages, 'final_ms'):>4}"
             f"  dialogue {median(stages, 'dialogue_ms'):>4}  store {median(stages, 'store_ms'):>3}"
             f"  tts 1st {median(stages, 'tts_first_ms'):>4}"
-            f"  | premature {premature}/{len(chosen)} ({100 * premature / max(1, len(chosen)):.0f} %)")
-    cut = [t.utterance for t in turns if t.premature]
-    for utterance in cut[:SHOWN]:
+            f"  | premature {premature}/{len(chosen)} ({100 * premature / max(1, len(chosen)):.0f} %)"
+            f", rest answered apart {sum(t.rest_answered for t in chosen)}")
+    cut = [t for t in turns if t.premature]
+    for turn in cut[:SHOWN]:
+        utterance = turn.utterance
         lines.append("  ended at a pause: " + " | ".join(
             f"{g} ({p} ms)" for g, p in zip(utterance.groups, utterance.pauses_ms, strict=False))
-            + f" | {utterance.groups[-1]}")
+            + f" | {utterance.groups[-1]}"
+            + ("  (the rest answered apart)" if turn.rest_answered else "  (the rest kept with it)"))
     if len(cut) > SHOWN:
         lines.append(f"  ... and {len(cut) - SHOWN} more")
     return "\n".join(lines)
@@ -359,7 +364,9 @@ def main(argv: list[str] | None = None) -> None:
         print(report(mode, asyncio.run(run_mode(mode.strip(), args.lang, calls, not args.no_decode, args.vad))) + "\n")
     print("v2v: end of the caller's speech on the wire -> first answer frame (premature turns "
           "excluded); endpoint = silence waited; premature = the server ended a turn while the "
-          "caller was only pausing (targets: p50 <= 400 ms, p95 <= 600 ms, premature <= 2 %).")
+          "caller was only pausing (targets: p50 <= 400 ms, p95 <= 600 ms, premature <= 2 %); "
+          "rest answered apart = of those, the words after the pause got a reply of their own "
+          "(else they only thanked or agreed, and were kept with the answered turn).")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ One :class:`MediaSession` per call sits on a :class:`agi.call.channel.MediaStrea
   so decoding never blocks the event loop nor waits for another call;
 - ticks the endpointer by the clock, so missing audio counts as silence (Asterisk sends no
   frames on some channels while the caller is silent);
-- cuts playback as soon as the caller speaks over an interruptible prompt (barge-in).
+- cuts playback as soon as the caller speaks over an interruptible prompt (barge-in),
+  except by words that only finish the turn being answered (agi/call/continuation.py).
 
 Everything the session needs comes out of :meth:`next_event` as small frozen events.
 """
@@ -28,8 +29,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 
 from agi.call.channel import AudioIn, DigitIn, MediaHangup, MediaStream, frame_bytes
+from agi.call.continuation import Continuation
 from agi.call.feed import RecognizerFeed
-from agi.call.media_events import CallerHungUp, CallerSilent, CallerTurn, DigitPressed, MediaEvent
+from agi.call.media_events import CallerHungUp, CallerSilent, CallerTurn, DigitPressed, EventQueue, MediaEvent
 from agi.call.playback import Playback
 from agi.dialogue.text import same_words
 from agi.errors import CallEnded
@@ -79,7 +81,7 @@ class MediaSession:
         self._endpointer = endpointer
         self._recognizer = recognizer
         self._call_id = call_id
-        self._events: asyncio.Queue[MediaEvent] = asyncio.Queue()
+        self.events = EventQueue()  # what happened on the line, for the session
         self._playback: Playback | None = None
         self._tasks: list[asyncio.Task[None]] = []
         # serial, in order: the call's lane on the shared decoders (agi.workers), else its own thread
@@ -104,12 +106,20 @@ class MediaSession:
         self.on_pause: Callable[[str], None] | None = None
         self.left_open: Callable[[str], bool] | None = None  # words a sentence cannot end on
         self.on_resume: Callable[[], None] | None = None
+        # speech just after a turn ended: its words decide whether it cuts the answer
+        self.continuation = Continuation(0.0)
         self._partial = ""
         self._pause_no = 0
         self._awaiting_words = False  # paused before the decoder reached the pause
         self._finishing: set[asyncio.Task[None]] = set()  # turns ended, their words coming
         self._gone = False  # the caller hung up
         self._checks: set[asyncio.Task[None]] = set()
+
+    @property
+    def continuing(self) -> bool:
+        """The caller is speaking again just after their turn, and the words will decide
+        whether that is the rest of it (agi/call/continuation.py)."""
+        return self._in_turn and self.continuation.pending
 
     @property
     def can_hear(self) -> bool:
@@ -197,16 +207,7 @@ class MediaSession:
         self._listening = True
 
     async def next_event(self) -> MediaEvent:
-        return await self._events.get()
-
-    def discard_input(self) -> int:
-        """Drop keys, turns and silences queued while nobody listened (a transfer ringing);
-        a hang-up stays. Returns how many were dropped."""
-        queued = [self._events.get_nowait() for _ in range(self._events.qsize())]
-        kept = [event for event in queued if isinstance(event, CallerHungUp)]
-        for event in kept:
-            self._events.put_nowait(event)
-        return len(queued) - len(kept)
+        return await self.events.get()
 
     # loops ---------------------------------------------------------------
     async def _send_loop(self) -> None:
@@ -255,7 +256,7 @@ class MediaSession:
                         self._on_audio(pcm)
                 elif isinstance(event, DigitIn):
                     self.digits_received += 1
-                    self._events.put_nowait(DigitPressed(event.digit))
+                    self.events.put(DigitPressed(event.digit))
                 elif isinstance(event, MediaHangup):
                     break
         except CallEnded:
@@ -273,7 +274,7 @@ class MediaSession:
             self.ended.set()
             if self._playback is not None:
                 self._playback.done.set()
-            self._events.put_nowait(CallerHungUp())
+            self.events.put(CallerHungUp())
 
     def _on_audio(self, pcm: bytes) -> None:
         if self.on_caller_audio is not None:
@@ -290,13 +291,15 @@ class MediaSession:
         self._in_turn = True
         self._partial = ""
         self._awaiting_words = False
-        self._interrupt()
+        if self.continuation.begin(time.monotonic()):
+            self._interrupt()
         if self._feed is not None:
             self._feed.feed(self._endpointer.preroll())
 
     def _on_partial(self, text: str) -> None:
         self._partial = text
-        self._interrupt()  # words recognised: certainly the caller, not line noise
+        if self.continuation.cuts(text):
+            self._interrupt()  # words recognised: certainly the caller, not line noise
         if self._in_turn and self._endpointer.pausing and not self._awaiting_words:
             # words that came after the pause began (Vosk's partials come every 100 ms of
             # audio): the pause is judged again on them
@@ -320,6 +323,7 @@ class MediaSession:
             elif isinstance(event, (SpeechEnded, MaxTurn)) and self._in_turn:
                 self._in_turn = False
                 waited = getattr(event, "silence_waited_ms", 0.0)
+                self.continuation.turn_ended(event.at - waited / 1000)
                 task = asyncio.get_running_loop().create_task(self._finish_turn(event.at, waited))
                 self._finishing.add(task)
                 task.add_done_callback(self._finishing.discard)
@@ -332,7 +336,7 @@ class MediaSession:
                     self.on_resume()
             elif isinstance(event, NoInput) and self._listening and not self._in_turn:
                 self._listening = False
-                self._events.put_nowait(CallerSilent())
+                self.events.put(CallerSilent())
 
     def _paused(self) -> None:
         """The caller paused: prepare a reply, and ask the model whether they have finished."""
@@ -376,8 +380,13 @@ class MediaSession:
             except RuntimeError:
                 return  # executor shut down: the call is closing
             text, confidence = transcript.text, transcript.confidence
+        undecided = self.continuation.pending
+        acknowledged = self.continuation.settle(text)
+        if undecided and not acknowledged:
+            self._interrupt()  # the rest came with words of its own: a barge-in after all
+            barged, self._barged = barged or self._barged, False
         self._listening = False
-        self._events.put_nowait(CallerTurn(
+        self.events.put(CallerTurn(
             text=text, confidence=confidence, speech_ended_at=at - waited_ms / 1000,
             endpoint_wait_ms=waited_ms, final_ms=(time.monotonic() - started) * 1000,
-            barged_in=barged, caller_gone=caller_gone or self._gone))
+            barged_in=barged, caller_gone=caller_gone or self._gone, acknowledgement=acknowledged))

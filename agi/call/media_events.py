@@ -3,6 +3,7 @@ small frozen events, one per thing that happened on the line."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 
@@ -17,6 +18,9 @@ class CallerTurn:
     final_ms: float  # time the recogniser took to produce the final result
     barged_in: bool
     caller_gone: bool = False  # the caller hung up mid-turn: keep the words, answer nothing
+    # the rest of the turn being answered, only thanks or agreement (agi/call/continuation.py):
+    # keep the words, answer nothing
+    acknowledgement: bool = False
 
 
 @dataclass(frozen=True)
@@ -35,3 +39,40 @@ class CallerHungUp:
 
 
 MediaEvent = CallerTurn | CallerSilent | DigitPressed | CallerHungUp
+
+
+class EventQueue:
+    """The call's events in the order they happened; the session is their one reader."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[MediaEvent] = asyncio.Queue()
+
+    def put(self, event: MediaEvent) -> None:
+        self._queue.put_nowait(event)
+
+    async def get(self) -> MediaEvent:
+        return await self._queue.get()
+
+    def __len__(self) -> int:
+        return self._queue.qsize()
+
+    def _take_all(self) -> list[MediaEvent]:
+        return [self._queue.get_nowait() for _ in range(self._queue.qsize())]
+
+    def push_back(self, event: MediaEvent) -> None:
+        """Put ``event`` first again: read too early, it is for the next reader."""
+        for queued in (event, *self._take_all()):
+            self._queue.put_nowait(queued)
+
+    def take_words(self) -> list[str]:
+        """Take the words of the turns queued and not read (the call is ending)."""
+        return [e.text for e in self._take_all() if isinstance(e, CallerTurn) and e.text.strip()]
+
+    def discard_input(self) -> int:
+        """Drop keys, turns and silences queued while nobody listened (a transfer ringing);
+        a hang-up stays. Returns how many were dropped."""
+        queued = self._take_all()
+        kept = [event for event in queued if isinstance(event, CallerHungUp)]
+        for event in kept:
+            self._queue.put_nowait(event)
+        return len(queued) - len(kept)

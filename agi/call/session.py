@@ -28,11 +28,13 @@ from agi.booking.store import CallRecord
 from agi.call import ending, speculate
 from agi.call.caller import caller_e164
 from agi.call.channel import CHANNEL_ERRORS, MEDIA_CONNECT_TIMEOUT_S, CallChannel
+from agi.call.continuation import Continuation
 from agi.call.guide import CallGuide
 from agi.call.keypad import HUMAN_DIGIT, KEYED_SLOTS
 from agi.call.media import MediaSession
 from agi.call.media_events import CallerHungUp, CallerSilent, CallerTurn, DigitPressed, MediaEvent
 from agi.call.recording import CallConsent
+from agi.call.rest_of_turn import whole_turn
 from agi.call.services import CallServices, TurnTiming
 from agi.call.staffed import after_hours_greeting, is_staffed, may_transfer
 from agi.call.state import CallState, CallStateMachine
@@ -41,7 +43,7 @@ from agi.dialogue import phrases
 from agi.dialogue.base import BotReply, CallContext, Conversation
 from agi.dialogue.urgency import calls_for_emergency
 from agi.errors import PeerTimeout, PermanenceError, SpeechError, StoreError, UnknownTenant
-from agi.speech import unfinished
+from agi.speech import backchannel, unfinished
 from agi.speech.endpoint import Endpointer
 from agi.speech.turn_model import turn_model_for
 
@@ -133,6 +135,9 @@ class CallSession:
         self.media.turn_model = await turn_model_for(turns)
         self.media.model_timeout_s = turns.model_timeout_ms / 1000
         self.media.left_open = functools.partial(unfinished.left_open, language=self.tenant.language)
+        self.media.continuation = Continuation(
+            turns.continuation_ms / 1000,
+            functools.partial(backchannel.acknowledges, language=self.tenant.language))
         self.media.start()
         self.sm.fire("media")
 
@@ -179,6 +184,8 @@ class CallSession:
         else:
             await self._say_all((greeting,), interruptible=True, record=True)
         await self._turn_loop(media, conversation)
+        for text in media.events.take_words():  # said as the call ended, never read: kept
+            await self._store_caller_turn(text)
 
     async def _turn_loop(self, media: MediaSession, conversation: Conversation) -> None:
         guide = self.guide
@@ -202,11 +209,13 @@ class CallSession:
                 speculator.close()
                 self.sm.fire("hangup")
                 return
-            if isinstance(event, CallerTurn) and event.caller_gone:
+            if isinstance(event, CallerTurn) and (event.caller_gone or event.acknowledgement):
                 if event.text.strip():
                     await self._store("add_turn", self.call_id, "caller",
                                       event.text, _utcnow())
-                continue  # the CallerHungUp that follows ends the loop
+                # gone: the CallerHungUp that follows ends the loop; an acknowledgement
+                # ("oui ... merci") finished the turn just answered: it asks for nothing
+                continue
             if self.consent is not None and self.consent.refused_by(
                     getattr(event, "text", ""), getattr(event, "digit", ""),
                     keyed=reply is not None and reply.expecting in KEYED_SLOTS):
@@ -221,10 +230,14 @@ class CallSession:
                 t0 = time.monotonic()
                 await self._store_caller_turn(event.text)
                 store_ms = (time.monotonic() - t0) * 1000
+                t0 = time.monotonic()
+                noted = (phrases.phrase(phrases.NOTED, self.tenant.language),)
+                text = await whole_turn(media, event, speculator.writes, functools.partial(
+                    self._say_all, noted, interruptible=True, record=True), self._store_caller_turn)
+                started += time.monotonic() - t0  # the wait for the rest is not the dialogue's
                 # a reply prepared during the pause is used if the words are the same
                 new = self._emergency_first(await guide.words(
-                    conversation, event.text, reply,
-                    prepared=functools.partial(speculator.take, event.text)), event.text)
+                    conversation, text, reply, prepared=functools.partial(speculator.take, text)), text)
                 conversation = speculator.conversation
             elif isinstance(event, DigitPressed) and self._after_hours_zero(event.digit, reply):
                 # Nobody there: the dialogue's own human request, which takes a message.

@@ -47,6 +47,7 @@ class _Guess:
     text: str
     fork: Conversation
     task: asyncio.Task[BotReply | None]
+    writes: bool = False  # the reply needs a write (a booking, a message...): not prepared
 
 
 class Speculator:
@@ -90,6 +91,15 @@ class Speculator:
             self._drop()
             self.dropped += 1
 
+    async def writes(self, text: str) -> bool:
+        """Whether the reply to the final words ``text`` needs a write, as far as the dry run
+        of the same words found (False when it is not known)."""
+        guess = self._guess
+        if guess is None or not same_words(guess.text, text):
+            return False
+        await asyncio.wait({guess.task}, timeout=TAKE_TIMEOUT_S)  # late or dropped: not known
+        return guess.writes
+
     async def take(self, text: str) -> BotReply | None:
         """The reply prepared for the final words ``text``, committed; None if there is none."""
         guess, self._guess = self._guess, None
@@ -125,6 +135,8 @@ class Speculator:
             reply = await asyncio.to_thread(fork.respond, text)
         except DryRunWrite as exc:
             self.refused += 1
+            if self._guess is not None and self._guess.fork is fork:
+                self._guess.writes = True
             log.debug("no speculative reply: %s", exc)
             return None
         except PermanenceError:

@@ -192,7 +192,7 @@ class Handover:
         await s._store("update_call_data", s.call_id, {**s.data, "transfer": reason})
         if s.media is None or s.media.ended.is_set():
             return None  # the caller left while it rang: the call-back request is kept
-        if dropped := s.media.discard_input():  # keys pressed while it rang answer nothing now
+        if dropped := s.media.events.discard_input():  # keys pressed while it rang answer nothing now
             log.info("call %s: %d key(s) or turn(s) from the ring time dropped", s.call_id, dropped)
         await s._say_all((WHY[reason][lang] if lang in WHY[reason] else WHY[reason]["fr"],
                           KEPT.get(lang, KEPT["fr"])), interruptible=False, record=True)

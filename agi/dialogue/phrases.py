@@ -49,6 +49,13 @@ HUMAN_REQUEST = {
     "fr": "je voudrais parler à quelqu'un",
     "en": "I would like to speak to someone",
 }
+# Said at once when the caller's last words call for a write (a booking confirmed, a
+# message taken) and they may still go on: the write waits for the end of that moment
+# (agi/call/rest_of_turn.py), the reply that tells it follows.
+NOTED = {
+    "fr": "Très bien.",
+    "en": "All right.",
+}
 GOODBYE = {
     "fr": "Merci de votre appel, au revoir !",
     "en": "Thank you for calling, goodbye!",

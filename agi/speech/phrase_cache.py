@@ -18,7 +18,7 @@ from agi.speech.tts import Synthesizer, split_sentences
 # The prompts any call may need whatever the conversation, from agi.dialogue.phrases.
 COMMON_PROMPTS = (phrases.DIDNT_HEAR, phrases.STILL_THERE, phrases.TECHNICAL_TRANSFER,
                   phrases.TECHNICAL_MESSAGE, phrases.TRANSFERRING, phrases.GOODBYE,
-                  phrases.REASK[""], phrases.NOT_UNDERSTOOD_END, phrases.TIME_LIMIT)
+                  phrases.REASK[""], phrases.NOT_UNDERSTOOD_END, phrases.TIME_LIMIT, phrases.NOTED)
 
 
 def fixed_phrases(tenant: Tenant) -> list[str]:

@@ -167,7 +167,8 @@ def test_words_left_open_are_told_from_finished_ones(language: str) -> None:
 
 @pytest.mark.parametrize(("key", "value"), [("vad", "rnnoise"), ("end_of_turn", "llm"),
                                             ("pause_ms", 600), ("threshold", 1.5),
-                                            ("model_timeout_ms", 5)])
+                                            ("model_timeout_ms", 5), ("continuation_ms", -1),
+                                            ("continuation_ms", 5000)])
 def test_bad_turn_settings_name_their_key(key: str, value: object) -> None:
     raw = tomllib.loads(resources.files("agi").joinpath("defaults.toml").read_text("utf-8"))
     raw["turns"][key] = value

@@ -47,8 +47,12 @@ class Continuation:
             self.pending = False  # a turn of its own
         return not self.pending
 
-    def settle(self, final: str) -> bool:
-        """The speech ended with ``final``: True when it only acknowledged (no turn of its own)."""
-        kept = self.pending and not self.cuts(final)
-        self.pending = False
-        return kept
+    def end(self) -> bool:
+        """The speech ended: True when it was still undecided (then its final words decide,
+        :meth:`only_acknowledges`); the next speech starts afresh."""
+        undecided, self.pending = self.pending, False
+        return undecided
+
+    def only_acknowledges(self, final: str) -> bool:
+        """Whether the final words of undecided speech are no turn of their own."""
+        return not final.strip() or (self.acknowledges is not None and self.acknowledges(final))

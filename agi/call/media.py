@@ -112,14 +112,14 @@ class MediaSession:
         self._pause_no = 0
         self._awaiting_words = False  # paused before the decoder reached the pause
         self._finishing: set[asyncio.Task[None]] = set()  # turns ended, their words coming
+        self._undecided = 0  # of those, speech just after a turn whose final words decide
         self._gone = False  # the caller hung up
         self._checks: set[asyncio.Task[None]] = set()
 
     @property
     def continuing(self) -> bool:
-        """The caller is speaking again just after their turn, and the words will decide
-        whether that is the rest of it (agi/call/continuation.py)."""
-        return self._in_turn and self.continuation.pending
+        """Speech just after the caller's turn whose words are still to decide (continuation.py)."""
+        return (self._in_turn and self.continuation.pending) or self._undecided > 0
 
     @property
     def can_hear(self) -> bool:
@@ -266,7 +266,7 @@ class MediaSession:
             await asyncio.wait(set(self._finishing), timeout=FINAL_TIMEOUT_S)
         if self._in_turn:  # hung up while speaking: what was said is still kept
             self._in_turn = False
-            await self._finish_turn(time.monotonic(), 0.0, caller_gone=True)
+            await self._finish_turn(time.monotonic(), 0.0, self._undecided_end(), caller_gone=True)
         self._hung_up()
 
     def _hung_up(self) -> None:
@@ -324,7 +324,8 @@ class MediaSession:
                 self._in_turn = False
                 waited = getattr(event, "silence_waited_ms", 0.0)
                 self.continuation.turn_ended(event.at - waited / 1000)
-                task = asyncio.get_running_loop().create_task(self._finish_turn(event.at, waited))
+                task = asyncio.get_running_loop().create_task(
+                    self._finish_turn(event.at, waited, self._undecided_end()))
                 self._finishing.add(task)
                 task.add_done_callback(self._finishing.discard)
             elif isinstance(event, SpeechPaused) and self._in_turn:
@@ -369,19 +370,27 @@ class MediaSession:
         if complete and pause_no == self._pause_no and self._in_turn:  # still the same pause
             self._handle(self._endpointer.end_turn(time.monotonic()))
 
-    async def _finish_turn(self, at: float, waited_ms: float, *, caller_gone: bool = False) -> None:
+    def _undecided_end(self) -> bool:
+        """The speech ended; True (and counted until its words are known) if they decide."""
+        undecided = self.continuation.end()
+        self._undecided += undecided
+        return undecided
+
+    async def _finish_turn(self, at: float, waited_ms: float, undecided: bool, *,
+                           caller_gone: bool = False) -> None:
         barged = self._barged
         self._barged = False
         started = time.monotonic()
         text, confidence = "", None
-        if self._feed is not None:
-            try:
+        try:
+            if self._feed is not None:
                 transcript = await self._feed.final()
-            except RuntimeError:
-                return  # executor shut down: the call is closing
-            text, confidence = transcript.text, transcript.confidence
-        undecided = self.continuation.pending
-        acknowledged = self.continuation.settle(text)
+                text, confidence = transcript.text, transcript.confidence
+        except RuntimeError:
+            return  # executor shut down: the call is closing
+        finally:
+            self._undecided -= undecided
+        acknowledged = undecided and self.continuation.only_acknowledges(text)
         if undecided and not acknowledged:
             self._interrupt()  # the rest came with words of its own: a barge-in after all
             barged, self._barged = barged or self._barged, False

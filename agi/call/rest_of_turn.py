@@ -26,17 +26,16 @@ from collections.abc import Awaitable, Callable
 from agi.call.media import MediaSession
 from agi.call.media_events import CallerTurn
 
-# The rest of a turn, once begun, is said and recognised within this; past it the turn
-# is answered as it was (the rest, when it comes, is a turn of its own).
-REST_TIMEOUT_S = 15.0
-
 
 async def whole_turn(media: MediaSession, turn: CallerTurn, writes: Callable[[str], Awaitable[bool]],
-                     say: Callable[[], Awaitable[object]], keep: Callable[[str], Awaitable[None]]) -> str:
+                     say: Callable[[], Awaitable[object]], keep: Callable[[str], Awaitable[None]],
+                     timeout_s: float) -> str:
     """The words of ``turn``, with what the caller said next as the rest of it when the
     reply to them ``writes``.
 
-    ``say`` speaks the holding phrase; ``keep`` stores the rest's words in the transcript."""
+    ``say`` speaks the holding phrase; ``keep`` stores the rest's words in the transcript;
+    ``timeout_s`` bounds the wait for a rest once begun (the longest turn, and its words):
+    past it the turn is answered as it was."""
     if not await writes(turn.text):
         return turn.text  # nothing written: a continuation is answered as its own turn
     deadline = turn.speech_ended_at + media.continuation.window_s
@@ -48,7 +47,7 @@ async def whole_turn(media: MediaSession, turn: CallerTurn, writes: Callable[[st
     if not media.continuing and not len(media.events):
         return turn.text  # nothing more: the turn was finished
     try:
-        event = await asyncio.wait_for(media.next_event(), REST_TIMEOUT_S)
+        event = await asyncio.wait_for(media.next_event(), timeout_s)
     except TimeoutError:
         return turn.text
     if not isinstance(event, CallerTurn):

@@ -31,7 +31,7 @@ from agi.call.channel import CHANNEL_ERRORS, MEDIA_CONNECT_TIMEOUT_S, CallChanne
 from agi.call.continuation import Continuation
 from agi.call.guide import CallGuide
 from agi.call.keypad import HUMAN_DIGIT, KEYED_SLOTS
-from agi.call.media import MediaSession
+from agi.call.media import FINAL_TIMEOUT_S, MediaSession
 from agi.call.media_events import CallerHungUp, CallerSilent, CallerTurn, DigitPressed, MediaEvent
 from agi.call.recording import CallConsent
 from agi.call.rest_of_turn import whole_turn
@@ -213,9 +213,7 @@ class CallSession:
                 if event.text.strip():
                     await self._store("add_turn", self.call_id, "caller",
                                       event.text, _utcnow())
-                # gone: the CallerHungUp that follows ends the loop; an acknowledgement
-                # ("oui ... merci") finished the turn just answered: it asks for nothing
-                continue
+                continue  # the CallerHungUp that follows ends the loop; "merci" asks nothing
             if self.consent is not None and self.consent.refused_by(
                     getattr(event, "text", ""), getattr(event, "digit", ""),
                     keyed=reply is not None and reply.expecting in KEYED_SLOTS):
@@ -233,7 +231,8 @@ class CallSession:
                 t0 = time.monotonic()
                 noted = (phrases.phrase(phrases.NOTED, self.tenant.language),)
                 text = await whole_turn(media, event, speculator.writes, functools.partial(
-                    self._say_all, noted, interruptible=True, record=True), self._store_caller_turn)
+                    self._say_all, noted, interruptible=True, record=True), self._store_caller_turn,
+                    self.settings.speech.max_turn_s + FINAL_TIMEOUT_S)
                 started += time.monotonic() - t0  # the wait for the rest is not the dialogue's
                 # a reply prepared during the pause is used if the words are the same
                 new = self._emergency_first(await guide.words(

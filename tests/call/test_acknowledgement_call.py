@@ -8,9 +8,7 @@ answer before the rest comes.
   and are answered.
 - At the read-back, "oui" books, so nothing is written until the rest is known: the agent
   says "Très bien." at once; "oui | merci" then books, "oui | enfin non plutôt mercredi"
-  books nothing and is heard as one turn (the agent reads back Wednesday). With
-  speculation off (no dry run to tell that "oui" books) the same correction comes after
-  the booking: what the hold prevents.
+  books nothing and is heard as one turn (the agent reads back Wednesday).
 
 Everything is real (emulated PBX, WebRTC VAD, eSpeak NG speech with a real SSML pause, the
 builtin dialogue, SQLite) except the recogniser, a double because no French Vosk model can
@@ -142,12 +140,3 @@ def test_a_correction_after_the_yes_books_nothing_and_is_one_turn(tmp_path: Path
     assert call.caller[-2:] == ["oui", rest]
     answer = call.agent_after(rest)
     assert answer and "mercredi 2 décembre" in answer[0]  # the whole turn, read back again
-
-
-def test_without_the_dry_run_the_same_correction_comes_after_the_booking(tmp_path: Path, shared: Shared,
-                                                                        cuts: list[str]) -> None:
-    call = place(Pbx("asterisk"), tmp_path, shared, cuts,
-                 [*TO_READ_BACK, Utterance(("oui", "enfin non plutôt mercredi"), (650,))],
-                 listen_ms=6000, speculate=False)
-    assert call.booked == [TUESDAY]
-    assert "Très bien." not in call.agent_after("oui")

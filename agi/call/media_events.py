@@ -68,11 +68,11 @@ class EventQueue:
         """Take the words of the turns queued and not read (the call is ending)."""
         return [e.text for e in self._take_all() if isinstance(e, CallerTurn) and e.text.strip()]
 
-    def discard_input(self) -> int:
-        """Drop keys, turns and silences queued while nobody listened (a transfer ringing);
-        a hang-up stays. Returns how many were dropped."""
+    def discard_input(self) -> list[MediaEvent]:
+        """Take keys, turns and silences queued while nobody listened (a transfer ringing),
+        to be answered by nobody; a hang-up stays. Returns what was taken."""
         queued = self._take_all()
-        kept = [event for event in queued if isinstance(event, CallerHungUp)]
-        for event in kept:
-            self._queue.put_nowait(event)
-        return len(queued) - len(kept)
+        for event in queued:
+            if isinstance(event, CallerHungUp):
+                self._queue.put_nowait(event)
+        return [event for event in queued if not isinstance(event, CallerHungUp)]

@@ -27,7 +27,7 @@ import phonenumbers
 
 from agi.call.channel import CHANNEL_ERRORS, AnsweredLeg, DialFailed
 from agi.call.media import MediaSession
-from agi.call.media_events import CallerHungUp, DigitPressed
+from agi.call.media_events import CallerHungUp, CallerTurn, DigitPressed
 from agi.dialogue.base import BotReply, Conversation
 from agi.dialogue.phones import speak_phone
 from agi.errors import PermanenceError
@@ -186,14 +186,20 @@ class Handover:
         s.transfer_to = None
         s.outcome = f"transfer_{reason}"
         s.sm.fire("came_back")
+        # what the caller did while it rang is answered by nobody now; their words are kept
+        rang = s.media.events.discard_input() if s.media is not None else []
+        while_ringing = [e.text for e in rang if isinstance(e, CallerTurn) and e.text.strip()]
+        if rang:
+            log.info("call %s: %d key(s) or turn(s) from the ring time not answered", s.call_id, len(rang))
+        for text in while_ringing:
+            await s._store_caller_turn(text)
         details: dict[str, Any] = {"reason": reason, "transfer": kind, "detail": detail[:200],
-                                   "collected": dict(s.data), "said": s.last_words}
+                                   "collected": dict(s.data), "said": s.last_words,
+                                   "said_while_ringing": while_ringing}
         await s._store("add_lead", self.tenant.id, s.call_id, s.caller, LEAD_KIND, details, _utcnow())
         await s._store("update_call_data", s.call_id, {**s.data, "transfer": reason})
         if s.media is None or s.media.ended.is_set():
             return None  # the caller left while it rang: the call-back request is kept
-        if dropped := s.media.events.discard_input():  # keys pressed while it rang answer nothing now
-            log.info("call %s: %d key(s) or turn(s) from the ring time dropped", s.call_id, dropped)
         await s._say_all((WHY[reason][lang] if lang in WHY[reason] else WHY[reason]["fr"],
                           KEPT.get(lang, KEPT["fr"])), interruptible=False, record=True)
         return await s._ask(self.conversation.respond, MESSAGE_REQUEST.get(lang, MESSAGE_REQUEST["fr"]))

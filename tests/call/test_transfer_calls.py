@@ -80,6 +80,9 @@ def transfer_settings(tmp_path: Path, ami_port: int, extra: dict[str, dict[str, 
 
 AFTER_HOURS = "closed"  # a tenant staffed on Saturdays only: Monday morning is after hours
 EMERGENCY = "En cas d'urgence, composez le 15."
+# The caller who is never answered gives their name while it rings: nobody answers it
+# then, and it is kept (the transcript, the call-back request). Its script is SPOKEN too.
+RINGING = {"unanswered": [CallerTurn(speak("jean dupont", voice="fr"))]}
 SPOKEN = ["jean dupont", "c'est urgent, mon fils a beaucoup de fièvre, rappelez-moi", "oui", "non merci"]  # "oui": the message read back
 
 
@@ -120,7 +123,8 @@ def office(tmp_path_factory: pytest.TempPathFactory, shared: Shared) -> Office:
             async with serving(settings, shared, recognizers=recognizers,
                                now=lambda: MONDAY_MORNING) as server:
                 calls = [emulate_call("127.0.0.1", server.agi_port, path=tenant, ami=ami,
-                                      turns=[CallerTurn(b"", digits="0")], max_duration=38)
+                                      turns=[CallerTurn(b"", digits="0"), *RINGING.get(tenant, ())],
+                                      max_duration=38)
                          for tenant in TARGETS]
                 calls.append(emulate_call("127.0.0.1", server.agi_port, path=AFTER_HOURS, ami=ami,
                                           turns=after_hours, max_duration=90))
@@ -168,6 +172,22 @@ def test_a_transfer_refused_busy_or_unanswered_comes_back_with_a_call_back_reque
     target = office.leg(TARGETS[tenant][0])
     assert target.outcome == {"refused": "answered", "busy": "busy", "no_answer": "no_answer"}[reason]
     assert not target.bridged and target.key_sent == ("2" if reason == "refused" else "")
+
+
+def test_words_said_while_the_transfer_rang_are_kept_and_not_answered(office: Office) -> None:
+    call = office.calls["unanswered"]
+    [lead] = office.lead("unanswered")
+    assert lead.details["said_while_ringing"] == ["jean dupont"]
+    transcript = [(t.speaker, t.text) for t in office.store.transcript(call.uniqueid)]
+    heard = transcript.index(("caller", "jean dupont"))
+    came_back = next(i for i, (who, text) in enumerate(transcript)
+                     if who == "agent" and "Personne n'a pu répondre" in text)
+    assert heard < came_back  # kept when the caller came back, before being told why
+    # answered by nobody: the message form still asks the name it was not given
+    assert any("nom" in text for who, text in transcript[came_back:] if who == "agent")
+    for tenant in ("refuses", "busy"):  # who said nothing while it rang
+        [other] = office.lead(tenant)
+        assert other.details["said_while_ringing"] == []
 
 
 def test_the_ami_saw_one_login_four_originates_and_one_bridge(office: Office) -> None:

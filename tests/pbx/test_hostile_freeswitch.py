@@ -12,13 +12,14 @@ import socket
 from dataclasses import replace
 
 import pytest
+from udp_ports import udp_range
 
 from agi.call.channel import AudioIn, DigitIn
 from agi.config import FreeSwitchSettings
 from agi.pbx.freeswitch import FreeSwitchCall, OutboundEslServer
 from agi.pbx.unicast import MAX_DATAGRAM, MAX_QUEUED, MAX_QUEUED_DIGITS, PortPairs, UnicastMedia
 
-LOW = 33000 + os.getpid() % 1000 * 20
+LOW, _ = udp_range("hostile")  # this process's own 20 ports
 
 
 def settings(**changes: object) -> FreeSwitchSettings:

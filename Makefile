@@ -25,15 +25,20 @@ run: $(VENV)/.installed
 # while the rest of the suite runs, its output in .rasa/ready.log; then the Rasa tests.
 # `make test RASA=no` leaves them out, e.g. on a machine without Python 3.10.
 RASA ?= yes
+# The test files run side by side, a file per worker (pytest-xdist `--dist loadfile`, so a
+# module's calls share its server): the whole-call tests wait on real time, so workers
+# beyond the cores pay. Defaults to twice the cores; `make test JOBS=0` runs in one process.
+JOBS ?= $(shell echo $$(( $$(nproc) * 2 )))
+PYTEST_ALL := $(BIN)/python -m pytest -q -n $(JOBS) --dist loadfile
 ifeq ($(RASA),no)
 test: $(VENV)/.installed
-	PERMANENCE_RASA_TESTS=0 $(BIN)/python -m pytest -q
+	PERMANENCE_RASA_TESTS=0 $(PYTEST_ALL)
 else
 test: rasa-sdk
 	@mkdir -p .rasa
 	@echo "preparing Rasa in the background (log: .rasa/ready.log)"
 	@$(MAKE) --no-print-directory rasa-ready > .rasa/ready.log 2>&1 & ready=$$!; \
-	PERMANENCE_RASA_TESTS=0 $(BIN)/python -m pytest -q; rc=$$?; \
+	PERMANENCE_RASA_TESTS=0 $(PYTEST_ALL); rc=$$?; \
 	if wait $$ready; then tail -n 4 .rasa/ready.log; \
 	else cat .rasa/ready.log; echo "make rasa-ready failed: the Rasa tests cannot run" >&2; exit 1; fi; \
 	PERMANENCE_RASA_TESTS=1 $(BIN)/python -m pytest -q tests/rasa || rc=1; exit $$rc

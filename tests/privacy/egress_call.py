@@ -27,7 +27,8 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
 
 def main(tmp: Path) -> None:
     sys.addaudithook(_audit)
-    sys.path.insert(0, str(Path(__file__).parents[1] / "call"))
+    tests = Path(__file__).parents[1]
+    sys.path[:0] = [str(tests / "call"), str(tests)]  # tests/call's helpers, and the ones they use
     from agi.dialogue.builtin import BuiltinEngine
     from agi.pbx.emulator import CallerTurn, emulate_call, speak
     from agi.privacy import run_purge

@@ -16,6 +16,7 @@ from dataclasses import replace
 from agi.call import opening
 from agi.call.keypad import KEYED_SLOTS, BadEntry, Human, Keyed, Keypad, KeyResult, MenuChoice, Notice
 from agi.call.recovery import Recovery
+from agi.call.staffed import staffed_hours_sentence
 from agi.config import Tenant
 from agi.dialogue import phrases
 from agi.dialogue.base import BotReply, Conversation
@@ -70,6 +71,20 @@ class CallGuide:
         if reply is None and greeting:
             return BotReply(say=(greeting,))
         return reply
+
+    async def nobody_there(self, conversation: Conversation, digit: str) -> BotReply:
+        """The human key when no human can take the call: the dialogue's own request for a
+        human, which takes a message. Pressed in the opening, before the after-hours
+        greeting was said, the answer also says when the team answers."""
+        await self._store_turn(digit)
+        reply = await self._ask(conversation.respond, phrases.phrase(phrases.HUMAN_REQUEST, self.language))
+        skipped, self.greeting_pending = self.greeting_pending, ""
+        hours = staffed_hours_sentence(self.tenant)
+        if not skipped or not hours or any(hours in text for text in reply.say):
+            return reply
+        # after the answer's first sentence ("nobody is available..."), before its question
+        say = (*reply.say[:1], hours, *reply.say[1:]) if len(reply.say) > 1 else (hours, *reply.say)
+        return replace(reply, say=say)
 
     async def silence(self, conversation: Conversation, previous: BotReply | None) -> BotReply:
         """Nothing heard: a keyed entry left without '#' ends here; else re-ask, or more."""

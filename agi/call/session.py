@@ -239,10 +239,7 @@ class CallSession:
                     conversation, text, reply, prepared=functools.partial(speculator.take, text)), text)
                 conversation = speculator.conversation
             elif isinstance(event, DigitPressed) and self._after_hours_zero(event.digit, reply):
-                # Nobody there: the dialogue's own human request, which takes a message.
-                await self._store_caller_turn(event.digit)
-                new = await self._ask(conversation.respond,
-                                      phrases.phrase(phrases.HUMAN_REQUEST, self.tenant.language))
+                new = await guide.nobody_there(conversation, event.digit)  # a message, and when
             elif isinstance(event, DigitPressed):
                 new = await guide.digit(conversation, event.digit, reply)
             elif isinstance(event, (CallerSilent, CallerTurn)):

@@ -27,6 +27,7 @@ from agi.call.keypad import (
     keyed_date,
 )
 from agi.call.recovery import Recovery, reask
+from agi.call.staffed import after_hours_greeting, is_staffed, staffed_hours_sentence
 from agi.config import Tenant
 from agi.dialogue import phrases
 from agi.dialogue.base import BotReply, CallContext, Conversation
@@ -114,10 +115,10 @@ class GuidedCall:
     """One conversation of the real builtin dialogue, driven through a CallGuide."""
 
     def __init__(self, shared: Shared, tenant: Tenant, store: SqliteStore,
-                 can_transfer: Callable[[], bool] = lambda: True) -> None:
+                 can_transfer: Callable[[], bool] = lambda: True,
+                 at: datetime = datetime(2026, 11, 26, 10, 0, tzinfo=PARIS)) -> None:
         self.conversation: Conversation = shared.engine.conversation(CallContext(
-            call_id="guided", tenant=tenant, store=store,
-            now=lambda: datetime(2026, 11, 26, 10, 0, tzinfo=PARIS)))
+            call_id="guided", tenant=tenant, store=store, now=lambda: at))
         self.stored: list[str] = []
         self.guide = CallGuide(tenant, can_transfer=can_transfer, ask=self._ask,
                                store_turn=self._store)
@@ -195,6 +196,28 @@ def test_a_meaningless_key_pressed_in_the_opening_gets_the_greeting(shared: Shar
     greeted = call.key("5")
     assert greeted is not None and greeted.say == (tenant.greeting,)
     assert call.key("5") is None  # only once
+
+
+@pytest.mark.parametrize("in_the_opening", [True, False])
+def test_the_0_key_with_nobody_there_takes_a_message_and_says_when_the_team_answers(
+        shared: Shared, fr, in_the_opening: bool) -> None:
+    """Pressed before the after-hours greeting (which gives the hours) was said, the answer
+    says the hours itself; pressed after it, not again."""
+    tenant, store = fr
+    night = datetime(2026, 11, 26, 22, 0, tzinfo=PARIS)  # a Thursday, after hours
+    assert not is_staffed(tenant, night)
+    call = GuidedCall(shared, tenant, store, can_transfer=lambda: False, at=night)
+    greeting = after_hours_greeting(tenant)
+    hours = staffed_hours_sentence(tenant)
+    assert hours and hours in greeting
+    if in_the_opening:
+        call.guide.greeting_pending = greeting
+    answer = asyncio.run(call.guide.nobody_there(call.conversation, "0"))
+    assert call.stored == ["0"] and answer.expecting in ("name", "message")
+    assert answer.say.count(hours) == (1 if in_the_opening else 0)
+    if in_the_opening:  # after "nobody is available", before the question
+        assert answer.say.index(hours) == 1 and answer.say[-1].endswith("?")
+    assert call.guide.greeting_pending == ""
 
 
 def test_two_misunderstandings_offer_the_menu_and_a_menu_key_books(shared: Shared, fr) -> None:

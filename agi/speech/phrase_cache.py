@@ -1,7 +1,8 @@
 """Fixed phrases rendered once at start-up, per tenant and language, and played from memory.
 
 A call says the same few things every time: the automated-assistant statement, the
-privacy notice, the greeting and the common prompts (didn't hear, transfer, goodbye...).
+privacy notice, the greeting (or the after-hours one, with the staffed hours: most night
+calls open with it) and the common prompts (didn't hear, transfer, goodbye...).
 They are rendered before the first call and pinned in the synthesiser (never evicted by
 the phrase cache), sentence by sentence since that is how a call streams them, so the
 first words of every call cost no synthesis at all.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from agi.call.staffed import after_hours_greeting
 from agi.config import Tenant
 from agi.dialogue import phrases
 from agi.speech.tts import Synthesizer, split_sentences
@@ -23,7 +25,7 @@ COMMON_PROMPTS = (phrases.DIDNT_HEAR, phrases.STILL_THERE, phrases.TECHNICAL_TRA
 
 def fixed_phrases(tenant: Tenant) -> list[str]:
     """Every fixed text a call of ``tenant`` may speak, split as calls stream it."""
-    texts = [*phrases.opening(tenant), phrases.full_notice(tenant),
+    texts = [*phrases.opening(tenant), after_hours_greeting(tenant), phrases.full_notice(tenant),
              *(phrases.phrase(table, tenant.language) for table in COMMON_PROMPTS)]
     return sentences(texts)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 from importlib import resources
 
+from agi.call.staffed import after_hours_greeting
 from agi.config import SpeechSettings, settings_from_dict
 from agi.dialogue import phrases
 from agi.speech.phrase_cache import fixed_phrases, render_fixed_phrases
@@ -19,7 +20,8 @@ def tenants():  # the shipped demo tenants: one French, one English
 def test_fixed_phrases_are_the_sentences_a_call_streams() -> None:
     french = next(t for t in tenants() if t.language == "fr")
     sentences = fixed_phrases(french)
-    for text in [*phrases.opening(french), phrases.phrase(phrases.STILL_THERE, "fr")]:
+    for text in [*phrases.opening(french), after_hours_greeting(french),
+                 phrases.phrase(phrases.STILL_THERE, "fr")]:
         assert set(split_sentences(text)) <= set(sentences)  # as a call splits them
     assert len(sentences) == len(set(sentences))
 

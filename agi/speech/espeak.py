@@ -7,15 +7,19 @@ renders run in :class:`EspeakPool`, several processes each owning one engine
 (:class:`_Engine`, driven from the process's single task thread): calls synthesising at
 the same moment use several cores and never queue behind each other's phrases. A process
 that dies is replaced and its render tried once more on a fresh one; a render that hangs
-past its timeout restarts the pool. ``pyttsx3`` is imported only here.
+past its timeout restarts the pool. A process whose server is gone (killed, so it never
+shut the pool down) leaves too, instead of waiting on its queue for ever. ``pyttsx3`` is
+imported only here.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -35,6 +39,9 @@ RENDER_TIMEOUT_S = 30.0
 # A process that died is replaced and its render retried this many times before the
 # caller of the render gets the error.
 RETRIES = 1
+
+# How often a synthesis process looks whether the server that started it is still there.
+PARENT_CHECK_S = 1.0
 
 Renderer = Callable[[str, str, int], bytes]
 
@@ -125,6 +132,18 @@ def _local() -> _Engine:
     return _engine
 
 
+def _leave_with(parent: int) -> None:
+    """A synthesis process's initializer: exit once ``parent`` is gone. A server killed
+    with SIGKILL never shuts its pool down, and the executor's processes then wait on
+    their queue for ever (each holds the queue's other end, so it never reads as closed)."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def render(text: str, voice: str, rate: int) -> bytes:
     """One phrase as 8 kHz telephone audio, trimmed, in whole 20 ms frames (in a pool process).
 
@@ -172,7 +191,8 @@ class EspeakPool:
         with self._lock:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(self.processes,
-                                                 mp_context=multiprocessing.get_context("spawn"))
+                                                 mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_leave_with, initargs=(os.getpid(),))
             return self._pool
 
     def _discard(self, pool: ProcessPoolExecutor, *, kill: bool) -> None:

@@ -87,8 +87,8 @@ class WebhookReceiver:
                     self.end_headers()
                     return
                 if receiver.die_at is not None and len(receiver.arrivals) == receiver.die_at:
+                    receiver.kill_in_background()  # started before a waiter can see it died
                     receiver.die_at = None
-                    receiver.kill_in_background()
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)  # no answer: killed mid-delivery
                     return
@@ -114,8 +114,9 @@ class WebhookReceiver:
         return True
 
     def kill_in_background(self) -> None:
-        self._killer = threading.Thread(target=self.stop)
-        self._killer.start()
+        killer = threading.Thread(target=self.stop)
+        killer.start()
+        self._killer = killer  # only once started: wait_dead may join it at once
 
     def wait_dead(self) -> None:
         killer = self._killer
@@ -146,9 +147,10 @@ class SmtpReceiver:
         self.arrivals.append(mid)
         self.processed.setdefault(mid, msg)
         if self.die_at is not None and len(self.arrivals) == self.die_at:
+            killer = threading.Thread(target=self.stop)
+            killer.start()
+            self._killer = killer  # only once started: wait_dead may join it at once
             self.die_at = None
-            self._killer = threading.Thread(target=self.stop)
-            self._killer.start()
             server.transport.abort()  # the message is in, the "250" never leaves
         return "250 OK"
 

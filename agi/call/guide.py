@@ -79,8 +79,10 @@ class CallGuide:
         await self._store_turn(digit)
         reply = await self._ask(conversation.respond, phrases.phrase(phrases.HUMAN_REQUEST, self.language))
         skipped, self.greeting_pending = self.greeting_pending, ""
+        if not skipped:
+            return reply
         hours = staffed_hours_sentence(self.tenant)
-        if not skipped or not hours or any(hours in text for text in reply.say):
+        if not hours or any(hours in text for text in reply.say):
             return reply
         # after the answer's first sentence ("nobody is available..."), before its question
         say = (*reply.say[:1], hours, *reply.say[1:]) if len(reply.say) > 1 else (hours, *reply.say)

@@ -41,6 +41,11 @@ class CallerHungUp:
 MediaEvent = CallerTurn | CallerSilent | DigitPressed | CallerHungUp
 
 
+def words_of(events: list[MediaEvent]) -> list[str]:
+    """The words of the caller turns among ``events`` that said something."""
+    return [e.text for e in events if isinstance(e, CallerTurn) and e.text.strip()]
+
+
 class EventQueue:
     """The call's events in the order they happened; the session is their one reader."""
 
@@ -66,7 +71,7 @@ class EventQueue:
 
     def take_words(self) -> list[str]:
         """Take the words of the turns queued and not read (the call is ending)."""
-        return [e.text for e in self._take_all() if isinstance(e, CallerTurn) and e.text.strip()]
+        return words_of(self._take_all())
 
     def discard_input(self) -> list[MediaEvent]:
         """Take keys, turns and silences queued while nobody listened (a transfer ringing),

@@ -27,7 +27,7 @@ import phonenumbers
 
 from agi.call.channel import CHANNEL_ERRORS, AnsweredLeg, DialFailed
 from agi.call.media import MediaSession
-from agi.call.media_events import CallerHungUp, CallerTurn, DigitPressed
+from agi.call.media_events import CallerHungUp, DigitPressed, words_of
 from agi.dialogue.base import BotReply, Conversation
 from agi.dialogue.phones import speak_phone
 from agi.errors import PermanenceError
@@ -188,7 +188,7 @@ class Handover:
         s.sm.fire("came_back")
         # what the caller did while it rang is answered by nobody now; their words are kept
         rang = s.media.events.discard_input() if s.media is not None else []
-        while_ringing = [e.text for e in rang if isinstance(e, CallerTurn) and e.text.strip()]
+        while_ringing = words_of(rang)
         if rang:
             log.info("call %s: %d key(s) or turn(s) from the ring time not answered", s.call_id, len(rang))
         for text in while_ringing:

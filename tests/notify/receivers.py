@@ -58,18 +58,39 @@ def wait_port(port: int, *, up: bool, timeout: float = READY_TIMEOUT_S) -> None:
     raise TimeoutError(f"port {port} did not go {'up' if up else 'down'}")
 
 
+class Killable:
+    """A receiver that dies mid-delivery (``die_at``): ``stop`` runs on a thread of its own
+    so the request that killed it can end, and ``wait_dead`` joins that thread."""
+
+    die_at: int | None = None  # the arrival (1-based) after which the receiver dies
+    _killer: threading.Thread | None = None
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def kill_in_background(self) -> None:
+        killer = threading.Thread(target=self.stop)
+        killer.start()
+        self._killer = killer  # only once started: wait_dead may join it at once
+        self.die_at = None  # and only then does the receiver read as dead
+
+    def wait_dead(self) -> None:
+        killer = self._killer
+        assert killer is not None, "the receiver was not killed"
+        killer.join()
+        self._killer = None
+
+
 # web hook ----------------------------------------------------------------------------------
-class WebhookReceiver:
+class WebhookReceiver(Killable):
     def __init__(self, secret: str, port: int = 0) -> None:
         self.secret = secret.encode()
         self.port = port or free_port()
         self.arrivals: list[str] = []
         self.processed: dict[str, dict[str, Any]] = {}
         self.bad_signatures = 0
-        self.die_at: int | None = None  # the arrival (1-based) after which the server dies
         self.answer = 200  # the status every signed request gets
         self._server: ThreadingHTTPServer | None = None
-        self._killer: threading.Thread | None = None
         self._lock = threading.Lock()
 
     @property
@@ -87,8 +108,7 @@ class WebhookReceiver:
                     self.end_headers()
                     return
                 if receiver.die_at is not None and len(receiver.arrivals) == receiver.die_at:
-                    receiver.kill_in_background()  # started before a waiter can see it died
-                    receiver.die_at = None
+                    receiver.kill_in_background()
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)  # no answer: killed mid-delivery
                     return
@@ -113,17 +133,6 @@ class WebhookReceiver:
                 self.processed[key] = json.loads(data)
         return True
 
-    def kill_in_background(self) -> None:
-        killer = threading.Thread(target=self.stop)
-        killer.start()
-        self._killer = killer  # only once started: wait_dead may join it at once
-
-    def wait_dead(self) -> None:
-        killer = self._killer
-        assert killer is not None, "the receiver was not killed"
-        killer.join()
-        self._killer = None
-
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()
@@ -132,14 +141,12 @@ class WebhookReceiver:
 
 
 # SMTP ---------------------------------------------------------------------------------------
-class SmtpReceiver:
+class SmtpReceiver(Killable):
     def __init__(self, port: int = 0) -> None:
         self.port = port or free_port()
         self.arrivals: list[str] = []
         self.processed: dict[str, Message] = {}
-        self.die_at: int | None = None
         self._controller: Controller | None = None
-        self._killer: threading.Thread | None = None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -147,22 +154,13 @@ class SmtpReceiver:
         self.arrivals.append(mid)
         self.processed.setdefault(mid, msg)
         if self.die_at is not None and len(self.arrivals) == self.die_at:
-            killer = threading.Thread(target=self.stop)
-            killer.start()
-            self._killer = killer  # only once started: wait_dead may join it at once
-            self.die_at = None
+            self.kill_in_background()
             server.transport.abort()  # the message is in, the "250" never leaves
         return "250 OK"
 
     def start(self) -> None:
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
         self._controller.start()
-
-    def wait_dead(self) -> None:
-        killer = self._killer
-        assert killer is not None, "the receiver was not killed"
-        killer.join()
-        self._killer = None
 
     def stop(self) -> None:
         if self._controller is not None:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import functools
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -71,12 +74,8 @@ def running(pid: int) -> bool:
 
 def test_synthesis_processes_leave_when_their_server_is_killed() -> None:
     """Without their watch, a SIGKILLed server's processes (started on demand: one here)
-    waited on their queue for ever; each make test left four behind, from the crash-recovery
+    waited on their queue for ever (each make test left four behind, from the crash-recovery
     tests). They also hold the server's output open: without the watch, this run never ends."""
-    import subprocess
-    import sys
-    import time
-
     repo = Path(__file__).resolve().parents[2]
     done = subprocess.run([sys.executable, "-c", KILLED_SERVER], capture_output=True, text=True,
                           timeout=WAIT_S, cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)})

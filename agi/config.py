@@ -150,11 +150,14 @@ class SpeechSettings:
 
 @dataclass(frozen=True)
 class TurnSettings:
-    """Turn-taking (agi/speech/turn_model.py, agi/call/speculate.py): [turns]."""
+    """Turn-taking (agi/call/pauses.py, agi/call/speculate.py): [turns]."""
 
     vad: str = "webrtc"  # webrtc | silero: the voice detector (docs/turns.md has the numbers)
-    end_of_turn: str = "silence"  # silence | smart-turn (a learned check at each pause)
+    end_of_turn: str = "intonation"  # intonation | smart-turn | silence: the check at each pause
     pause_ms: int = 200  # silence after which the check runs and a reply is prepared
+    fall_st: float = 3.0  # intonation: a last syllable this many semitones low ends the turn now
+    level_st: float = 1.5  # intonation: no lower than this, the voice is held up: wait held_ms
+    held_ms: int = 1000  # intonation: the silence window of a pause whose voice is held up
     threshold: float = 0.5  # smart-turn probability above which the turn is over
     model_timeout_ms: int = 150  # the check answers within this, else the window decides
     speculate: bool = True  # prepare the reply during the pause; dropped if the caller goes on

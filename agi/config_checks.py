@@ -224,9 +224,15 @@ def _validate_privacy(p: PrivacySettings) -> None:
 def _validate_turns(turns: TurnSettings, window_ms: int) -> None:
     if turns.vad not in ("silero", "webrtc"):
         raise ConfigError("turns.vad", f"unknown voice detector {turns.vad!r}", "use 'silero' or 'webrtc'")
-    if turns.end_of_turn not in ("silence", "smart-turn"):
+    if turns.end_of_turn not in ("intonation", "smart-turn", "silence"):
         raise ConfigError("turns.end_of_turn", f"unknown check {turns.end_of_turn!r}",
-                          "use 'silence' or 'smart-turn'")
+                          "use 'intonation', 'smart-turn' or 'silence'")
+    if not 0.5 <= turns.level_st < turns.fall_st <= 12:
+        raise ConfigError("turns.fall_st", f"fall {turns.fall_st:g}, level {turns.level_st:g} semitones",
+                          "use 0.5 <= level_st < fall_st <= 12 (defaults 1.5 and 3)")
+    if not window_ms <= turns.held_ms <= 5000:
+        raise ConfigError("turns.held_ms", f"{turns.held_ms} ms",
+                          "use from speech.endpoint_silence_ms to 5000 ms")
     if not 60 <= turns.pause_ms < window_ms:
         raise ConfigError("turns.pause_ms", f"{turns.pause_ms} ms",
                           "use at least 60 ms and less than speech.endpoint_silence_ms")

@@ -349,8 +349,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--vad", choices=("webrtc", "silero"), default="webrtc")
     parser.add_argument("--no-decode", action="store_true",
                         help="no Korean Vosk decoding (a loaded machine): turn-taking alone")
-    parser.add_argument("--modes", default="silence,silence:800,smart-turn:800",
-                        help="comma-separated end-of-turn modes, each 'silence' or 'smart-turn', "
+    parser.add_argument("--modes", default="intonation,silence,smart-turn:800",
+                        help="comma-separated end-of-turn modes, each 'intonation', 'silence' or 'smart-turn', "
                              "optionally ':<endpoint_silence_ms>' (e.g. silence:800)")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)

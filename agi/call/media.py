@@ -32,6 +32,7 @@ from agi.call.channel import AudioIn, DigitIn, MediaHangup, MediaStream, frame_b
 from agi.call.continuation import Continuation
 from agi.call.feed import RecognizerFeed
 from agi.call.media_events import CallerHungUp, CallerSilent, CallerTurn, DigitPressed, EventQueue, MediaEvent
+from agi.call.pauses import PauseJudge
 from agi.call.playback import Playback
 from agi.dialogue.text import same_words
 from agi.errors import CallEnded
@@ -46,7 +47,6 @@ from agi.speech.endpoint import (
     SpeechResumed,
     SpeechStarted,
 )
-from agi.speech.turn_model import TurnModel
 
 log = logging.getLogger(__name__)
 
@@ -99,22 +99,14 @@ class MediaSession:
         self.last_first_frame_at: float | None = None  # when the last prompt began to sound
         # every caller frame (8 kHz) also goes here: the consented recording
         self.on_caller_audio: Callable[[bytes], None] | None = None
-        # turn-taking: the learned end-of-turn check, and the session's speculation hooks
-        # (called with the recogniser's last partial when the caller pauses, and on resuming)
-        self.turn_model: TurnModel | None = None
-        self.model_timeout_s = 0.15
-        self.on_pause: Callable[[str], None] | None = None
-        self.left_open: Callable[[str], bool] | None = None  # words a sentence cannot end on
-        self.on_resume: Callable[[], None] | None = None
+        # turn-taking: what each pause is (the end-of-turn check, the speculation hooks)
+        self.pauses = PauseJudge(endpointer, self._handle, time.monotonic)
         # speech just after a turn ended: its words decide whether it cuts the answer
         self.continuation = Continuation(0.0)
         self._partial = ""
-        self._pause_no = 0
-        self._awaiting_words = False  # paused before the decoder reached the pause
         self._finishing: set[asyncio.Task[None]] = set()  # turns ended, their words coming
         self._undecided = 0  # of those, speech just after a turn whose final words decide
         self._gone = False  # the caller hung up
-        self._checks: set[asyncio.Task[None]] = set()
 
     @property
     def continuing(self) -> bool:
@@ -134,9 +126,9 @@ class MediaSession:
     async def close(self, *, hang_up: bool = True) -> None:
         """Stop both loops, hang up the stream (unless the PBX now owns the leg: a transfer
         target's leg once bridged), release the recogniser thread."""
-        for task in (*self._tasks, *self._checks):
+        for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, *self._checks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, self.pauses.close(), return_exceptions=True)
         self._tasks.clear()  # each task's coroutine refers back to self: break the cycle
         try:
             if hang_up:
@@ -290,7 +282,7 @@ class MediaSession:
     def _begin_turn(self) -> None:
         self._in_turn = True
         self._partial = ""
-        self._awaiting_words = False
+        self.pauses.awaiting_words = False
         if self.continuation.begin(time.monotonic()):
             self._interrupt()
         if self._feed is not None:
@@ -300,16 +292,14 @@ class MediaSession:
         self._partial = text
         if self.continuation.cuts(text):
             self._interrupt()  # words recognised: certainly the caller, not line noise
-        if self._in_turn and self._endpointer.pausing and not self._awaiting_words:
+        if self._in_turn and self._endpointer.pausing and not self.pauses.awaiting_words:
             # words that came after the pause began (Vosk's partials come every 100 ms of
             # audio): the pause is judged again on them
-            self._paused()
+            self.pauses.judge(text, self._caught_up())
 
     def _on_decoded(self) -> None:
-        if self._awaiting_words and self._in_turn and self._endpointer.pausing and self._caught_up():
-            self._awaiting_words = False
-            self._endpointer.release()
-            self._paused()  # the words up to the pause are known now: judge it on them
+        if self._in_turn and self._endpointer.pausing:
+            self.pauses.words_came(self._partial, self._caught_up())
 
     def _caught_up(self) -> bool:
         """Whether the recogniser has decoded the caller's speech up to this pause."""
@@ -329,46 +319,18 @@ class MediaSession:
                 self._finishing.add(task)
                 task.add_done_callback(self._finishing.discard)
             elif isinstance(event, SpeechPaused) and self._in_turn:
-                self._paused()
+                self.pauses.judge(self._partial, self._caught_up())
             elif isinstance(event, SpeechResumed):
-                self._pause_no += 1  # an end-of-turn check still running is now moot
-                self._awaiting_words = False
-                if self.on_resume is not None:
-                    self.on_resume()
+                self.pauses.resumed()
             elif isinstance(event, NoInput) and self._listening and not self._in_turn:
                 self._listening = False
                 self.events.put(CallerSilent())
-
-    def _paused(self) -> None:
-        """The caller paused: prepare a reply, and ask the model whether they have finished."""
-        self._pause_no += 1
-        if not self._caught_up():
-            # the decoder has not reached the pause yet (calls crowding it): the words so
-            # far are not known, so the pause waits, and is judged when they come
-            self._awaiting_words = True
-            self._endpointer.hold()
-            return
-        if self.left_open is not None and self.left_open(self._partial):
-            self._endpointer.hold()  # "pour ...", "zéro six ...": a hesitation, not the end
-            return
-        if self.on_pause is not None:
-            self.on_pause(self._partial)
-        if self.turn_model is not None and not self._endpointer.dictation:
-            task = asyncio.get_running_loop().create_task(
-                self._check_turn(self.turn_model, self._pause_no, self._endpointer.turn_audio()))
-            self._checks.add(task)
-            task.add_done_callback(self._checks.discard)
 
     def hold_pause(self, words: str) -> None:
         """The dialogue cannot make sense of ``words`` yet: if they are still the caller's
         last and the caller is still paused, this pause waits the dictation window."""
         if self._in_turn and same_words(words, self._partial):
             self._endpointer.hold()  # and no end-of-turn check may end it early
-
-    async def _check_turn(self, model: TurnModel, pause_no: int, audio: bytes) -> None:
-        complete = await model.is_complete(audio, self.model_timeout_s)
-        if complete and pause_no == self._pause_no and self._in_turn:  # still the same pause
-            self._handle(self._endpointer.end_turn(time.monotonic()))
 
     def _undecided_end(self) -> bool:
         """The speech ended; True (and counted until its words are known) if they decide."""

@@ -45,7 +45,7 @@ from agi.dialogue.urgency import calls_for_emergency
 from agi.errors import PeerTimeout, PermanenceError, SpeechError, StoreError, UnknownTenant
 from agi.speech import backchannel, unfinished
 from agi.speech.endpoint import Endpointer
-from agi.speech.turn_model import turn_model_for
+from agi.speech.turn_check import turn_check_for
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +132,9 @@ class CallSession:
                 log.error("call %s: no recogniser for %s: %s", self.call_id, self.tenant.language, exc)
         self.media = MediaSession(stream, endpointer, recognizer, self.call_id,
                                   decoder=self.services.workers.lane())
-        self.media.turn_model = await turn_model_for(turns)
-        self.media.model_timeout_s = turns.model_timeout_ms / 1000
-        self.media.left_open = functools.partial(unfinished.left_open, language=self.tenant.language)
+        pauses = self.media.pauses
+        pauses.check, pauses.timeout_s = await turn_check_for(turns), turns.model_timeout_ms / 1000
+        pauses.left_open = functools.partial(unfinished.left_open, language=self.tenant.language)
         self.media.continuation = Continuation(
             turns.continuation_ms / 1000,
             functools.partial(backchannel.acknowledges, language=self.tenant.language))

@@ -158,6 +158,6 @@ def attach(media: MediaSession, conversation: Conversation, synthesizer: Synthes
     """A speculator for the call, fed by the media loop's pauses when ``enabled``."""
     speculator = Speculator(conversation, synthesizer, language)
     if enabled:
-        media.on_pause, media.on_resume = speculator.paused, speculator.resumed
+        media.pauses.on_pause, media.pauses.on_resume = speculator.paused, speculator.resumed
         speculator.on_unsure = media.hold_pause
     return speculator

@@ -95,8 +95,9 @@ class SpeechEnded:
 class SpeechPaused:
     """The caller has been silent for ``pause_ms`` inside a turn: they may have finished.
 
-    The turn is not over yet: an end-of-turn check may end it now (:meth:`Endpointer.end_turn`)
-    and a reply may be prepared; the silence window still ends it otherwise.
+    The turn is not over yet: an end-of-turn check may end it now or give this pause a
+    window of its own (:meth:`Endpointer.judge`), and a reply may be prepared; the silence
+    window still ends it otherwise.
     """
 
     at: float
@@ -172,15 +173,21 @@ class Endpointer:
         self._onset = 0.0
         self._last_voice_end = 0.0
         self._paused = False
-        self._held = False  # this pause is a hesitation: wait the dictation window
+        self._held = False  # this pause is a hesitation: wait _held_ms
+        self._held_ms = 0
+        self._judged_ms: int | None = None  # this pause's window by an end-of-turn check
         self._turn_frames: deque[bytes] = deque(maxlen=_TURN_FRAMES)
 
     @property
     def window_ms(self) -> int:
         """The silence that ends a turn now: longer while the caller dictates, or holds a pause."""
-        if self.dictation or self._held:
-            return self._settings.dictation_silence_ms
-        return self._settings.endpoint_silence_ms
+        if self.dictation:
+            window = self._settings.dictation_silence_ms
+        elif self._judged_ms is not None:
+            window = self._judged_ms
+        else:
+            window = self._settings.endpoint_silence_ms
+        return max(window, self._held_ms) if self._held else window
 
     @property
     def pausing(self) -> bool:
@@ -199,6 +206,7 @@ class Endpointer:
         self._no_input_sent = False
         self._in_speech = False
         self._paused = self._held = False
+        self._judged_ms = None
         self._recent.clear()
         self._capture = None
         self._preroll = b""
@@ -219,10 +227,20 @@ class Endpointer:
         """The agent sent ``pcm`` at ``at``: its echo must not start a turn (barge-in)."""
         self.echo.played(rms(pcm), at)
 
-    def hold(self) -> None:
-        """The caller's words so far are left open: this pause waits the dictation window."""
+    def hold(self, window_ms: int | None = None) -> None:
+        """This pause is a hesitation: it waits ``window_ms`` of silence, by default the
+        dictation window (the caller's words so far are left open); held twice, the longer."""
         if self._in_speech and self._paused:
+            ms = window_ms or self._settings.dictation_silence_ms
+            self._held_ms = max(ms, self._held_ms) if self._held else ms
             self._held = True
+
+    def judge(self, window_ms: int) -> None:
+        """An end-of-turn check's window for this pause, shorter or longer than the usual one
+        (0: the turn is over); a held pause and dictation keep their own. The next
+        :meth:`tick` ends the turn if the caller has been silent that long."""
+        if self._in_speech and self._paused:
+            self._judged_ms = window_ms
 
     def release(self) -> None:
         """Undo :meth:`hold`: this pause ends after the usual window again (at once if the
@@ -232,16 +250,6 @@ class Endpointer:
     def silence_ms(self, now: float) -> float:
         """How long the caller has been silent in this pause (0 when not pausing)."""
         return (now - self._last_voice_end) * 1000 if self.pausing else 0.0
-
-    def end_turn(self, now: float) -> list[EndpointEvent]:
-        """End the turn now, during a pause the end-of-turn check judged final.
-
-        Nothing happens unless the caller is paused (silent since :class:`SpeechPaused`)
-        and not dictating: dictation keeps its longer window whatever a model says.
-        """
-        if not (self._in_speech and self._paused) or self.dictation or self._held:
-            return []
-        return [self._ended(now)]
 
     def feed(self, pcm: bytes, now: float) -> list[EndpointEvent]:
         """Process the caller audio ``pcm`` that arrived by ``now``; return what happened."""
@@ -307,6 +315,7 @@ class Endpointer:
             self._last_voice_end = end
             if self._paused:
                 self._paused = self._held = False
+                self._judged_ms = None
                 return [SpeechResumed(at=end), *self._check_clock(end)]
         return self._check_clock(end)
 
@@ -317,6 +326,7 @@ class Endpointer:
         self._heard = True
         self._last_voice_end = end
         self._paused = self._held = False
+        self._judged_ms = None
         self._capture = list(self._ring)
         self._turn_frames.clear()
         self._turn_frames.extend(self._ring)
@@ -349,4 +359,5 @@ class Endpointer:
     def _end_speech(self) -> None:
         self._in_speech = False
         self._paused = self._held = False
+        self._judged_ms = None
         self._recent.clear()

@@ -33,6 +33,7 @@ from typing import Any
 from agi.config import TurnSettings
 from agi.errors import ModelNotFound, SpeechError
 from agi.speech.audio import SAMPLE_RATE
+from agi.speech.verdict import FINISHED, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,12 @@ class TurnModel:
         except (RuntimeError, ValueError) as exc:  # shut down, or audio it cannot read
             log.warning("end-of-turn model failed: %s", exc)
             return None
+
+    async def judge(self, pcm: bytes, trailing_ms: float, timeout_s: float) -> Verdict | None:
+        """Finished above the threshold; below it, no verdict: the window decides (on eSpeak NG
+        speech the model calls a pause finished as often as an end, so its "not finished"
+        is not trusted to hold a pause). ``trailing_ms``: the model hears the pause too."""
+        return FINISHED if await self.is_complete(pcm, timeout_s) else None
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

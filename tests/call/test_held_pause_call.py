@@ -43,8 +43,9 @@ class LateScript(Script):
 def caller_lines(pbx: Pbx, tmp_path: Path, shared: Shared, tenant: str, *, speculate: bool,
                  script: Script | None = None, utterance: Utterance | None = None,
                  recognizers: ScriptedVoskFactory | None = None, listen_ms: int = 3000) -> list[str]:
-    # endpoint window 500 ms < the 700 ms pause < the 900 ms dictation window
-    settings = make_settings(tmp_path, turns={"speculate": speculate})
+    # endpoint window 500 ms < the 700 ms pause < the 900 ms dictation window; the window
+    # alone, without the intonation check (which holds these pauses too, by the voice)
+    settings = make_settings(tmp_path, turns={"speculate": speculate, "end_of_turn": "silence"})
     utterance = utterance or GREETING_THEN_PAUSE[tenant]
     pcm, ends = render(utterance, "fr" if tenant == "demo" else "en")
     script = script or Script()

@@ -76,10 +76,12 @@ def test_a_pause_is_reported_and_a_check_may_end_the_turn_at_once(speech: bytes)
     events, now = feed(ep, speech + audio.silence(260), 0.0)
     assert [type(e) for e in events] == [SpeechStarted, SpeechPaused]
     assert len(ep.turn_audio()) >= len(speech) - audio.FRAME_BYTES * 10  # the turn, for the model
-    ended = ep.end_turn(now)
+    ep.judge(0)  # a check: the caller has finished
+    ended = ep.tick(now)
     assert [type(e) for e in ended] == [SpeechEnded]
     assert isinstance(ended[0], SpeechEnded) and ended[0].silence_waited_ms < 800
-    assert ep.end_turn(now) == []  # once
+    ep.judge(0)
+    assert ep.tick(now) == []  # once
 
 
 def test_speaking_again_resumes_the_turn_and_a_late_check_cannot_end_it(speech: bytes) -> None:
@@ -87,7 +89,8 @@ def test_speaking_again_resumes_the_turn_and_a_late_check_cannot_end_it(speech: 
     ep.reset(0.0)
     events, now = feed(ep, speech + audio.silence(300) + speech, 0.0)
     assert [type(e) for e in events] == [SpeechStarted, SpeechPaused, SpeechResumed]
-    assert ep.end_turn(now) == []  # not paused any more: the caller is speaking
+    ep.judge(0)
+    assert ep.tick(now) == []  # not paused any more: the caller is speaking
     events, _ = feed(ep, audio.silence(900), now)
     assert [type(e) for e in events] == [SpeechPaused, SpeechEnded]
 
@@ -99,7 +102,8 @@ def test_dictation_keeps_its_longer_window_whatever_a_check_says(speech: bytes) 
     ep.reset(0.0)
     events, now = feed(ep, speech + audio.silence(300), 0.0)
     assert SpeechPaused in [type(e) for e in events]
-    assert ep.end_turn(now) == []  # a model's "finished" does not cut a dictated number
+    ep.judge(0)
+    assert ep.tick(now) == []  # a check's "finished" does not cut a dictated number
     events, now = feed(ep, audio.silence(600), now)
     assert events == []  # past the normal 500 ms window: still listening
     events, _ = feed(ep, audio.silence(400), now)
@@ -119,11 +123,31 @@ def paused(speech: bytes) -> tuple[Endpointer, float]:
 def test_a_held_pause_waits_the_dictation_window_and_no_check_ends_it(speech: bytes) -> None:
     ep, now = paused(speech)
     ep.hold()  # the words so far end on "pour": a hesitation
-    assert ep.end_turn(now) == []
+    ep.judge(0)
+    assert ep.tick(now) == []
     events, now = feed(ep, audio.silence(700), now)
     assert events == []  # past the 500 ms window: still waiting
     events, _ = feed(ep, audio.silence(400), now)
     assert [type(e) for e in events] == [SpeechEnded]
+
+
+def test_a_check_may_make_a_pause_shorter_or_longer_than_the_window(speech: bytes) -> None:
+    ep, now = paused(speech)
+    ep.judge(900)  # the voice held up: longer
+    assert ep.window_ms == 900
+    events, now = feed(ep, audio.silence(500), now)
+    assert events == []  # past the usual 500 ms
+    events, _ = feed(ep, audio.silence(200), now)
+    assert [type(e) for e in events] == [SpeechEnded]
+    ep, now = paused(speech)
+    ep.judge(300)  # nearly fallen: shorter
+    events, _ = feed(ep, audio.silence(100), now)
+    assert [type(e) for e in events] == [SpeechEnded]
+    assert isinstance(events[0], SpeechEnded) and 300 <= events[0].silence_waited_ms < 400
+    ep, now = paused(speech)
+    ep.judge(300)
+    events, now = feed(ep, speech, now)  # the caller goes on: the next pause is judged afresh
+    assert [type(e) for e in events] == [SpeechResumed] and ep.window_ms == 500
 
 
 def test_a_released_pause_ends_after_the_usual_window_again(speech: bytes) -> None:

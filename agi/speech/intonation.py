@@ -3,11 +3,11 @@
 At the end of a statement the voice falls to the bottom of the speaker's range (final
 lowering, in French as in English); in the middle of one it stays up or rises (in French
 the *continuation rise* that announces more to come). So when the caller pauses, the pitch
-of their last voiced syllable against the turn's median pitch, in semitones, says which:
+of their last syllable against the turn's median pitch, in semitones, says which:
 
-- at least ``fall_st`` below the median: a fall, the sentence is over: the turn ends now,
+- ``fall_st`` or more below the median: a fall, the sentence is over: the turn ends now,
   without waiting the rest of the silence window;
-- less than ``level_st`` below it (level, or a rise): the voice is held up, more is coming,
+- ``level_st`` or less below it (level, or a rise): the voice is held up, more is coming,
   or it is a question: the pause waits ``held_ms`` before it ends the turn;
 - in between, or too little voiced speech to tell (a short "oui" on a noisy line): no
   verdict, the silence window decides as without this check.
@@ -20,11 +20,11 @@ far less than 9 semitones. About 1 ms of CPU per second of audio, once per pause
 small thread pool of its own, never on the event loop; a verdict later than the timeout is
 no verdict.
 
-Measured on the bench's hesitant eSpeak NG callers through a 300-3400 Hz telephone band
-(``make bench-latency`` prints the effect on the turns): with ``fall_st = 3`` about 85 % of
-finished French turns and 90 % of English ones fell, and no pause inside a sentence did.
-Words the check never overrides: a pause after "pour", "zéro six" (agi/speech/unfinished.py)
-waits the dictation window whatever the pitch, and dictation keeps its window.
+Measured on eSpeak NG speech through a 300-3400 Hz telephone band (tests/speech/
+test_intonation.py; docs/turns.md has the bench): 80-90 % of finished sentences fall 3
+semitones or more, and almost no pause inside a sentence does. Words the check never
+overrides: a pause after "pour", "zéro six" (agi/speech/unfinished.py) waits the dictation
+window whatever the pitch, and dictation keeps its window.
 """
 
 from __future__ import annotations
@@ -54,6 +54,11 @@ OCTAVE_ERROR_ST = 9.0  # farther than this from the median: the tracker's error,
 # STRETCH_FRAMES (a shorter one after it is a consonant's release or a click, not a syllable)
 STRETCH_FRAMES = 6
 LAST_FRAMES = 3
+# The pause is cut off before judging (steady line noise, a hum, is periodic: no syllable),
+# but for its first TAIL_MS: the soft end of the last syllable, where the voice falls
+# lowest, is already silence to the VAD's energy gate (measured in whole calls: judged
+# without it, a fall of 5 semitones read as 3).
+TAIL_MS = 150
 
 
 def final_pitch_st(pcm: bytes, rate: int = SAMPLE_RATE) -> float | None:
@@ -114,10 +119,11 @@ class Intonation:
         return None
 
     async def judge(self, pcm: bytes, trailing_ms: float, timeout_s: float) -> Verdict | None:
-        """:meth:`verdict` on ``pcm`` without its last ``trailing_ms`` (the pause: line noise
-        there is no syllable), off the event loop; None when it fails or is later than
-        ``timeout_s``."""
-        voiced = pcm[:max(0, len(pcm) - round(trailing_ms * SAMPLE_RATE / 1000) * 2)]
+        """:meth:`verdict` on ``pcm`` without the pause that ends it (``trailing_ms`` of
+        silence by the VAD) but for its first TAIL_MS, off the event loop; None when it fails
+        or is later than ``timeout_s``."""
+        cut = max(0.0, trailing_ms - TAIL_MS)
+        voiced = pcm[:max(0, len(pcm) - round(cut * SAMPLE_RATE / 1000) * 2)]
         loop = asyncio.get_running_loop()
         try:
             return await asyncio.wait_for(loop.run_in_executor(self._pool, self.verdict, voiced), timeout_s)

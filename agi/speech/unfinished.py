@@ -30,6 +30,7 @@ by from into about and or but so because if than then is are was am i'm it's i y
 they me um uh er erm like well oh zero one two three four five six seven eight nine ten
 eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty thirty
 forty fifty sixty seventy eighty ninety hundred double triple number is my
+that's there's here's what's where's who's you're we're they're i've you've we've i'll we'll
 would want wanted need needed can could may leave make book see speak talk get
 calling looking trying
 """.split())
@@ -38,10 +39,13 @@ WORDS = {"fr": _FR, "en": _EN}
 
 def left_open(text: str, language: str) -> bool:
     """True when ``text`` (words so far) stops on a word no sentence ends on."""
-    words = text.casefold().replace("'", " ").replace("’", " ").split()
+    words = text.casefold().replace("’", "'").split()
     if not words:
         return False
     last = words[-1].strip(".,;:!?")
     if "-" in last and all(part in _FR_NUMBERS or part == "et" for part in last.split("-")):
         return True  # "cinquante-six", "soixante-et-onze": a number
-    return last in WORDS.get(language, frozenset())
+    known = WORDS.get(language, frozenset())
+    # a contraction as a whole ("that's", "i'm") or by its last part ("c'est"; "l'" by its first)
+    head, _, tail = last.rpartition("'")
+    return last in known or (tail or head) in known

@@ -51,3 +51,13 @@ def test_a_verb_waiting_for_its_object_is_left_open_and_the_request_is_not(lang:
     assert len(unfinished) + len(finished) > 500
     assert [t for t in unfinished if not left_open(t, lang)] == []
     assert [t for t in finished if left_open(t, lang)] == []
+
+
+@pytest.mark.parametrize(("text", "lang", "open_"), [
+    ("yes that's", "en", True), ("it's", "en", True), ("i'm", "en", True), ("well we're", "en", True),
+    ("yes that's right", "en", False), ("that's it", "en", False), ("i'd like", "en", True),
+    ("oui c'est", "fr", True), ("je voudrais l'", "fr", True), ("c'est d'accord", "fr", False),
+    ("aujourd'hui", "fr", False), ("jusqu'à", "fr", True),
+])
+def test_contractions_are_judged_whole_and_by_their_parts(text: str, lang: str, open_: bool) -> None:
+    assert left_open(text, lang) is open_

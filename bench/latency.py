@@ -32,7 +32,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -174,6 +174,16 @@ class Script:
         """How far into the utterance its words are known (s): by the clock here."""
         return time.monotonic() - started + 0.05
 
+    def follow(self, utterances: list[Utterance], rendered: list[tuple[bytes, list[float]]]
+               ) -> Callable[[CallEvent], None]:
+        """The emulator's event hook: caller turn n starts utterance n (a closing silence
+        past the last starts none)."""
+        def on_event(event: CallEvent) -> None:
+            index = int(event.detail.split()[0].lstrip("#")) - 1 if event.kind == "turn_start" else -1
+            if 0 <= index < len(utterances):
+                self.start(utterances[index], rendered[index][1])
+        return on_event
+
     def take(self) -> str:
         words = self.said()
         with self.lock:
@@ -272,19 +282,14 @@ async def run_mode(mode: str, lang: str, calls: list[list[Utterance]], decode: b
             voice = VOICES[lang][number % len(VOICES[lang])]
             rendered = [render(u, voice) for u in utterances]
 
-            def on_event(event: CallEvent, rendered: list[tuple[bytes, list[float]]] = rendered,
-                         utterances: list[Utterance] = utterances) -> None:
-                index = int(event.detail.split()[0].lstrip("#")) - 1 if event.kind == "turn_start" else -1
-                if 0 <= index < len(utterances):  # not the closing silence
-                    script.start(utterances[index], rendered[index][1])
-
             first = len(server.turns)
             t0 = time.monotonic()
             # after the answer to their last turn, the caller stays silent a moment and hangs
             # up (instead of leaving the agent to ask "anything else?" until it gives up)
             turns = [*(CallerTurn(pcm) for pcm, _ in rendered), CallerTurn(audio.silence(LAST_ANSWER_MS))]
             call = await emulate_call("127.0.0.1", server.agi_port, path=TENANTS[lang], turns=turns,
-                                      hangup_after=len(turns), max_duration=90, on_event=on_event)
+                                      hangup_after=len(turns), max_duration=90,
+                                      on_event=script.follow(utterances, rendered))
             timings = server.turns[first:]
             for turn, utterance in zip(call.turns, utterances, strict=False):
                 if turn.end is None:

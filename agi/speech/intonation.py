@@ -29,7 +29,6 @@ window whatever the pitch, and dictation keeps its window.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import threading
@@ -38,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from agi.config import TurnSettings
 from agi.errors import ModelNotFound
 from agi.speech.audio import SAMPLE_RATE
-from agi.speech.verdict import FINISHED, Verdict
+from agi.speech.verdict import FINISHED, Verdict, within
 
 log = logging.getLogger(__name__)
 
@@ -124,15 +123,7 @@ class Intonation:
         or is later than ``timeout_s``."""
         cut = max(0.0, trailing_ms - TAIL_MS)
         voiced = pcm[:max(0, len(pcm) - round(cut * SAMPLE_RATE / 1000) * 2)]
-        loop = asyncio.get_running_loop()
-        try:
-            return await asyncio.wait_for(loop.run_in_executor(self._pool, self.verdict, voiced), timeout_s)
-        except TimeoutError:
-            log.info("intonation check late (> %.0f ms): the silence window decides", timeout_s * 1000)
-            return None
-        except (RuntimeError, ValueError) as exc:  # shut down, or audio it cannot read
-            log.warning("intonation check failed: %s", exc)
-            return None
+        return await within(self._pool, self.verdict, voiced, timeout_s, "intonation check")
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

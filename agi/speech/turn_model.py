@@ -33,7 +33,7 @@ from typing import Any
 from agi.config import TurnSettings
 from agi.errors import ModelNotFound, SpeechError
 from agi.speech.audio import SAMPLE_RATE
-from agi.speech.verdict import FINISHED, Verdict
+from agi.speech.verdict import FINISHED, Verdict, within
 
 log = logging.getLogger(__name__)
 
@@ -117,16 +117,8 @@ class TurnModel:
 
     async def is_complete(self, pcm: bytes, timeout_s: float) -> bool | None:
         """Whether the turn is over by the model, or None when it failed or took too long."""
-        loop = asyncio.get_running_loop()
-        try:
-            future = loop.run_in_executor(self._pool, self.probability, pcm)
-            return await asyncio.wait_for(future, timeout_s) >= self.threshold
-        except TimeoutError:
-            log.info("end-of-turn model late (> %.0f ms): the silence window decides", timeout_s * 1000)
-            return None
-        except (RuntimeError, ValueError) as exc:  # shut down, or audio it cannot read
-            log.warning("end-of-turn model failed: %s", exc)
-            return None
+        p = await within(self._pool, self.probability, pcm, timeout_s, "end-of-turn model")
+        return None if p is None else p >= self.threshold
 
     async def judge(self, pcm: bytes, trailing_ms: float, timeout_s: float) -> Verdict | None:
         """Finished above the threshold; below it, no verdict: the window decides (on eSpeak NG

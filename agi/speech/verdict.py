@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -28,3 +35,17 @@ class TurnCheck(Protocol):
         """The verdict on a turn's audio up to now, whose last ``trailing_ms`` are the pause,
         within ``timeout_s`` or None."""
         ...
+
+
+async def within(pool: Executor, work: Callable[[bytes], T], pcm: bytes, timeout_s: float, name: str) -> T | None:
+    """A check's ``work`` on ``pcm`` in its own ``pool``, off the event loop; None (logged)
+    when it fails or is later than ``timeout_s``: the silence window decides then."""
+    loop = asyncio.get_running_loop()
+    try:
+        return await asyncio.wait_for(loop.run_in_executor(pool, work, pcm), timeout_s)
+    except TimeoutError:
+        log.info("%s late (> %.0f ms): the silence window decides", name, timeout_s * 1000)
+        return None
+    except (RuntimeError, ValueError) as exc:  # shut down, or audio it cannot read
+        log.warning("%s failed: %s", name, exc)
+        return None

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agi.booking.sqlite import SqliteStore
-from agi.pbx.emulator import CallerTurn, CallEvent
+from agi.pbx.emulator import CallerTurn
 from agi.speech.audio import silence
 from bench.latency import Script, ScriptedVoskFactory, Utterance, render
 
@@ -76,18 +76,13 @@ def place(pbx: Pbx, tmp_path: Path, shared: Shared, cuts: list[str], utterances:
     rendered = [render(u, "fr") for u in utterances]
     script = Script()
 
-    def on_event(event: CallEvent) -> None:
-        index = int(event.detail.split()[0].lstrip("#")) - 1 if event.kind == "turn_start" else -1
-        if 0 <= index < len(utterances):
-            script.start(utterances[index], rendered[index][1])
-
     async def scenario() -> str:
         async with serving(settings, shared, recognizers=ScriptedVoskFactory(None, script),
                            now=lambda: datetime(2026, 11, 26, 10, 0, tzinfo=PARIS)) as server:
             turns = [CallerTurn(pcm) for pcm, _ in rendered[:-1]]
             turns.append(CallerTurn(rendered[-1][0] + silence(listen_ms)))  # then hangs up
             call = await pbx.call(server, turns=turns, hangup_after=len(turns), max_duration=90,
-                                  on_event=on_event)
+                                  on_event=script.follow(utterances, rendered))
             return call.uniqueid
 
     uniqueid = run(scenario())

@@ -19,7 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from agi.booking.sqlite import SqliteStore
-from agi.pbx.emulator import CallerTurn, CallEvent
+from agi.pbx.emulator import CallerTurn
 from agi.speech.audio import silence
 from bench.latency import Script, ScriptedVoskFactory, Utterance, render
 
@@ -38,11 +38,6 @@ def place(pbx: Pbx, tmp_path: Path, shared: Shared, utterances: list[Utterance]
     rendered = [render(u, "fr") for u in utterances]
     script = Script()
 
-    def on_event(event: CallEvent) -> None:
-        index = int(event.detail.split()[0].lstrip("#")) - 1 if event.kind == "turn_start" else -1
-        if 0 <= index < len(utterances):
-            script.start(utterances[index], rendered[index][1])
-
     waits: list[float] = []
 
     async def scenario() -> str:
@@ -51,7 +46,7 @@ def place(pbx: Pbx, tmp_path: Path, shared: Shared, utterances: list[Utterance]
             turns = [CallerTurn(pcm) for pcm, _ in rendered[:-1]]
             turns.append(CallerTurn(rendered[-1][0] + silence(3000)))  # then hangs up
             call = await pbx.call(server, turns=turns, hangup_after=len(turns), max_duration=90,
-                                  on_event=on_event)
+                                  on_event=script.follow(utterances, rendered))
             waits.extend(t.endpoint_wait_ms for t in server.turns if t.endpoint_wait_ms < 900)
             return call.uniqueid
 

@@ -52,6 +52,7 @@ from agi.speech.espeak import EspeakPool
 from agi.speech.phrase_cache import render_fixed_phrases
 from agi.speech.recognizer_pool import IDLE_PER_CORE
 from agi.speech.tts import EspeakSynthesizer, Synthesizer
+from agi.speech.turn_check import turn_check_for
 from agi.speech.warmup import warm_recognizers
 from agi.workers import Workers, machine_cores
 
@@ -197,6 +198,7 @@ class PermanenceServer:
         if warm_up is not None:  # Rasa: its first turn is slow, keep it off the first caller
             await asyncio.to_thread(warm_up)
         self.workers = Workers(s.workers)  # per-stage executors (agi/workers.py)
+        await turn_check_for(s.turns)  # loaded before the first caller; a missing package logged now
         synthesizer = self._synthesizer or EspeakSynthesizer(
             s.speech, pool=EspeakPool.shared(self.workers.synthesis_processes))
         recognizers, problem = self._recognizers, ""

@@ -198,7 +198,6 @@ class PermanenceServer:
         if warm_up is not None:  # Rasa: its first turn is slow, keep it off the first caller
             await asyncio.to_thread(warm_up)
         self.workers = Workers(s.workers)  # per-stage executors (agi/workers.py)
-        await turn_check_for(s.turns)  # loaded before the first caller; a missing package logged now
         synthesizer = self._synthesizer or EspeakSynthesizer(
             s.speech, pool=EspeakPool.shared(self.workers.synthesis_processes))
         recognizers, problem = self._recognizers, ""
@@ -241,7 +240,7 @@ class PermanenceServer:
             recognizers=recognizers, speech_problem=problem,
             on_turn=self._record_turn, spool=self.spool,
             recordings=recordings_for(s, store),  # None unless a tenant records calls
-            workers=self.workers)
+            workers=self.workers, turn_check=await turn_check_for(s.turns))
         if self._clock is not None:
             self.services.clock = self._clock
         self._agi = FastAgiServer(self._handle, s.server.agi_host, s.server.agi_port,

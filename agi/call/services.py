@@ -17,6 +17,7 @@ from agi.config import Settings
 from agi.dialogue.base import DialogueEngine
 from agi.speech.asr import RecognizerFactory
 from agi.speech.tts import Synthesizer
+from agi.speech.verdict import TurnCheck
 from agi.workers import Workers
 
 __all__ = ["CallServices", "TurnTiming"]
@@ -53,3 +54,4 @@ class CallServices:
     spool: Spool | None = None  # where writes go while the database is unreachable
     recordings: Recordings | None = None  # call recording by consent (agi.call.recording)
     workers: Workers = field(default_factory=Workers)  # per-stage executors (agi.workers)
+    turn_check: TurnCheck | None = None  # the end-of-turn check at each pause (agi.speech.turn_check)

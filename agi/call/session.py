@@ -45,7 +45,6 @@ from agi.dialogue.urgency import calls_for_emergency
 from agi.errors import PeerTimeout, PermanenceError, SpeechError, StoreError, UnknownTenant
 from agi.speech import backchannel, unfinished
 from agi.speech.endpoint import Endpointer
-from agi.speech.turn_check import turn_check_for
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +132,7 @@ class CallSession:
         self.media = MediaSession(stream, endpointer, recognizer, self.call_id,
                                   decoder=self.services.workers.lane())
         pauses = self.media.pauses
-        pauses.check, pauses.timeout_s = await turn_check_for(turns), turns.model_timeout_ms / 1000
+        pauses.check, pauses.timeout_s = self.services.turn_check, turns.model_timeout_ms / 1000
         pauses.left_open = functools.partial(unfinished.left_open, language=self.tenant.language)
         self.media.continuation = Continuation(
             turns.continuation_ms / 1000,

@@ -173,8 +173,7 @@ class Endpointer:
         self._onset = 0.0
         self._last_voice_end = 0.0
         self._paused = False
-        self._held = False  # this pause is a hesitation: wait _held_ms
-        self._held_ms = 0
+        self._held = False  # this pause is a hesitation: wait the dictation window
         self._judged_ms: int | None = None  # this pause's window by an end-of-turn check
         self._turn_frames: deque[bytes] = deque(maxlen=_TURN_FRAMES)
 
@@ -182,12 +181,9 @@ class Endpointer:
     def window_ms(self) -> int:
         """The silence that ends a turn now: longer while the caller dictates, or holds a pause."""
         if self.dictation:
-            window = self._settings.dictation_silence_ms
-        elif self._judged_ms is not None:
-            window = self._judged_ms
-        else:
-            window = self._settings.endpoint_silence_ms
-        return max(window, self._held_ms) if self._held else window
+            return self._settings.dictation_silence_ms
+        window = self._settings.endpoint_silence_ms if self._judged_ms is None else self._judged_ms
+        return max(window, self._settings.dictation_silence_ms) if self._held else window
 
     @property
     def pausing(self) -> bool:
@@ -227,12 +223,10 @@ class Endpointer:
         """The agent sent ``pcm`` at ``at``: its echo must not start a turn (barge-in)."""
         self.echo.played(rms(pcm), at)
 
-    def hold(self, window_ms: int | None = None) -> None:
-        """This pause is a hesitation: it waits ``window_ms`` of silence, by default the
-        dictation window (the caller's words so far are left open); held twice, the longer."""
+    def hold(self) -> None:
+        """The caller's words so far are left open: this pause waits the dictation window
+        (or a check's longer window)."""
         if self._in_speech and self._paused:
-            ms = window_ms or self._settings.dictation_silence_ms
-            self._held_ms = max(ms, self._held_ms) if self._held else ms
             self._held = True
 
     def judge(self, window_ms: int) -> None:

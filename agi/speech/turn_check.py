@@ -9,8 +9,6 @@ from agi.speech.intonation import intonation_for
 from agi.speech.turn_model import turn_model_for
 from agi.speech.verdict import TurnCheck
 
-CHECKS = ("intonation", "smart-turn", "silence")
-
 
 async def turn_check_for(turns: TurnSettings) -> TurnCheck | None:
     """``intonation`` (the default), ``smart-turn``, or None for ``silence``, or when the check
